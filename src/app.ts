@@ -1,0 +1,84 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import connectPgSimple from 'connect-pg-simple';
+import helmet from 'helmet';
+import { Passport } from 'passport';
+import { csrfSync } from 'csrf-sync';
+import type { Config } from './config/env.js';
+import type { Database } from './db/client.js';
+import { errorHandler, notFound } from './web/middleware/errors.js';
+import { templateLocals } from './web/middleware/locals.js';
+import { requireSignIn } from './web/middleware/auth.js';
+import { healthRoutes } from './web/routes/health.js';
+import { authRoutes } from './web/routes/auth.js';
+import { ticketRoutes } from './web/routes/tickets.js';
+import { adminRoutes } from './web/routes/admin.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface AppDeps {
+  db: Database;
+  config: Config;
+  sessionSecret: string;
+  /** Delete expired sessions every so often (off in tests). */
+  pruneSessions?: boolean;
+}
+
+/** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
+export function createApp({ db, config, sessionSecret, pruneSessions = true }: AppDeps): Express {
+  const app = express();
+  app.set('views', join(ROOT, 'views'));
+  app.set('view engine', 'ejs');
+  app.set('trust proxy', config.TRUST_PROXY ? 1 : false);
+  app.set('query parser', 'simple');
+  app.disable('x-powered-by');
+
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
+  app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
+  app.use(healthRoutes(db)); // no session: load balancers poll it
+
+  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 }));
+  const PgStore = connectPgSimple(session);
+  app.use(
+    session({
+      name: 'caseboard.sid',
+      secret: sessionSecret,
+      store: new PgStore({
+        pool: db.pool,
+        tableName: 'session',
+        createTableIfMissing: false,
+        // Sessions last SESSION_TTL_HOURS from sign-in: no write per request to extend them.
+        disableTouch: true,
+        pruneSessionInterval: pruneSessions ? 15 * 60 : false,
+      }),
+      resave: false,
+      saveUninitialized: false,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
+        maxAge: config.SESSION_TTL_HOURS * 3600 * 1000,
+      },
+    }),
+  );
+  const passport = new Passport(); // one per app: no global state shared between apps
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
+  });
+  app.use(csrfSynchronisedProtection);
+  app.use(templateLocals((req) => generateToken(req)));
+
+  app.use(authRoutes(db, config, passport));
+  app.get('/', (_req, res) => res.redirect(303, '/tickets'));
+  app.use('/tickets', requireSignIn, ticketRoutes(db));
+  app.use('/admin', requireSignIn, adminRoutes(db));
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,16 @@
+// npm run db:migrate — applies pending migrations to DATABASE_URL's database (or the embedded one).
+import { loadConfig } from '../config/env.js';
+import { migrate } from './migrate.js';
+import { openDatabase } from './open.js';
+
+const config = loadConfig();
+const db = await openDatabase(config);
+try {
+  const applied = await migrate(db.pool);
+  console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.');
+} catch (err) {
+  console.error((err as Error).message);
+  process.exitCode = 1;
+} finally {
+  await db.close();
+}

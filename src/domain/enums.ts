@@ -1,0 +1,66 @@
+// The domain's vocabularies, their labels, and how they order. The values come from schema.prisma.
+import {
+  Channel,
+  FixOutcome,
+  ResolutionCode,
+  Role,
+  TicketStatus,
+  Urgency,
+  WorkLogKind,
+} from '../generated/prisma/enums.js';
+
+export { Channel, FixOutcome, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind };
+
+export const URGENCIES = Object.values(Urgency) as Urgency[];
+export const STATUSES = Object.values(TicketStatus) as TicketStatus[];
+export const CHANNELS = Object.values(Channel) as Channel[];
+export const RESOLUTION_CODES = Object.values(ResolutionCode) as ResolutionCode[];
+export const FIX_OUTCOMES = Object.values(FixOutcome) as FixOutcome[];
+export const ROLES = Object.values(Role) as Role[];
+
+export const URGENCY_LABEL: Record<Urgency, string> = {
+  CRITICAL: 'Critical',
+  HIGH: 'High',
+  NORMAL: 'Normal',
+  LOW: 'Low',
+  NONE: 'None',
+};
+
+export const STATUS_LABEL: Record<TicketStatus, string> = {
+  NEW: 'New',
+  OPEN: 'Open',
+  IN_PROGRESS: 'In progress',
+  WAITING_ON_CUSTOMER: 'Waiting on customer',
+  RESOLVED: 'Resolved',
+  CLOSED: 'Closed',
+};
+
+export const CHANNEL_LABEL: Record<Channel, string> = {
+  PHONE: 'Phone',
+  EMAIL: 'Email',
+  WEB: 'Web form',
+  CHAT: 'Chat',
+  API: 'API',
+  AUTOMATIC: 'Automatic report',
+};
+
+export const RESOLUTION_LABEL: Record<ResolutionCode, string> = {
+  FIXED: 'Fixed',
+  WORKAROUND: 'Workaround provided',
+  KNOWN_ISSUE: 'Known issue',
+  BY_DESIGN: 'Works as designed',
+  DUPLICATE: 'Duplicate',
+  CANNOT_REPRODUCE: 'Cannot reproduce',
+  WONT_FIX: "Won't fix",
+};
+
+export const OUTCOME_LABEL: Record<FixOutcome, string> = {
+  SOLVED: 'Solved the problem',
+  PARTIAL: 'Helped partly',
+  FAILED: 'Did not help',
+  UNKNOWN: 'Outcome not known yet',
+};
+
+export const ROLE_LABEL: Record<Role, string> = { ADMIN: 'Admin', TECHNICIAN: 'Technician' };
+
+export const WORKLOG_LABEL: Record<WorkLogKind, string> = { NOTE: 'Note', ATTEMPTED_FIX: 'Attempted fix' };

@@ -1,0 +1,59 @@
+// Starts Caseboard: configuration, database (migrated), first admin, then the web server.
+import { ConfigError, loadConfig } from './config/env.js';
+import { sessionSecret } from './config/secret.js';
+import { migrate, MigrationError } from './db/migrate.js';
+import { openDatabase } from './db/open.js';
+import { setPasswordCost } from './services/passwords.js';
+import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
+import { createApp } from './app.js';
+
+async function main() {
+  const config = loadConfig();
+  setPasswordCost(config.PASSWORD_COST_LOG2);
+  const db = await openDatabase(config);
+  console.log(`[caseboard] database: ${db.description}`);
+  const applied = await migrate(db.pool);
+  if (applied.length) console.log(`[caseboard] applied migrations: ${applied.join(', ')}`);
+
+  const admin = await bootstrapAdmin(db.prisma, {
+    email: config.ADMIN_EMAIL,
+    password: config.ADMIN_PASSWORD,
+    name: config.ADMIN_NAME,
+  });
+  if (admin?.generatedPassword) {
+    console.log(`[caseboard] first start: created admin ${admin.email} with password ${admin.generatedPassword}`);
+    console.log('[caseboard] (shown only this once: sign in and change it under Admin → Users)');
+  } else if (admin) {
+    console.log(`[caseboard] first start: created admin ${admin.email} from ADMIN_EMAIL/ADMIN_PASSWORD`);
+  }
+
+  const { secret, generated } = sessionSecret(config.SESSION_SECRET, config.DATA_DIR);
+  if (generated) console.log(`[caseboard] no SESSION_SECRET set: generated one in ${config.DATA_DIR}/session-secret`);
+
+  const app = createApp({ db, config, sessionSecret: secret });
+  const server = app.listen(config.PORT, config.HOST ?? '::');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  console.log(`[caseboard] listening on http://localhost:${config.PORT}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[caseboard] ${signal}: shutting down`);
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof MigrationError) console.error(`[caseboard] ${err.message}`);
+  else console.error('[caseboard] failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+import type { Actor } from './context.js';
+import { ForbiddenError } from './errors.js';
+
+/**
+ * Who may do what, in one place. Services call assertCan; routes pass `can` flags to templates
+ * so that buttons appear only when allowed.
+ */
+export type Permission =
+  | 'ticket.read'
+  | 'ticket.create'
+  | 'ticket.update'
+  | 'ticket.assign'
+  | 'ticket.resolve'
+  | 'ticket.worklog'
+  | 'user.manage';
+
+const STAFF: readonly Permission[] = [
+  'ticket.read',
+  'ticket.create',
+  'ticket.update',
+  'ticket.assign',
+  'ticket.resolve',
+  'ticket.worklog',
+];
+
+const GRANTS: Record<Actor['role'], readonly Permission[]> = {
+  TECHNICIAN: STAFF,
+  ADMIN: [...STAFF, 'user.manage'],
+};
+
+export function can(actor: Actor | undefined, permission: Permission): boolean {
+  return actor !== undefined && GRANTS[actor.role].includes(permission);
+}
+
+export function assertCan(actor: Actor, permission: Permission): void {
+  if (!can(actor, permission)) throw new ForbiddenError();
+}

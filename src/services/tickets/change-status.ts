@@ -1,0 +1,31 @@
+import { STATUS_LABEL, type TicketStatus } from '../../domain/enums.js';
+import { canTransition, transitionRefusal } from '../../domain/status.js';
+import type { ServiceContext } from '../context.js';
+import { ValidationError } from '../errors.js';
+import { changeTicket, type TicketPatch } from './history.js';
+import { mutateTicket, type TicketTarget } from './mutate.js';
+
+/**
+ * Move a ticket along its life (see domain/status.ts). Resolving needs a reason, so it goes
+ * through resolveTicket; reopening a resolved ticket through reopenTicket. Starting work on an
+ * unassigned ticket makes the one who starts it its owner.
+ */
+export function changeStatus(ctx: ServiceContext, target: TicketTarget, status: TicketStatus) {
+  return mutateTicket(ctx, 'ticket.update', target, (tx, ticket) => {
+    if (ticket.status === status) return Promise.resolve(ticket);
+    if (!canTransition(ticket.status, status)) {
+      throw new ValidationError(transitionRefusal(ticket.status, status), { status: 'Not allowed from here.' });
+    }
+    if (status === 'RESOLVED') {
+      throw new ValidationError(`To mark it ${STATUS_LABEL.RESOLVED.toLowerCase()}, use Resolve and give a reason.`, {
+        status: 'Use Resolve.',
+      });
+    }
+    if (ticket.status === 'RESOLVED' && status === 'OPEN') {
+      throw new ValidationError('To open a resolved ticket again, use Reopen.', { status: 'Use Reopen.' });
+    }
+    const patch: TicketPatch = { status };
+    if (status === 'IN_PROGRESS' && ticket.assigneeId === null) patch.assigneeId = ctx.actor.id;
+    return changeTicket(tx, ctx.actor, ticket, patch);
+  });
+}

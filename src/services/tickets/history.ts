@@ -1,0 +1,97 @@
+import type { Tx } from '../../db/client.js';
+import type { Ticket } from '../../generated/prisma/client.js';
+import type { Actor } from '../context.js';
+import { ConflictError } from '../errors.js';
+
+/** Ticket fields whose every change is written to the history. */
+export const TRACKED_FIELDS = [
+  'title',
+  'description',
+  'channel',
+  'environment',
+  'occurrence',
+  'workaround',
+  'urgency',
+  'status',
+  'assigneeId',
+  'resolutionCode',
+  'resolutionNote',
+  'duplicateOfId',
+] as const;
+export type TrackedField = (typeof TRACKED_FIELDS)[number];
+export type TicketPatch = Partial<Pick<Ticket, TrackedField>>;
+
+/** Fields that hold a reference: history keeps the id and a readable value beside it. */
+const REFERENCE_FIELDS = new Set<TrackedField>(['assigneeId', 'duplicateOfId']);
+
+function show(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value.toISOString() : String(value);
+}
+
+async function referenceLabels(tx: Tx, field: TrackedField, ids: number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  if (field === 'assigneeId') {
+    const users = await tx.user.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
+    return new Map(users.map((u) => [u.id, u.name]));
+  }
+  const tickets = await tx.ticket.findMany({ where: { id: { in: ids } }, select: { id: true, reference: true } });
+  return new Map(tickets.map((t) => [t.id, t.reference]));
+}
+
+/**
+ * The only way a ticket changes: applies `patch` if the ticket is still at `ticket.version`,
+ * bumps the version, and writes one history row per changed field, all in the caller's
+ * transaction. A concurrent change in between makes the UPDATE match nothing: ConflictError.
+ * `extra` holds untracked bookkeeping columns (e.g. resolvedAt) that go with the change.
+ */
+export async function changeTicket(
+  tx: Tx,
+  actor: Actor,
+  ticket: Ticket,
+  patch: TicketPatch,
+  extra: Partial<Pick<Ticket, 'resolvedAt'>> = {},
+): Promise<Ticket> {
+  const changed = TRACKED_FIELDS.filter((f) => f in patch && show(patch[f]) !== show(ticket[f]));
+  if (changed.length === 0) return ticket;
+
+  const version = ticket.version + 1;
+  const updatedAt = new Date();
+  const { count } = await tx.ticket.updateMany({
+    where: { id: ticket.id, version: ticket.version },
+    data: { ...patch, ...extra, version, updatedAt },
+  });
+  if (count === 0) {
+    throw new ConflictError(`Ticket ${ticket.reference} was changed by someone else meanwhile.`);
+  }
+
+  const rows = [];
+  for (const field of changed) {
+    const before = ticket[field];
+    const after = patch[field];
+    if (REFERENCE_FIELDS.has(field)) {
+      const ids = [before, after].filter((v): v is number => typeof v === 'number');
+      const labels = await referenceLabels(tx, field, ids);
+      rows.push({
+        field,
+        oldRefId: before as number | null,
+        newRefId: (after ?? null) as number | null,
+        oldValue: typeof before === 'number' ? (labels.get(before) ?? null) : null,
+        newValue: typeof after === 'number' ? (labels.get(after) ?? null) : null,
+      });
+    } else {
+      rows.push({ field, oldValue: show(before), newValue: show(after) });
+    }
+  }
+  await tx.ticketHistory.createMany({
+    data: rows.map((r) => ({
+      ...r,
+      action: 'CHANGED' as const,
+      ticketId: ticket.id,
+      actorId: actor.id,
+      ticketVersion: version,
+      createdAt: updatedAt,
+    })),
+  });
+  return { ...ticket, ...patch, ...extra, version, updatedAt };
+}

@@ -1,0 +1,33 @@
+import type { Tx } from '../../db/client.js';
+import type { Ticket } from '../../generated/prisma/client.js';
+import type { ServiceContext } from '../context.js';
+import { assertCan, type Permission } from '../policy.js';
+import { assertNotClosed, assertVersion, findTicketOrThrow } from './rules.js';
+import { invalidateQueueCounts } from './queue.js';
+
+export interface TicketTarget {
+  reference: string;
+  /** The ticket version the user's form was based on; left out only for append-only additions. */
+  version?: number;
+}
+
+/**
+ * The frame of every change to an existing ticket: permission, one transaction, the ticket
+ * loaded, closed tickets refused, stale forms refused; then the change itself.
+ */
+export async function mutateTicket<T>(
+  ctx: ServiceContext,
+  permission: Permission,
+  target: TicketTarget,
+  change: (tx: Tx, ticket: Ticket) => Promise<T>,
+): Promise<T> {
+  assertCan(ctx.actor, permission);
+  const result = await ctx.db.$transaction(async (tx) => {
+    const ticket = await findTicketOrThrow(tx, target.reference);
+    if (target.version !== undefined) assertVersion(ticket, target.version);
+    assertNotClosed(ticket);
+    return change(tx, ticket);
+  });
+  invalidateQueueCounts();
+  return result;
+}

@@ -1,0 +1,48 @@
+import type { ResolutionCode } from '../../domain/enums.js';
+import { isActive, transitionRefusal } from '../../domain/status.js';
+import { normalizeReference } from '../../domain/reference.js';
+import type { ServiceContext } from '../context.js';
+import { ValidationError } from '../errors.js';
+import { changeTicket } from './history.js';
+import { mutateTicket, type TicketTarget } from './mutate.js';
+import { requireText } from './rules.js';
+
+export interface Resolution {
+  code: ResolutionCode;
+  note: string;
+  /** With DUPLICATE: the reference of the original ticket. */
+  duplicateOf?: string | null;
+}
+
+/** Resolve with a reason: a code and a note; a duplicate names its original, which must exist. */
+export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolution: Resolution) {
+  return mutateTicket(ctx, 'ticket.resolve', target, async (tx, ticket) => {
+    if (!isActive(ticket.status)) {
+      throw new ValidationError(transitionRefusal(ticket.status, 'RESOLVED'));
+    }
+    const note = requireText(resolution.note, 'resolutionNote', 'A resolution note');
+    let duplicateOfId: number | null = null;
+    if (resolution.code === 'DUPLICATE') {
+      const typed = resolution.duplicateOf?.trim() ?? '';
+      const reference = normalizeReference(typed);
+      const original = reference ? await tx.ticket.findUnique({ where: { reference } }) : null;
+      if (!original) {
+        throw new ValidationError(
+          typed ? `No ticket has the reference ${typed}.` : 'A duplicate needs the reference of the original ticket.',
+          { duplicateOf: 'Enter the reference of the original ticket, e.g. CB-7K2M9QX.' },
+        );
+      }
+      if (original.id === ticket.id) {
+        throw new ValidationError('A ticket cannot be a duplicate of itself.', { duplicateOf: 'Enter another ticket.' });
+      }
+      duplicateOfId = original.id;
+    }
+    return changeTicket(
+      tx,
+      ctx.actor,
+      ticket,
+      { status: 'RESOLVED', resolutionCode: resolution.code, resolutionNote: note, duplicateOfId },
+      { resolvedAt: new Date() },
+    );
+  });
+}

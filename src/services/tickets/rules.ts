@@ -1,0 +1,42 @@
+// Small named checks. Each throws a typed error whose message tells the user what to do.
+import type { Tx } from '../../db/client.js';
+import type { Ticket, User } from '../../generated/prisma/client.js';
+import { STATUS_LABEL } from '../../domain/enums.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+
+export async function findTicketOrThrow(tx: Tx, reference: string): Promise<Ticket> {
+  const ticket = await tx.ticket.findUnique({ where: { reference } });
+  if (!ticket) throw new NotFoundError(`No ticket has the reference ${reference}.`);
+  return ticket;
+}
+
+/** The form was filled in from this version; someone may have changed the ticket since. */
+export function assertVersion(ticket: Ticket, formVersion: number): void {
+  if (ticket.version !== formVersion) {
+    throw new ConflictError(`Ticket ${ticket.reference} was changed by someone else meanwhile.`, ticket.version);
+  }
+}
+
+export function assertNotClosed(ticket: Ticket): void {
+  if (ticket.status === 'CLOSED') {
+    throw new ValidationError(`Ticket ${ticket.reference} is ${STATUS_LABEL.CLOSED.toLowerCase()}: closed tickets are final.`);
+  }
+}
+
+/** An assignee must be an active technician or admin. */
+export async function findAssignableUser(tx: Tx, userId: number, field = 'assigneeId'): Promise<User> {
+  const user = await tx.user.findUnique({ where: { id: userId } });
+  if (!user) throw new ValidationError('That person does not exist.', { [field]: 'Choose someone from the list.' });
+  if (!user.active) {
+    throw new ValidationError(`${user.name} is deactivated and cannot be given tickets.`, {
+      [field]: 'Choose an active technician.',
+    });
+  }
+  return user;
+}
+
+export function requireText(value: string | null | undefined, field: string, what: string): string {
+  const text = value?.trim() ?? '';
+  if (text === '') throw new ValidationError(`${what} is required.`, { [field]: `${what} is required.` });
+  return text;
+}

@@ -1,0 +1,23 @@
+import type { Db } from '../../db/client.js';
+import { generatePassword, hashPassword } from '../passwords.js';
+
+/**
+ * On first start (no admin yet) creates one from ADMIN_EMAIL/ADMIN_PASSWORD, or with a
+ * generated password that is printed once. Returns what it did, for the start-up log.
+ */
+export async function bootstrapAdmin(
+  db: Db,
+  opts: { email?: string | undefined; password?: string | undefined; name: string },
+): Promise<{ email: string; generatedPassword?: string } | null> {
+  if ((await db.user.count({ where: { role: 'ADMIN' } })) > 0) return null;
+  const email = (opts.email ?? 'admin@caseboard.local').toLowerCase();
+  const generated = opts.password ? undefined : generatePassword();
+  const passwordHash = await hashPassword(opts.password ?? generated!);
+  await db.$transaction(async (tx) => {
+    const user = await tx.user.create({ data: { email, name: opts.name, role: 'ADMIN', passwordHash } });
+    await tx.userHistory.create({
+      data: { userId: user.id, actorId: null, action: 'CREATED', newValue: JSON.stringify({ email, role: 'ADMIN' }) },
+    });
+  });
+  return generated ? { email, generatedPassword: generated } : { email };
+}

@@ -1,0 +1,106 @@
+import {
+  CHANNEL_LABEL,
+  OUTCOME_LABEL,
+  RESOLUTION_LABEL,
+  STATUS_LABEL,
+  URGENCY_LABEL,
+  type Channel,
+  type FixOutcome,
+  type ResolutionCode,
+  type TicketStatus,
+  type Urgency,
+} from '../../domain/enums.js';
+import type { TicketHistory } from '../../generated/prisma/client.js';
+import { ago, when } from './time.js';
+
+type HistoryRow = TicketHistory & { actor: { id: number; name: string } };
+
+const FIELD_LABEL: Record<string, string> = {
+  title: 'title',
+  description: 'description',
+  channel: 'channel',
+  environment: 'environment',
+  occurrence: 'when and how it happens',
+  workaround: 'workaround',
+  urgency: 'urgency',
+  status: 'status',
+  assigneeId: 'owner',
+  resolutionCode: 'resolution',
+  resolutionNote: 'resolution note',
+  duplicateOfId: 'duplicate of',
+};
+
+const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote']);
+
+function valueLabel(field: string | null, value: string | null): string {
+  if (value === null) return '—';
+  switch (field) {
+    case 'urgency':
+      return URGENCY_LABEL[value as Urgency] ?? value;
+    case 'status':
+      return STATUS_LABEL[value as TicketStatus] ?? value;
+    case 'channel':
+      return CHANNEL_LABEL[value as Channel] ?? value;
+    case 'resolutionCode':
+      return RESOLUTION_LABEL[value as ResolutionCode] ?? value;
+    default:
+      return value;
+  }
+}
+
+export interface TimelineEntry {
+  id: number;
+  actor: string;
+  /** What happened, as a sentence without its subject: "changed urgency from Normal to High". */
+  summary: string;
+  /** For long texts: the old and new text, shown on demand. */
+  before?: string | null;
+  after?: string | null;
+  at: string;
+  ago: string;
+  iso: string;
+  version: number;
+}
+
+function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 'after'> {
+  if (row.action === 'CREATED') {
+    const born = row.newValue ? (JSON.parse(row.newValue) as Record<string, string | null>) : {};
+    const parts = [
+      born.urgency && `${URGENCY_LABEL[born.urgency as Urgency]} urgency`,
+      born.channel && `via ${CHANNEL_LABEL[born.channel as Channel]}`,
+      born.customer && `for ${born.customer}`,
+    ].filter(Boolean);
+    return { summary: `created the ticket${parts.length ? ` (${parts.join(', ')})` : ''}` };
+  }
+  if (row.action === 'WORKLOG_ADDED') {
+    return row.field === 'ATTEMPTED_FIX'
+      ? { summary: `logged an attempted fix: ${OUTCOME_LABEL[row.newValue as FixOutcome] ?? ''}` }
+      : { summary: 'added a note' };
+  }
+  const field = row.field ?? '';
+  const label = FIELD_LABEL[field] ?? field;
+  if (field === 'assigneeId') {
+    if (row.newRefId === null) return { summary: `unassigned the ticket (was ${row.oldValue ?? '—'})` };
+    if (row.newRefId === row.actorId) return { summary: row.oldRefId === null ? 'took the ticket' : `took the ticket from ${row.oldValue}` };
+    return { summary: `handed the ticket to ${row.newValue}${row.oldValue ? ` (from ${row.oldValue})` : ''}` };
+  }
+  if (LONG_FIELDS.has(field)) {
+    const verb = row.oldValue === null ? 'wrote' : row.newValue === null ? 'removed' : 'edited';
+    return { summary: `${verb} the ${label}`, before: row.oldValue, after: row.newValue };
+  }
+  return {
+    summary: `changed ${label} from ${valueLabel(field, row.oldValue)} to ${valueLabel(field, row.newValue)}`,
+  };
+}
+
+export function timeline(rows: HistoryRow[], now = new Date()): TimelineEntry[] {
+  return rows.map((row) => ({
+    id: row.id,
+    actor: row.actor.name,
+    ...summarize(row),
+    at: when(row.createdAt),
+    ago: ago(row.createdAt, now),
+    iso: row.createdAt.toISOString(),
+    version: row.ticketVersion,
+  }));
+}

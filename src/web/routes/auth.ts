@@ -1,0 +1,85 @@
+import { Router } from 'express';
+import type { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import type { Config } from '../../config/env.js';
+import type { Database } from '../../db/client.js';
+import type { Actor } from '../../services/context.js';
+import { authenticate } from '../../services/users/authenticate.js';
+import { safeReturnPath } from '../middleware/auth.js';
+
+const LoginForm = z.object({
+  email: z.string().trim().max(254).default(''),
+  password: z.string().max(1024).default(''),
+  next: z.string().optional(),
+});
+
+const WRONG = 'Wrong email or password.';
+
+export function authRoutes(db: Database, config: Config, passport: InstanceType<typeof Passport>): Router {
+  passport.use(
+    new LocalStrategy({ usernameField: 'email' }, (email, password, done) => {
+      authenticate(db.prisma, email, password).then(
+        (actor) => done(null, actor ?? false),
+        (err: unknown) => done(err),
+      );
+    }),
+  );
+  passport.serializeUser((user, done) => done(null, user));
+  passport.deserializeUser((user: Actor, done) => done(null, user));
+
+  // Throttles guessing: per client address and account, counting only failed attempts.
+  const throttle = rateLimit({
+    windowMs: config.LOGIN_WINDOW_MINUTES * 60_000,
+    limit: config.LOGIN_MAX_ATTEMPTS,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) =>
+      `${ipKeyGenerator(req.ip ?? '')}|${String((req.body as Record<string, unknown>)?.email ?? '').trim().toLowerCase()}`,
+    handler: (_req, res) => {
+      res.status(429).render('login', {
+        title: 'Sign in',
+        email: '',
+        next: '/tickets',
+        error: 'Too many failed attempts. Wait a few minutes, then try again.',
+      });
+    },
+  });
+
+  const router = Router();
+  router.get('/login', (req, res) => {
+    if (req.user) return res.redirect(303, safeReturnPath(req.query.next));
+    res.render('login', { title: 'Sign in', email: '', next: safeReturnPath(req.query.next), error: null });
+  });
+
+  router.post('/login', throttle, (req, res, next) => {
+    const form = LoginForm.safeParse(req.body ?? {});
+    const email = form.success ? form.data.email : '';
+    const returnTo = safeReturnPath(form.success ? form.data.next : undefined);
+    if (!form.success || !form.data.email || !form.data.password) {
+      return res.status(422).render('login', { title: 'Sign in', email, next: returnTo, error: 'Enter your email and password.' });
+    }
+    passport.authenticate('local', (err: unknown, user: Actor | false) => {
+      if (err) return next(err);
+      if (!user) {
+        return res.status(401).render('login', { title: 'Sign in', email, next: returnTo, error: WRONG });
+      }
+      // passport 0.7 regenerates the session id here (no fixation).
+      req.logIn(user, (loginErr) => (loginErr ? next(loginErr) : res.redirect(303, returnTo)));
+    })(req, res, next);
+  });
+
+  router.post('/logout', (req, res, next) => {
+    req.logout((err) => {
+      if (err) return next(err);
+      req.session.destroy((destroyErr) => {
+        if (destroyErr) return next(destroyErr);
+        res.clearCookie('caseboard.sid');
+        res.redirect(303, '/login');
+      });
+    });
+  });
+  return router;
+}

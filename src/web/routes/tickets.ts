@@ -1,0 +1,227 @@
+import { Router, type Request, type Response } from 'express';
+import type { z } from 'zod';
+import type { Database } from '../../db/client.js';
+import { URGENCIES } from '../../domain/enums.js';
+import { normalizeReference } from '../../domain/reference.js';
+import { TRANSITIONS } from '../../domain/status.js';
+import type { ServiceContext } from '../../services/context.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
+import { createTicket } from '../../services/tickets/create-ticket.js';
+import { listQueue } from '../../services/tickets/queue.js';
+import { getChangesSince, getTicketView } from '../../services/tickets/ticket-view.js';
+import { updateTicketDetails } from '../../services/tickets/update-details.js';
+import { changeUrgency } from '../../services/tickets/change-urgency.js';
+import { changeStatus } from '../../services/tickets/change-status.js';
+import { assignTicket, takeTicket } from '../../services/tickets/assign-ticket.js';
+import { resolveTicket } from '../../services/tickets/resolve-ticket.js';
+import { reopenTicket } from '../../services/tickets/reopen-ticket.js';
+import { addWorkLog } from '../../services/tickets/add-work-log.js';
+import { listAssignableUsers } from '../../services/users/list-users.js';
+import { actorOf } from '../middleware/auth.js';
+import { fieldErrors } from '../schemas/common.js';
+import {
+  AssignForm,
+  DetailsForm,
+  NewTicketForm,
+  QueueQuery,
+  ReopenForm,
+  ResolveForm,
+  StatusForm,
+  UrgencyForm,
+  VersionForm,
+  WorkLogForm,
+  encodeCursor,
+} from '../schemas/tickets.js';
+import { timeline } from '../presenters/ticket.js';
+import { age, ago, when } from '../presenters/time.js';
+
+type Body = Record<string, unknown>;
+
+/** A form that failed: which action, the message, the field messages, and what the user typed. */
+interface FailedAction {
+  action: string;
+  message: string;
+  fieldErrors: Record<string, string>;
+  values: Body;
+}
+
+const NEW_TICKET_DEFAULTS = { urgency: 'NORMAL', channel: 'PHONE' };
+
+export function ticketRoutes(db: Database): Router {
+  const router = Router();
+  const ctx = (req: Request): ServiceContext => ({ db: db.prisma, actor: actorOf(req) });
+
+  function referenceParam(req: Request): string {
+    const raw = String(req.params.reference ?? '');
+    const reference = normalizeReference(raw);
+    if (!reference) throw new NotFoundError(`No ticket has the reference ${raw}.`);
+    return reference;
+  }
+
+  async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
+    const c = ctx(req);
+    const [view, staff] = await Promise.all([getTicketView(c, reference), listAssignableUsers(c)]);
+    const now = new Date();
+    res.status(status).render('tickets/show', {
+      title: `${view.ticket.reference} · ${view.ticket.title}`,
+      t: view.ticket,
+      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now) })),
+      timeline: timeline(view.history, now),
+      opened: { at: when(view.ticket.createdAt), ago: ago(view.ticket.createdAt, now) },
+      updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
+      nextStatuses: TRANSITIONS[view.ticket.status].filter((s) => s !== 'RESOLVED' && !(view.ticket.status === 'RESOLVED' && s === 'OPEN')),
+      staff,
+      failed: failed ?? null,
+    });
+  }
+
+  // The queue.
+  router.get('/', async (req, res) => {
+    const parsed = QueueQuery.safeParse(req.query);
+    const query = parsed.success ? parsed.data : QueueQuery.parse({});
+    const c = ctx(req);
+    const [page, staff] = await Promise.all([
+      listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, text: query.q, after: query.after }),
+      listAssignableUsers(c),
+    ]);
+    const raw = parsed.success ? req.query : {};
+    const now = new Date();
+    const filterParams = new URLSearchParams();
+    for (const key of ['status', 'urgency', 'assignee', 'q'] as const) {
+      const v = raw[key];
+      if (typeof v === 'string' && v !== '') filterParams.set(key, v);
+    }
+    const urgencyLinks = Object.fromEntries(
+      URGENCIES.map((u) => {
+        const p = new URLSearchParams(filterParams);
+        p.set('urgency', u);
+        return [u, `/tickets?${p.toString()}`];
+      }),
+    );
+    const nextParams = new URLSearchParams(filterParams);
+    if (page.next) nextParams.set('after', encodeCursor(page.next));
+    res.status(parsed.success ? 200 : 400).render('tickets/queue', {
+      title: 'Queue',
+      rows: page.rows.map((r) => ({ ...r, age: age(r.createdAt, now), opened: when(r.createdAt) })),
+      counts: page.counts,
+      total: page.total,
+      filters: { status: raw.status ?? 'active', urgency: raw.urgency ?? '', assignee: raw.assignee ?? 'anyone', q: raw.q ?? '' },
+      filterQuery: filterParams.toString(),
+      urgencyLinks,
+      nextUrl: page.next ? `/tickets?${nextParams.toString()}` : null,
+      isFirstPage: !query.after,
+      staff,
+      error: parsed.success ? null : Object.values(fieldErrors(parsed.error)).join(' '),
+    });
+  });
+
+  router.get('/new', (_req, res) => {
+    res.render('tickets/new', { title: 'New ticket', values: NEW_TICKET_DEFAULTS, errors: {}, message: null });
+  });
+
+  router.post('/', async (req, res) => {
+    const body = (req.body ?? {}) as Body;
+    const form = NewTicketForm.safeParse(body);
+    const fail = (message: string, errors: Record<string, string>) =>
+      res.status(422).render('tickets/new', { title: 'New ticket', values: body, errors, message });
+    if (!form.success) return fail('Please check the fields marked below.', fieldErrors(form.error));
+    const f = form.data;
+    try {
+      const ticket = await createTicket(ctx(req), {
+        title: f.title,
+        description: f.description,
+        urgency: f.urgency,
+        channel: f.channel,
+        environment: f.environment,
+        occurrence: f.occurrence,
+        workaround: f.workaround,
+        customer: { name: f.customerName, email: f.customerEmail, phone: f.customerPhone, organization: f.customerOrganization },
+        assignToMe: f.assignToMe === '1',
+      });
+      res.redirect(303, `/tickets/${ticket.reference}`);
+    } catch (err) {
+      if (err instanceof ValidationError) return fail(err.message, err.fieldErrors);
+      throw err;
+    }
+  });
+
+  router.get('/:reference', async (req, res) => {
+    const reference = referenceParam(req);
+    if (reference !== req.params.reference) return res.redirect(301, `/tickets/${reference}`);
+    await renderTicket(req, res, reference);
+  });
+
+  /**
+   * One POST route per thing a technician can do on a ticket. The route parses, the service
+   * decides; a refused change re-renders the page with the user's input and the reason, a stale
+   * form shows what changed meanwhile.
+   */
+  function action<S extends z.ZodType>(
+    name: string,
+    schema: S,
+    run: (c: ServiceContext, reference: string, input: z.output<S>) => Promise<unknown>,
+  ) {
+    router.post(`/:reference/${name}`, async (req, res) => {
+      const reference = referenceParam(req);
+      const values = (req.body ?? {}) as Body;
+      const form = schema.safeParse(values);
+      if (!form.success) {
+        return renderTicket(req, res, reference, 422, {
+          action: name,
+          message: 'Please check the fields marked below.',
+          fieldErrors: fieldErrors(form.error),
+          values,
+        });
+      }
+      try {
+        await run(ctx(req), reference, form.data);
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          return renderTicket(req, res, reference, 422, { action: name, message: err.message, fieldErrors: err.fieldErrors, values });
+        }
+        if (err instanceof ConflictError) return renderConflict(req, res, reference, name, values, err.message);
+        throw err;
+      }
+      res.redirect(303, `/tickets/${reference}#${name === 'worklog' ? 'worklog' : 'history'}`);
+    });
+  }
+
+  async function renderConflict(req: Request, res: Response, reference: string, name: string, values: Body, message: string) {
+    const c = ctx(req);
+    const formVersion = Number(values.version) || 0;
+    const [view, changes] = await Promise.all([getTicketView(c, reference), getChangesSince(c, reference, formVersion)]);
+    const kept = Object.entries(values).filter(([k]) => k !== '_csrf' && k !== 'version');
+    res.status(409).render('tickets/conflict', {
+      title: `Changed meanwhile · ${reference}`,
+      t: view.ticket,
+      message,
+      action: name,
+      kept,
+      changes: timeline(changes),
+    });
+  }
+
+  const target = (reference: string, f: { version: number }) => ({ reference, version: f.version });
+
+  action('details', DetailsForm, (c, ref, f) =>
+    updateTicketDetails(c, target(ref, f), {
+      title: f.title,
+      description: f.description,
+      channel: f.channel,
+      environment: f.environment,
+      occurrence: f.occurrence,
+      workaround: f.workaround,
+    }),
+  );
+  action('urgency', UrgencyForm, (c, ref, f) => changeUrgency(c, target(ref, f), f.urgency));
+  action('status', StatusForm, (c, ref, f) => changeStatus(c, target(ref, f), f.status));
+  action('take', VersionForm, (c, ref, f) => takeTicket(c, target(ref, f)));
+  action('assign', AssignForm, (c, ref, f) => assignTicket(c, target(ref, f), f.assigneeId));
+  action('resolve', ResolveForm, (c, ref, f) =>
+    resolveTicket(c, target(ref, f), { code: f.resolutionCode, note: f.resolutionNote, duplicateOf: f.duplicateOf }),
+  );
+  action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
+  action('worklog', WorkLogForm, (c, ref, f) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome }));
+
+  return router;
+}

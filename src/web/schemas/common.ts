@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** Turns zod issues into one message per form field, for showing beside the fields. */
+export function fieldErrors(error: z.ZodError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = String(issue.path[0] ?? '_form');
+    out[key] ??= issue.message;
+  }
+  return out;
+}
+
+/** A required line of text, trimmed, with a readable message for empty and over-long input. */
+export const requiredText = (label: string, max: number) =>
+  z
+    .string({ error: `${label} is required.` })
+    .trim()
+    .min(1, `${label} is required.`)
+    .max(max, `${label} can be at most ${max} characters.`);
+
+/** An optional text; empty means none (null). */
+export const optionalText = (label: string, max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `${label} can be at most ${max} characters.`)
+    .optional()
+    .transform((v) => (v ? v : null));
+
+export const choice = <T extends string>(label: string, values: readonly T[]) =>
+  z.enum(values as [T, ...T[]], { error: `Choose a valid ${label}.` });
+
+export const version = z.coerce
+  .number({ error: 'The form is missing its version: reload the page.' })
+  .int()
+  .min(1, 'The form is missing its version: reload the page.');
+
+export const id = z.coerce.number().int().min(1).max(2_147_483_647);

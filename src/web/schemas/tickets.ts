@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import {
+  CHANNELS,
+  FIX_OUTCOMES,
+  RESOLUTION_CODES,
+  STATUSES,
+  URGENCIES,
+  type TicketStatus,
+} from '../../domain/enums.js';
+import { ACTIVE_STATUSES } from '../../domain/status.js';
+import { choice, id, optionalText, requiredText, version } from './common.js';
+
+const LONG = 20_000;
+
+export const NewTicketForm = z.object({
+  title: requiredText('A title', 200),
+  description: requiredText('A description', LONG),
+  urgency: choice('urgency', URGENCIES),
+  channel: choice('channel', CHANNELS),
+  customerName: requiredText("The customer's name", 120),
+  customerEmail: z
+    .string({ error: "The customer's email is required." })
+    .trim()
+    .min(1, "The customer's email is required.")
+    .max(254, 'An email can be at most 254 characters.')
+    .pipe(z.email({ error: 'Enter a valid email address.' })),
+  customerPhone: optionalText('A phone number', 40),
+  customerOrganization: optionalText('An organization', 120),
+  environment: optionalText("The customer's environment", LONG),
+  occurrence: optionalText('When and how it happens', LONG),
+  workaround: optionalText('A workaround', LONG),
+  assignToMe: z.literal('1').optional(),
+});
+
+export const DetailsForm = z.object({
+  version,
+  title: requiredText('A title', 200),
+  description: requiredText('A description', LONG),
+  channel: choice('channel', CHANNELS),
+  environment: optionalText("The customer's environment", LONG),
+  occurrence: optionalText('When and how it happens', LONG),
+  workaround: optionalText('A workaround', LONG),
+});
+
+export const VersionForm = z.object({ version });
+export const UrgencyForm = z.object({ version, urgency: choice('urgency', URGENCIES) });
+export const StatusForm = z.object({ version, status: choice('status', STATUSES) });
+export const AssignForm = z.object({
+  version,
+  assigneeId: z.union([z.literal('').transform(() => null), id], { error: 'Choose someone from the list.' }),
+});
+export const ResolveForm = z.object({
+  version,
+  resolutionCode: choice('resolution', RESOLUTION_CODES),
+  resolutionNote: requiredText('A resolution note', LONG),
+  duplicateOf: optionalText('The original reference', 40),
+});
+export const ReopenForm = z.object({ version, reason: optionalText('A reason', LONG) });
+export const WorkLogForm = z.object({
+  kind: choice('kind of entry', ['NOTE', 'ATTEMPTED_FIX'] as const),
+  body: requiredText('The text', LONG),
+  outcome: z
+    .union([z.literal('').transform(() => null), choice('outcome', FIX_OUTCOMES)])
+    .optional()
+    .transform((v) => v ?? null),
+});
+
+/** The queue's filters, as they appear in its URL. */
+export const QueueQuery = z.object({
+  status: z
+    .union([z.literal('active'), z.literal('all'), choice('status', STATUSES)])
+    .default('active')
+    .transform((s): TicketStatus[] => (s === 'active' ? [...ACTIVE_STATUSES] : s === 'all' ? [...STATUSES] : [s])),
+  urgency: z.union([z.literal('').transform(() => undefined), choice('urgency', URGENCIES)]).optional(),
+  assignee: z
+    .union([z.enum(['anyone', 'me', 'unassigned']), id, z.literal('').transform(() => 'anyone' as const)])
+    .default('anyone'),
+  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  after: z
+    .string()
+    .regex(/^[A-Z]+\.\d{13}\.\d{1,10}$/, 'That page link is not valid.')
+    .optional()
+    .transform((s) => {
+      if (!s) return undefined;
+      const [urgency, ms, tid] = s.split('.');
+      return { urgency: urgency as (typeof URGENCIES)[number], createdAt: new Date(Number(ms)), id: Number(tid) };
+    })
+    .refine((c) => !c || URGENCIES.includes(c.urgency), 'That page link is not valid.'),
+});
+
+export function encodeCursor(c: { urgency: string; createdAt: Date; id: number }): string {
+  return `${c.urgency}.${String(c.createdAt.getTime()).padStart(13, '0')}.${c.id}`;
+}
