@@ -1,0 +1,28 @@
+import type { Express } from 'express';
+import request from 'supertest';
+import type { Config } from '../../src/config/env.js';
+import { loadConfig } from '../../src/config/env.js';
+import { createApp } from '../../src/app.js';
+import type { Database } from '../../src/db/client.js';
+import { PASSWORD } from './factories.js';
+
+export function testApp(db: Database, env: Record<string, string> = {}): Express {
+  const config: Config = loadConfig({ NODE_ENV: 'test', ...env });
+  return createApp({ db, config, sessionSecret: 'test-secret-that-is-long-enough-1234567890', pruneSessions: false });
+}
+
+/** The CSRF token in a rendered page's forms. */
+export function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m?.[1]) throw new Error('page has no CSRF token');
+  return m[1];
+}
+
+/** A browser-like client signed in as the given user; `csrf` is a valid token for its forms. */
+export async function signIn(app: Express, email: string, password = PASSWORD) {
+  const agent = request.agent(app);
+  const page = await agent.get('/login').expect(200);
+  await agent.post('/login').type('form').send({ email, password, _csrf: csrfOf(page.text) }).expect(303);
+  const after = await agent.get('/tickets').expect(200);
+  return { agent, csrf: csrfOf(after.text) };
+}
