@@ -20,7 +20,7 @@ export async function openDatabase(config: Config): Promise<OpenDatabase> {
   }
   const dataDir = join(config.DATA_DIR, 'pg');
   const embedded = await startEmbeddedDatabase({ dataDir, port: config.EMBEDDED_DB_PORT });
-  const db = connectDatabase(embedded.url, config.DATABASE_POOL_SIZE);
+  const db = connectDatabase(embedded.url, config.DATABASE_POOL_SIZE, { namedStatements: false });
   return {
     ...db,
     description: `embedded PostgreSQL (PGlite), data in ${dataDir}`,

@@ -10,17 +10,17 @@ export interface TestDatabase extends Database {
 }
 
 /**
- * A fresh, migrated database of this test file's own: a clone of the run's template on the
+ * A fresh, migrated (or, with `empty`, unmigrated) database of this test file's own: a clone of the run's template on the
  * PostgreSQL server (DATABASE_URL), or an embedded PGlite loaded from the template's dump.
  * close() drops it.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const cfg = inject('testDb');
   if (cfg.mode === 'server') {
     const name = `caseboard_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: cfg.adminUrl });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${cfg.template}`);
+    await admin.query(opts.empty ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${cfg.template}`);
     await admin.end();
     const u = new URL(cfg.adminUrl);
     u.pathname = `/${name}`;
@@ -37,8 +37,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const embedded = await startEmbeddedDatabase({ loadDataDir: new Blob([readFileSync(cfg.dumpFile)]) });
-  const db = connectDatabase(embedded.url, 10);
+  const embedded = await startEmbeddedDatabase(
+    opts.empty ? {} : { loadDataDir: new Blob([readFileSync(cfg.dumpFile)]) },
+  );
+  const db = connectDatabase(embedded.url, 10, { namedStatements: false });
   return {
     ...db,
     url: embedded.url,
