@@ -19,11 +19,15 @@ function statementName(query: { sql: string }): string {
   return 'cb_' + createHash('sha1').update(query.sql).digest('hex').slice(0, 24);
 }
 
-export function connectDatabase(url: string, poolSize = 10): Database {
+/**
+ * namedStatements: cache query plans per connection. Off for the embedded PGlite, whose socket
+ * connections all share one PostgreSQL session (a second PREPARE of a name would collide).
+ */
+export function connectDatabase(url: string, poolSize = 10, opts: { namedStatements?: boolean } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   // A dropped connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => console.error('[db] idle connection error:', err.message));
-  const adapter = new PrismaPg(pool, { statementNameGenerator: statementName });
+  const adapter = new PrismaPg(pool, opts.namedStatements === false ? {} : { statementNameGenerator: statementName });
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
