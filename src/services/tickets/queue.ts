@@ -73,9 +73,12 @@ async function queueRows(ctx: ServiceContext, filter: QueueFilter): Promise<Queu
            t."assigneeId", u.name AS "assigneeName"`;
   const joins = Prisma.sql`JOIN "Customer" c ON c.id = t."customerId" LEFT JOIN "User" u ON u.id = t."assigneeId"`;
 
+  // Text that reads as a reference finds that ticket; when none has it (a word like "shows me"
+  // also reads as one), the text is searched as words.
   const reference = filter.text ? normalizeReference(filter.text) : null;
-  if (reference) {
-    return ctx.db.$queryRaw<QueueRow[]>`${select} FROM "Ticket" t ${joins} WHERE t.reference = ${reference}`;
+  if (reference && !filter.after) {
+    const exact = await ctx.db.$queryRaw<QueueRow[]>`${select} FROM "Ticket" t ${joins} WHERE t.reference = ${reference}`;
+    if (exact.length) return exact;
   }
   const base = conditions(ctx, filter, true);
   if (filter.after) {

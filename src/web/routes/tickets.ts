@@ -166,12 +166,10 @@ export function ticketRoutes(db: Database): Router {
       const values = (req.body ?? {}) as Body;
       const form = schema.safeParse(values);
       if (!form.success) {
-        return renderTicket(req, res, reference, 422, {
-          action: name,
-          message: 'Please check the fields marked below.',
-          fieldErrors: fieldErrors(form.error),
-          values,
-        });
+        const errors = fieldErrors(form.error);
+        // The version is a hidden field: its message goes at the top.
+        const message = errors.version ?? 'Please check the fields marked below.';
+        return renderTicket(req, res, reference, 422, { action: name, message, fieldErrors: errors, values });
       }
       try {
         await run(ctx(req), reference, form.data);

@@ -60,7 +60,7 @@ export const WorkLogForm = z.object({
   kind: choice('kind of entry', ['NOTE', 'ATTEMPTED_FIX'] as const),
   body: requiredText('The text', LONG),
   outcome: z
-    .union([z.literal('').transform(() => null), choice('outcome', FIX_OUTCOMES)])
+    .union([z.literal('').transform(() => null), choice('outcome', FIX_OUTCOMES)], { error: 'Choose a valid outcome.' })
     .optional()
     .transform((v) => v ?? null),
 });
@@ -68,12 +68,16 @@ export const WorkLogForm = z.object({
 /** The queue's filters, as they appear in its URL. */
 export const QueueQuery = z.object({
   status: z
-    .union([z.literal('active'), z.literal('all'), choice('status', STATUSES)])
+    .union([z.literal('active'), z.literal('all'), choice('status', STATUSES)], { error: 'Choose a valid status.' })
     .default('active')
     .transform((s): TicketStatus[] => (s === 'active' ? [...ACTIVE_STATUSES] : s === 'all' ? [...STATUSES] : [s])),
-  urgency: z.union([z.literal('').transform(() => undefined), choice('urgency', URGENCIES)]).optional(),
+  urgency: z
+    .union([z.literal('').transform(() => undefined), choice('urgency', URGENCIES)], { error: 'Choose a valid urgency.' })
+    .optional(),
   assignee: z
-    .union([z.enum(['anyone', 'me', 'unassigned']), id, z.literal('').transform(() => 'anyone' as const)])
+    .union([z.enum(['anyone', 'me', 'unassigned']), id, z.literal('').transform(() => 'anyone' as const)], {
+      error: 'Choose a valid owner.',
+    })
     .default('anyone'),
   q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
   after: z

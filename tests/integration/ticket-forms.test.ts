@@ -1,0 +1,198 @@
+// Every ticket form through HTTP: bad input gets a clear 4xx and writes nothing (rows counted).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Express } from 'express';
+import type TestAgent from 'supertest/lib/agent.js';
+import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
+import { buildTicket, buildUser } from '../helpers/factories.js';
+import { csrfOf, signIn, testApp } from '../helpers/http.js';
+import type { Actor } from '../../src/services/context.js';
+import type { Ticket } from '../../src/generated/prisma/client.js';
+
+let db: TestDatabase;
+let app: Express;
+let tech: Actor;
+let retired: Actor;
+let agent: TestAgent;
+let csrf: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  app = testApp(db);
+  tech = await buildUser(db, { name: 'Tia Tech' });
+  retired = await buildUser(db, { name: 'Old Timer', active: false });
+  ({ agent, csrf } = await signIn(app, tech.email));
+});
+afterAll(() => db?.close());
+
+const valid = () => ({
+  title: 'Outlook crashes on start',
+  description: 'Crashes right after the splash screen.',
+  urgency: 'HIGH',
+  channel: 'PHONE',
+  customerName: 'Ola Customer',
+  customerEmail: 'ola@example.com',
+});
+
+/** Sends a request that must be refused with `status`, and proves no row was written. */
+async function refused(send: () => Promise<{ status: number; text: string }>, status: number, ...texts: string[]) {
+  const before = await countRows(db);
+  const res = await send();
+  expect(res.status).toBe(status);
+  for (const t of texts) expect(res.text).toContain(t);
+  expect(await countRows(db)).toEqual(before);
+  return res;
+}
+
+describe('new ticket form', () => {
+  const post = (body: Record<string, unknown>) => agent.post('/tickets').type('form').send(body);
+
+  it('renders with a label for every field', async () => {
+    const res = await agent.get('/tickets/new').expect(200);
+    for (const id of ['customerName', 'customerEmail', 'customerPhone', 'customerOrganization', 'title', 'description', 'urgency', 'channel', 'environment', 'occurrence', 'workaround', 'assignToMe']) {
+      expect(res.text).toContain(`for="${id}"`);
+    }
+  });
+
+  it('missing fields: 422, each message beside its field, and the input kept', async () => {
+    const { title: _t, description: _d, ...rest } = valid();
+    const res = await refused(() => post({ _csrf: csrf, ...rest, customerName: 'Kept Name' }), 422, 'A title is required.', 'A description is required.');
+    expect(res.text).toContain('value="Kept Name"');
+    expect(res.text).toContain('id="title-error"');
+  });
+
+  it('over-long text, unknown enum values and a bad email: 422', async () => {
+    await refused(() => post({ _csrf: csrf, ...valid(), title: 'x'.repeat(201) }), 422, 'A title can be at most 200 characters.');
+    await refused(() => post({ _csrf: csrf, ...valid(), description: 'x'.repeat(20_001) }), 422, 'at most 20000 characters');
+    await refused(() => post({ _csrf: csrf, ...valid(), urgency: 'URGENT' }), 422, 'Choose a valid urgency.');
+    await refused(() => post({ _csrf: csrf, ...valid(), channel: 'PIGEON' }), 422, 'Choose a valid channel.');
+    await refused(() => post({ _csrf: csrf, ...valid(), customerEmail: 'not-an-email' }), 422, 'Enter a valid email address.');
+    await refused(() => post({ _csrf: csrf, ...valid(), title: ['a', 'b'] }), 422);
+  });
+
+  it('without a CSRF token, or with a wrong one: 403', async () => {
+    await refused(() => post(valid()), 403, 'This form has expired');
+    await refused(() => post({ ...valid(), _csrf: 'forged' }), 403);
+  });
+
+  it('a body larger than allowed: 413', async () => {
+    await refused(() => post({ _csrf: csrf, ...valid(), description: 'x'.repeat(300_000) }), 413);
+  });
+
+  it('valid input: 303 to the ticket page, escaped output everywhere', async () => {
+    const res = await post({ _csrf: csrf, ...valid(), title: '<script>alert(1)</script> printer' }).expect(303);
+    const page = await agent.get(res.headers.location as string).expect(200);
+    expect(page.text).not.toContain('<script>alert(1)</script>');
+    expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; printer');
+    const queue = await agent.get('/tickets').expect(200);
+    expect(queue.text).not.toContain('<script>alert(1)</script>');
+  });
+});
+
+describe('ticket page and its actions', () => {
+  let t: Ticket;
+  const act = (action: string, body: Record<string, unknown>, reference = t.reference) =>
+    agent.post(`/tickets/${reference}/${action}`).type('form').send({ _csrf: csrf, ...body });
+
+  beforeAll(async () => {
+    t = await buildTicket(db, tech);
+  });
+
+  it('unknown or malformed references: 404 page, nothing written', async () => {
+    await agent.get('/tickets/CB-0000000').expect(404);
+    const res = await agent.get('/tickets/not-a-reference').expect(404);
+    expect(res.text).toContain('No ticket has the reference not-a-reference');
+    await refused(() => act('urgency', { version: 1, urgency: 'HIGH' }, 'CB-0000000'), 404);
+    await refused(() => act('worklog', { kind: 'NOTE', body: 'x' }, 'CB-0000000'), 404);
+  });
+
+  it('a reference typed loosely redirects to its canonical address', async () => {
+    const res = await agent.get(`/tickets/${t.reference.toLowerCase()}`).expect(301);
+    expect(res.headers.location).toBe(`/tickets/${t.reference}`);
+  });
+
+  it('each action refuses bad input with 422 and the reason, writing nothing', async () => {
+    await refused(() => act('urgency', { urgency: 'HIGH' }), 422, 'missing its version');
+    await refused(() => act('urgency', { version: t.version, urgency: 'PANIC' }), 422, 'Choose a valid urgency.');
+    await refused(() => act('status', { version: t.version, status: 'WAITING_ON_CUSTOMER' }), 422, 'From New it can go to: Open, In progress, Resolved.');
+    await refused(() => act('assign', { version: t.version, assigneeId: 'abc' }), 422, 'Choose someone from the list.');
+    await refused(() => act('assign', { version: t.version, assigneeId: retired.id }), 422, 'Old Timer is deactivated');
+    await refused(() => act('resolve', { version: t.version, resolutionCode: 'FIXED', resolutionNote: '' }), 422, 'A resolution note is required.');
+    await refused(() => act('resolve', { version: t.version, resolutionCode: 'MAGIC', resolutionNote: 'x' }), 422, 'Choose a valid resolution.');
+    await refused(
+      () => act('resolve', { version: t.version, resolutionCode: 'DUPLICATE', resolutionNote: 'same', duplicateOf: 'CB-ZZZZZZZ' }),
+      422,
+      'No ticket has the reference CB-ZZZZZZZ.',
+      'value="CB-ZZZZZZZ"', // what the user typed stays in the form
+    );
+    await refused(() => act('reopen', { version: t.version }), 422, 'cannot go from New to Open');
+    await refused(() => act('worklog', { kind: 'ATTEMPTED_FIX', body: 'Reinstalled' }), 422, 'Say how the attempted fix went.');
+    await refused(() => act('worklog', { kind: 'NOTE', body: ' ' }), 422, 'The text is required.');
+    await refused(() => act('details', { version: t.version, title: 'ok', description: 'x'.repeat(20_001), channel: 'PHONE' }), 422, 'at most 20000 characters');
+  });
+
+  it('a stale form: 409 page with what changed meanwhile, and the user input kept', async () => {
+    const other = await buildUser(db, { name: 'Quick Colleague' });
+    const { agent: colleague, csrf: theirCsrf } = await signIn(app, other.email);
+    const fresh = await buildTicket(db, tech);
+    // Both open the page at version 1; the colleague saves first.
+    await colleague
+      .post(`/tickets/${fresh.reference}/urgency`)
+      .type('form')
+      .send({ _csrf: theirCsrf, version: 1, urgency: 'CRITICAL' })
+      .expect(303);
+    const mine = 'My careful rewrite of the description, typed for ten minutes.';
+    const res = await refused(
+      () =>
+        agent
+          .post(`/tickets/${fresh.reference}/details`)
+          .type('form')
+          .send({ _csrf: csrf, version: 1, title: fresh.title, description: mine, channel: 'PHONE' }),
+      409,
+      'Someone changed',
+      'Quick Colleague',
+      'changed urgency from Normal to Critical',
+      mine,
+      'name="version" value="2"',
+    );
+    expect(res.text).toContain(`action="/tickets/${fresh.reference}/details"`);
+    // Re-sending from the conflict page (now at version 2) goes through.
+    await agent
+      .post(`/tickets/${fresh.reference}/details`)
+      .type('form')
+      .send({ _csrf: csrf, version: 2, title: fresh.title, description: mine, channel: 'PHONE' })
+      .expect(303);
+    const saved = await db.prisma.ticket.findUniqueOrThrow({ where: { id: fresh.id } });
+    expect(saved).toMatchObject({ urgency: 'CRITICAL', description: mine, version: 3 });
+  });
+});
+
+describe('queue page', () => {
+  it('shows rows, counts and filters; bad filters get a 400 with a message', async () => {
+    const t = await buildTicket(db, tech, { title: 'Queue page shows me', urgency: 'CRITICAL' });
+    const res = await agent.get('/tickets').expect(200);
+    expect(res.text).toContain(t.reference);
+    expect(res.text).toContain('Queue page shows me');
+    expect(res.text).toMatch(/Critical <strong>\d+<\/strong>/);
+    const found = await agent.get(`/tickets?q=${encodeURIComponent('shows me')}&assignee=anyone&status=all`).expect(200);
+    expect(found.text).toContain(t.reference);
+    const none = await agent.get('/tickets?assignee=unassigned&urgency=NONE&q=zzzz-no-such').expect(200);
+    expect(none.text).toContain('No tickets match these filters.');
+    const bad = await agent.get('/tickets?urgency=BOGUS').expect(400);
+    expect(bad.text).toContain('Choose a valid urgency.');
+    await agent.get('/tickets?after=garbage').expect(400);
+    await agent.get('/tickets?q=' + 'x'.repeat(201)).expect(400);
+  });
+
+  it('the page after the last comes from a cursor link', async () => {
+    for (let i = 0; i < 51; i++) await buildTicket(db, tech, { urgency: 'NONE' });
+    const first = await agent.get('/tickets?urgency=NONE').expect(200);
+    const next = /href="(\/tickets\?[^"]*after=[^"]+)"/.exec(first.text)?.[1]?.replace(/&amp;/g, '&');
+    expect(next).toBeDefined();
+    const second = await agent.get(next!).expect(200);
+    expect(csrfOf(second.text)).toBe(csrf);
+    const refs = (html: string) => [...html.matchAll(/class="ref" href="\/tickets\/(CB-[^"]+)"/g)].map((m) => m[1]);
+    expect(refs(first.text)).toHaveLength(50);
+    expect(refs(second.text).length).toBeGreaterThan(0);
+    expect(refs(second.text).filter((r) => refs(first.text).includes(r))).toEqual([]);
+  });
+});
