@@ -70,8 +70,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
   });
-  app.use(csrfSynchronisedProtection);
+  // Locals first, so that even a refused form's error page shows who is signed in.
   app.use(templateLocals((req) => generateToken(req)));
+  app.use(csrfSynchronisedProtection);
 
   app.use(authRoutes(db, config, passport));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
