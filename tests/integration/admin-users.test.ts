@@ -70,7 +70,8 @@ describe('user management', () => {
     expect(rows.some((h) => h.newValue?.includes('scrypt$'))).toBe(false); // no hash in the history
     const page = await agent.get(`/admin/users/${u.id}`).expect(200);
     expect(page.text).toContain('reset the password');
-    expect(page.text).toContain('changed role from TECHNICIAN to ADMIN');
+    expect(page.text).toContain('changed the role from Technician to Admin');
+    expect(page.text).toContain('deactivated the user');
   });
 
   it('refuses bad input with the reason, writing nothing', async () => {
@@ -85,6 +86,14 @@ describe('user management', () => {
     await refused(() => agent.get('/admin/users/999999'), 404);
     await refused(() => agent.get('/admin/users/abc'), 404);
     const row = await db.prisma.user.findUniqueOrThrow({ where: { id: existing.id } });
+    // A refused password reset leaves the details form showing the stored record.
+    await refused(
+      () => agent.post(`/admin/users/${existing.id}/password`).type('form').send({ _csrf: csrf, version: row.version, password: 'short' }),
+      422,
+      'at least 12 characters',
+      `value="${row.name}"`,
+      `value="${row.email}"`,
+    );
     await refused(
       () => agent.post(`/admin/users/${existing.id}`).type('form').send({ _csrf: csrf, version: row.version + 5, email: row.email, name: 'X', role: 'TECHNICIAN' }),
       409,

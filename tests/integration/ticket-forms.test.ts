@@ -118,6 +118,7 @@ describe('ticket page and its actions', () => {
     await refused(() => act('assign', { version: t.version, assigneeId: retired.id }), 422, 'Old Timer is deactivated');
     await refused(() => act('resolve', { version: t.version, resolutionCode: 'FIXED', resolutionNote: '' }), 422, 'A resolution note is required.');
     await refused(() => act('resolve', { version: t.version, resolutionCode: 'MAGIC', resolutionNote: 'x' }), 422, 'Choose a valid resolution.');
+    await refused(() => act('resolve', { version: t.version, resolutionCode: '', resolutionNote: 'x' }), 422, 'Choose a resolution.');
     await refused(
       () => act('resolve', { version: t.version, resolutionCode: 'DUPLICATE', resolutionNote: 'same', duplicateOf: 'CB-ZZZZZZZ' }),
       422,

@@ -84,6 +84,9 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
     if (row.newRefId === row.actorId) return { summary: row.oldRefId === null ? 'took the ticket' : `took the ticket from ${row.oldValue}` };
     return { summary: `handed the ticket to ${row.newValue}${row.oldValue ? ` (from ${row.oldValue})` : ''}` };
   }
+  if (field === 'duplicateOfId') {
+    return { summary: row.newValue ? `marked it a duplicate of ${row.newValue}` : `unmarked it as a duplicate of ${row.oldValue ?? '—'}` };
+  }
   if (LONG_FIELDS.has(field)) {
     const verb = row.oldValue === null ? 'wrote' : row.newValue === null ? 'removed' : 'edited';
     return { summary: `${verb} the ${label}`, before: row.oldValue, after: row.newValue };

@@ -9,7 +9,7 @@ import { getUserWithHistory, listUsers } from '../../services/users/list-users.j
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { ActiveForm, EditUserForm, NewUserForm, PasswordForm } from '../schemas/users.js';
-import { when } from '../presenters/time.js';
+import { userTimeline } from '../presenters/user.js';
 
 type Body = Record<string, unknown>;
 
@@ -52,13 +52,14 @@ export function adminRoutes(db: Database): Router {
     }
   });
 
-  async function renderUser(req: Request, res: Response, status = 200, failed?: { message: string; errors: Record<string, string>; values?: Body }) {
+  /** The user page; a refused form gets back its own input and messages, the others show the record. */
+  async function renderUser(req: Request, res: Response, status = 200, failed?: { form: string; message: string; errors: Record<string, string>; values?: Body }) {
     const user = await getUserWithHistory(ctx(req), userId(req));
     res.status(status).render('admin/user', {
       title: user.name,
       u: user,
-      history: user.userHistory.map((h) => ({ ...h, at: when(h.createdAt) })),
-      values: failed?.values ?? user,
+      history: userTimeline(user.userHistory),
+      values: failed?.form === 'details' && failed.values ? failed.values : user,
       errors: failed?.errors ?? {},
       message: failed?.message ?? null,
     });
@@ -68,6 +69,7 @@ export function adminRoutes(db: Database): Router {
 
   /** Posts to a user: parse, call the service, and on a refusal show the page with the reason. */
   function userAction<S extends z.ZodType>(
+    form: 'details' | 'active' | 'password',
     path: string,
     schema: S,
     run: (c: ServiceContext, id: number, input: z.output<S>) => Promise<unknown>,
@@ -75,16 +77,16 @@ export function adminRoutes(db: Database): Router {
     router.post(`/users/:id${path}`, async (req, res) => {
       const body = (req.body ?? {}) as Body;
       const values = { ...body, password: '' };
-      const form = schema.safeParse(body);
-      if (!form.success) {
-        return renderUser(req, res, 422, { message: 'Please check the fields marked below.', errors: fieldErrors(form.error), values });
+      const parsed = schema.safeParse(body);
+      if (!parsed.success) {
+        return renderUser(req, res, 422, { form, message: 'Please check the fields marked below.', errors: fieldErrors(parsed.error), values });
       }
       try {
-        await run(ctx(req), userId(req), form.data);
+        await run(ctx(req), userId(req), parsed.data);
       } catch (err) {
-        if (err instanceof ValidationError) return renderUser(req, res, 422, { message: err.message, errors: err.fieldErrors, values });
+        if (err instanceof ValidationError) return renderUser(req, res, 422, { form, message: err.message, errors: err.fieldErrors, values });
         if (err instanceof ConflictError) {
-          return renderUser(req, res, 409, { message: `${err.message} This is the current record: apply your change again.`, errors: {} });
+          return renderUser(req, res, 409, { form, message: `${err.message} This is the current record: apply your change again.`, errors: {} });
         }
         throw err;
       }
@@ -92,8 +94,8 @@ export function adminRoutes(db: Database): Router {
     });
   }
 
-  userAction('', EditUserForm, (c, uid, f) => updateUser(c, uid, f.version, { email: f.email, name: f.name, role: f.role }));
-  userAction('/active', ActiveForm, (c, uid, f) => setUserActive(c, uid, f.version, f.active === 'true'));
-  userAction('/password', PasswordForm, (c, uid, f) => resetPassword(c, uid, f.version, f.password));
+  userAction('details', '', EditUserForm, (c, uid, f) => updateUser(c, uid, f.version, { email: f.email, name: f.name, role: f.role }));
+  userAction('active', '/active', ActiveForm, (c, uid, f) => setUserActive(c, uid, f.version, f.active === 'true'));
+  userAction('password', '/password', PasswordForm, (c, uid, f) => resetPassword(c, uid, f.version, f.password));
   return router;
 }

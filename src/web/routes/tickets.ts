@@ -187,7 +187,11 @@ export function ticketRoutes(db: Database): Router {
   async function renderConflict(req: Request, res: Response, reference: string, name: string, values: Body, message: string) {
     const c = ctx(req);
     const formVersion = Number(values.version) || 0;
-    const [view, changes] = await Promise.all([getTicketView(c, reference), getChangesSince(c, reference, formVersion)]);
+    const [view, changes, staff] = await Promise.all([
+      getTicketView(c, reference),
+      getChangesSince(c, reference, formVersion),
+      listAssignableUsers(c),
+    ]);
     const kept = Object.entries(values).filter(([k]) => k !== '_csrf' && k !== 'version');
     res.status(409).render('tickets/conflict', {
       title: `Changed meanwhile · ${reference}`,
@@ -195,6 +199,7 @@ export function ticketRoutes(db: Database): Router {
       message,
       action: name,
       kept,
+      staff,
       changes: timeline(changes),
     });
   }

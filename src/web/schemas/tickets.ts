@@ -5,6 +5,7 @@ import {
   RESOLUTION_CODES,
   STATUSES,
   URGENCIES,
+  type ResolutionCode,
   type TicketStatus,
 } from '../../domain/enums.js';
 import { ACTIVE_STATUSES } from '../../domain/status.js';
@@ -51,7 +52,9 @@ export const AssignForm = z.object({
 });
 export const ResolveForm = z.object({
   version,
-  resolutionCode: choice('resolution', RESOLUTION_CODES),
+  resolutionCode: z.enum(RESOLUTION_CODES as [ResolutionCode, ...ResolutionCode[]], {
+    error: (issue) => (issue.input === '' || issue.input === undefined ? 'Choose a resolution.' : 'Choose a valid resolution.'),
+  }),
   resolutionNote: requiredText('A resolution note', LONG),
   duplicateOf: optionalText('The original reference', 40),
 });
