@@ -1,10 +1,12 @@
 import type { Express } from 'express';
+import { expect } from 'vitest';
 import request from 'supertest';
 import type { Config } from '../../src/config/env.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createApp } from '../../src/app.js';
 import type { Database } from '../../src/db/client.js';
 import { PASSWORD } from './factories.js';
+import { countRows } from './db.js';
 
 export function testApp(db: Database, env: Record<string, string> = {}): Express {
   const config: Config = loadConfig({ NODE_ENV: 'test', ...env });
@@ -25,4 +27,19 @@ export async function signIn(app: Express, email: string, password = PASSWORD) {
   await agent.post('/login').type('form').send({ email, password, _csrf: csrfOf(page.text) }).expect(303);
   const after = await agent.get('/tickets').expect(200);
   return { agent, csrf: csrfOf(after.text) };
+}
+
+/** Sends a request that must be refused with `status` and these texts, and proves no row was written. */
+export async function expectRefused(
+  db: Database,
+  send: () => PromiseLike<{ status: number; text: string }>,
+  status: number,
+  ...texts: string[]
+) {
+  const before = await countRows(db);
+  const res = await send();
+  expect(res.status).toBe(status);
+  for (const t of texts) expect(res.text).toContain(t);
+  expect(await countRows(db)).toEqual(before);
+  return res;
 }

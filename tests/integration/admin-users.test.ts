@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
-import { signIn, testApp } from '../helpers/http.js';
+import { expectRefused, signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import { assignTicket } from '../../src/services/tickets/assign-ticket.js';
 import { ValidationError } from '../../src/services/errors.js';
@@ -27,13 +27,8 @@ afterAll(() => db?.close());
 const userByEmail = (email: string) => db.prisma.user.findUniqueOrThrow({ where: { email } });
 const historyOf = (userId: number) => db.prisma.userHistory.findMany({ where: { userId }, orderBy: { id: 'asc' } });
 
-async function refused(send: () => Promise<{ status: number; text: string }>, status: number, ...texts: string[]) {
-  const before = await countRows(db);
-  const res = await send();
-  expect(res.status).toBe(status);
-  for (const t of texts) expect(res.text).toContain(t);
-  expect(await countRows(db)).toEqual(before);
-}
+const refused = (send: () => PromiseLike<{ status: number; text: string }>, status: number, ...texts: string[]) =>
+  expectRefused(db, send, status, ...texts);
 
 describe('user management', () => {
   it('creates, edits, deactivates, reactivates and resets, recording each change', async () => {

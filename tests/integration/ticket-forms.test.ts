@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { buildTicket, buildUser } from '../helpers/factories.js';
-import { csrfOf, signIn, testApp } from '../helpers/http.js';
+import { csrfOf, expectRefused, signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import type { Ticket } from '../../src/generated/prisma/client.js';
 
@@ -33,15 +33,8 @@ const valid = () => ({
   customerEmail: 'ola@example.com',
 });
 
-/** Sends a request that must be refused with `status`, and proves no row was written. */
-async function refused(send: () => Promise<{ status: number; text: string }>, status: number, ...texts: string[]) {
-  const before = await countRows(db);
-  const res = await send();
-  expect(res.status).toBe(status);
-  for (const t of texts) expect(res.text).toContain(t);
-  expect(await countRows(db)).toEqual(before);
-  return res;
-}
+const refused = (send: () => PromiseLike<{ status: number; text: string }>, status: number, ...texts: string[]) =>
+  expectRefused(db, send, status, ...texts);
 
 describe('new ticket form', () => {
   const post = (body: Record<string, unknown>) => agent.post('/tickets').type('form').send(body);
