@@ -19,6 +19,32 @@ function statementName(query: { sql: string }): string {
   return 'cb_' + createHash('sha1').update(query.sql).digest('hex').slice(0, 24);
 }
 
+/** The pool behind each client made by connectDatabase, for sql() below. */
+const direct = new WeakMap<object, { pool: pg.Pool; namedStatements: boolean }>();
+const names = new Map<string, string>();
+
+/**
+ * Runs one SQL statement ($1, $2, ... placeholders) straight on the pool behind a client made by
+ * connectDatabase: one round trip, without Prisma's per-query work. For the hottest pages
+ * (queue, ticket page, new ticket), whose statements are written out in SQL anyway.
+ * Given a transaction's client (or any other), it runs through Prisma in that client instead.
+ * Rows come as `pg` makes them: timestamptz as Date, json parsed, int8 as string (cast to int).
+ */
+export async function sql<R>(db: Tx, text: string, values: readonly unknown[]): Promise<R[]> {
+  const target = direct.get(db);
+  if (!target) return db.$queryRawUnsafe<R[]>(text, ...values);
+  let name: string | undefined;
+  if (target.namedStatements) {
+    name = names.get(text);
+    if (!name) {
+      name = statementName({ sql: text });
+      if (names.size < 1000) names.set(text, name);
+    }
+  }
+  const result = await target.pool.query<R & pg.QueryResultRow>({ text, values: values as unknown[], name });
+  return result.rows;
+}
+
 /**
  * namedStatements: cache query plans per connection. Off for the embedded PGlite, whose socket
  * connections all share one PostgreSQL session (a second PREPARE of a name would collide).
@@ -29,6 +55,7 @@ export function connectDatabase(url: string, poolSize = 10, opts: { namedStateme
   pool.on('error', (err) => console.error('[db] idle connection error:', err.message));
   const adapter = new PrismaPg(pool, opts.namedStatements === false ? {} : { statementNameGenerator: statementName });
   const prisma = new PrismaClient({ adapter });
+  direct.set(prisma, { pool, namedStatements: opts.namedStatements !== false });
   return {
     prisma,
     pool,

@@ -1,11 +1,12 @@
 import type { Ticket } from '../../generated/prisma/client.js';
 import type { Channel, Urgency } from '../../domain/enums.js';
 import { generateReference } from '../../domain/reference.js';
+import { sql } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { requireText } from './rules.js';
-import { invalidateQueueCounts } from './queue.js';
+import { countCreatedTicket } from './queue.js';
 
 export interface NewTicket {
   title: string;
@@ -23,6 +24,53 @@ export interface NewTicket {
 const MAX_ATTEMPTS = 5;
 
 /**
+ * The customer (found by email, or added), the ticket and its CREATED history row, in one
+ * statement: one round trip, and all or nothing like any single statement.
+ * When a new customer's first two tickets arrive at once, the second statement waits for the
+ * first, finds its customer row taken but not yet visible, and inserts nothing: it is retried.
+ * $15/$16 are the history row's JSON around the customer's stored name.
+ */
+const CREATE_TICKET = `
+WITH found AS (
+  SELECT id, name FROM "Customer" WHERE email = $1::varchar
+), added AS (
+  INSERT INTO "Customer" (email, name, phone, organization)
+  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar WHERE NOT EXISTS (SELECT 1 FROM found)
+  ON CONFLICT (email) DO NOTHING
+  RETURNING id, name
+), customer AS (
+  SELECT id, name FROM found UNION ALL SELECT id, name FROM added
+), ticket AS (
+  INSERT INTO "Ticket" (reference, title, description, channel, urgency, environment, occurrence, workaround,
+                        "customerId", "createdById", "assigneeId")
+  SELECT $5::varchar, $6::varchar, $7::text, $8::"Channel", $9::"Urgency", $10::text, $11::text, $12::text,
+         customer.id, $13::int, $14::int
+  FROM customer
+  RETURNING *
+), history AS (
+  INSERT INTO "TicketHistory" ("ticketId", "actorId", action, "newValue", "newRefId", "ticketVersion", "createdAt")
+  SELECT ticket.id, $13::int, 'CREATED', $15::text || to_json(customer.name)::text || $16::text, $14::int,
+         ticket.version, ticket."createdAt"
+  FROM ticket, customer
+)
+SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.channel::text AS channel,
+       ticket.environment, ticket.occurrence, ticket.workaround, ticket.urgency::text AS urgency,
+       ticket.status::text AS status, ticket."resolutionCode"::text AS "resolutionCode", ticket."resolutionNote",
+       ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
+       (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
+       ticket."assigneeId", ticket."createdById", ticket."duplicateOfId"
+FROM ticket`;
+
+/** The new ticket as the statement returns it: times as epoch milliseconds (cheaper to read). */
+type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
+
+/** A unique index refused the row, whether the error comes from `pg` or from Prisma. */
+function uniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; meta?: { code?: unknown } } | null;
+  return isUniqueViolation(err) || e?.code === '23505' || (e?.code === 'P2010' && e.meta?.code === '23505');
+}
+
+/**
  * Log a new ticket: the customer is found by email or created, the ticket gets a fresh random
  * reference (retried on the rare collision), and its creation is the first history row.
  */
@@ -33,62 +81,42 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
   const email = requireText(input.customer.email, 'customerEmail', "The customer's email").toLowerCase();
   const customerName = requireText(input.customer.name, 'customerName', "The customer's name");
   const assigneeId = input.assignToMe ? ctx.actor.id : null;
+  // What the ticket was at birth; later history rows hold each change from there.
+  const born = JSON.stringify({ title, urgency: input.urgency, status: 'NEW', channel: input.channel });
+  const bornHead = born.slice(0, -1) + ',"customer":';
+  const bornTail = `,"assignee":${JSON.stringify(assigneeId === null ? null : ctx.actor.name)}}`;
 
   for (let attempt = 1; ; attempt++) {
     try {
-      const ticket = await ctx.db.$transaction(async (tx) => {
-        const customer = await tx.customer.upsert({
-          where: { email },
-          create: {
-            email,
-            name: customerName,
-            phone: input.customer.phone ?? null,
-            organization: input.customer.organization ?? null,
-          },
-          update: {},
-          select: { id: true, name: true },
-        });
-        const created = await tx.ticket.create({
-          data: {
-            reference: generateReference(),
-            title,
-            description,
-            channel: input.channel,
-            urgency: input.urgency,
-            environment: input.environment ?? null,
-            occurrence: input.occurrence ?? null,
-            workaround: input.workaround ?? null,
-            customerId: customer.id,
-            createdById: ctx.actor.id,
-            assigneeId,
-          },
-        });
-        await tx.ticketHistory.create({
-          data: {
-            ticketId: created.id,
-            actorId: ctx.actor.id,
-            action: 'CREATED',
-            // What the ticket was at birth; later rows hold each change from there.
-            newValue: JSON.stringify({
-              title,
-              urgency: created.urgency,
-              status: created.status,
-              channel: created.channel,
-              customer: customer.name,
-              assignee: assigneeId === null ? null : ctx.actor.name,
-            }),
-            newRefId: assigneeId,
-            ticketVersion: created.version,
-            createdAt: created.createdAt,
-          },
-        });
-        return created;
-      });
-      invalidateQueueCounts();
-      return ticket;
+      const values = [
+        email,
+        customerName,
+        input.customer.phone ?? null,
+        input.customer.organization ?? null,
+        generateReference(),
+        title,
+        description,
+        input.channel,
+        input.urgency,
+        input.environment ?? null,
+        input.occurrence ?? null,
+        input.workaround ?? null,
+        ctx.actor.id,
+        assigneeId,
+        bornHead,
+        bornTail,
+      ];
+      const [row] = await sql<CreatedRow>(ctx.db, CREATE_TICKET, values);
+      if (row) {
+        const ticket: Ticket = { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
+        countCreatedTicket(ctx.db, ticket);
+        return ticket;
+      }
+      // The customer was being added by another request at the same moment: try again.
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`Could not add the customer ${email}; try again.`);
     } catch (err) {
-      // A reference collision, or two first tickets of one new customer at once: try again.
-      if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
+      // A reference collision: try again with another.
+      if (uniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
       throw err;
     }
   }
