@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * SESSION_SECRET from the environment; without it (development, the embedded default) a random
- * secret is made once and kept in DATA_DIR/session-secret (mode 0600), so sessions survive
- * restarts. Production refuses to start without SESSION_SECRET (see env.ts).
+ * SESSION_SECRET from the environment; without it a random secret is made once per installation
+ * and kept in DATA_DIR/session-secret (mode 0600), so sessions survive restarts. There is no
+ * default secret. Several instances behind one load balancer must share SESSION_SECRET.
  */
 export function sessionSecret(configured: string | undefined, dataDir: string): { secret: string; generated: boolean } {
   if (configured) return { secret: configured, generated: false };
