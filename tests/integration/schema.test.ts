@@ -15,7 +15,8 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 // How Prisma maps its scalar types (and @db native types) to PostgreSQL's, as format_type prints them.
-function expectedType(field: { type: string; kind: string; nativeType?: unknown }): string {
+function expectedType(field: { type: string; kind: string; nativeType?: unknown; isList?: boolean }): string {
+  if (field.isList) return expectedType({ ...field, isList: false }) + '[]';
   const native = field.nativeType as [string, string[]] | null | undefined;
   if (native) {
     const [name, args] = native;
@@ -39,6 +40,17 @@ function expectedType(field: { type: string; kind: string; nativeType?: unknown 
     BigInt: 'bigint',
   };
   return map[field.type]!;
+}
+
+/** Unsupported("…") fields (e.g. generated tsvector columns): Prisma's DMMF leaves them out. */
+function unsupportedFields(schema: string): { model: string; name: string; type: string; optional: boolean }[] {
+  const out = [];
+  for (const block of schema.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
+    for (const f of block[2]!.matchAll(/^\s+(\w+)\s+Unsupported\("([^"]+)"\)(\?)?/gm)) {
+      out.push({ model: block[1]!, name: f[1]!, type: f[2]!, optional: f[3] === '?' });
+    }
+  }
+  return out;
 }
 
 describe('migrations', () => {
@@ -66,12 +78,15 @@ describe('migrations', () => {
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
         AND c.relname <> '_prisma_migrations'`);
-    const { rows: indexes } = await db.pool.query<{ table: string; name: string; columns: string[]; unique: boolean; primary: boolean }>(`
-      SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, ix.indisprimary AS primary,
+    const { rows: indexes } = await db.pool.query<{ table: string; name: string; method: string; columns: string[]; unique: boolean; primary: boolean }>(`
+      SELECT t.relname AS table, i.relname AS name, am.amname AS method, ix.indisunique AS unique, ix.indisprimary AS primary,
              array(SELECT a.attname || CASE WHEN (ix.indoption[k.n - 1] & 1) = 1 THEN ' DESC' ELSE '' END
-                   FROM unnest(ix.indkey) WITH ORDINALITY AS k(attnum, n)
-                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.n) AS columns
+                          || CASE WHEN oc.opcdefault THEN '' ELSE ' ' || oc.opcname END
+                   FROM unnest(ix.indkey, ix.indclass) WITH ORDINALITY AS k(attnum, opclass, n)
+                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+                   JOIN pg_opclass oc ON oc.oid = k.opclass ORDER BY k.n) AS columns
       FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+      JOIN pg_am am ON am.oid = i.relam
       JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'`);
 
@@ -84,16 +99,23 @@ describe('migrations', () => {
         expectedColumns.push({ table, column: f.dbName ?? f.name, type: expectedType(f), notnull: f.isRequired });
       }
     }
+    for (const f of unsupportedFields(datamodel)) {
+      const model = dmmf.datamodel.models.find((m) => m.name === f.model)!;
+      expectedColumns.push({ table: model.dbName ?? model.name, column: f.name, type: f.type, notnull: !f.optional });
+    }
     for (const index of dmmf.datamodel.indexes) {
       const model = dmmf.datamodel.models.find((m) => m.name === index.model)!;
       const table = model.dbName ?? model.name;
-      const cols = index.fields.map((f) => f.name + (f.sortOrder === 'desc' ? ' DESC' : ''));
+      const cols = index.fields.map(
+        (f) => f.name + (f.sortOrder === 'desc' ? ' DESC' : '') + (f.operatorClass ? ` ${f.operatorClass}` : ''),
+      );
       const name =
         index.dbName ??
         (index.type === 'id'
           ? `${table}_pkey`
           : `${table}_${index.fields.map((f) => f.name).join('_')}_${index.type === 'unique' ? 'key' : 'idx'}`);
-      expectedIndexes.push({ table, name, columns: cols, unique: index.type !== 'normal', primary: index.type === 'id' });
+      const method = (index.algorithm ?? 'BTree').toLowerCase();
+      expectedIndexes.push({ table, name, method, columns: cols, unique: index.type !== 'normal', primary: index.type === 'id' });
     }
     const byKey = <T extends { table: string }>(k: (r: T) => string) => (a: T, b: T) => k(a).localeCompare(k(b));
     expect([...columns].sort(byKey((r) => `${r.table}.${r.column}`))).toEqual(
@@ -117,5 +139,20 @@ describe('history', () => {
     await expect(db.pool.query(`DELETE FROM "UserHistory"`)).rejects.toThrow(/append-only/);
     const after = await db.pool.query(`SELECT * FROM "TicketHistory" WHERE "ticketId" = $1`, [ticket.id]);
     expect(after.rows).toEqual(before.rows);
+  });
+
+  it('every history table (and article revisions) has the append-only triggers', async () => {
+    const { rows } = await db.pool.query<{ table: string; update: boolean; del: boolean }>(`
+      SELECT c.relname AS table, bool_or((t.tgtype & 16) <> 0) AS update, bool_or((t.tgtype & 8) <> 0) AS del
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+      WHERE p.proname = 'caseboard_refuse_history_change' AND NOT t.tgisinternal
+      GROUP BY c.relname ORDER BY c.relname`);
+    expect(rows).toEqual(
+      ['ArticleHistory', 'ArticleRevision', 'CustomerHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
+        table,
+        update: true,
+        del: true,
+      })),
+    );
   });
 });

@@ -13,10 +13,13 @@ export interface Person {
 
 export interface TicketView {
   ticket: Ticket & {
-    customer: Customer;
+    customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'organization' | 'createdAt' | 'updatedAt'>;
     assignee: Person | null;
     createdBy: Person;
     duplicateOf: { reference: string; title: string } | null;
+    resolutionArticle: { id: number; title: string } | null;
+    /** Knowledge-base articles linked to the ticket, in the order they were linked. */
+    articles: { id: number; title: string; status: string }[];
   };
   workLog: (WorkLogEntry & { author: Person })[];
   history: (TicketHistory & { actor: Person })[];
@@ -35,7 +38,11 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
        t.workaround, t.urgency::text AS urgency, t.status::text AS status, t."resolutionCode"::text AS "resolutionCode",
        t."resolutionNote", t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
        ${ms('t."resolvedAt"')} AS "resolvedAt", t."customerId", t."assigneeId",
-       t."createdById", t."duplicateOfId",
+       t."createdById", t."duplicateOfId", t."resolutionArticleId", ra.title AS "resolutionArticleTitle",
+       (SELECT coalesce(json_agg(json_build_object('id', ar.id, 'title', ar.title, 'status', ar.status)
+                 ORDER BY ta."createdAt", ar.id), '[]')
+          FROM "TicketArticle" ta JOIN "Article" ar ON ar.id = ta."articleId"
+         WHERE ta."ticketId" = t.id) AS articles,
        c.name AS "c_name", c.email AS "c_email", c.phone AS "c_phone", c.organization AS "c_organization",
        ${ms('c."createdAt"')} AS "c_createdAt", ${ms('c."updatedAt"')} AS "c_updatedAt",
        a.name AS "assigneeName", cb.name AS "createdByName", d.reference AS "duplicateOfReference",
@@ -58,6 +65,7 @@ JOIN "Customer" c ON c.id = t."customerId"
 JOIN "User" cb ON cb.id = t."createdById"
 LEFT JOIN "User" a ON a.id = t."assigneeId"
 LEFT JOIN "Ticket" d ON d.id = t."duplicateOfId"
+LEFT JOIN "Article" ra ON ra.id = t."resolutionArticleId"
 WHERE t.reference = $1::varchar`;
 
 type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
@@ -74,6 +82,8 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   createdByName: string;
   duplicateOfReference: string | null;
   duplicateOfTitle: string | null;
+  resolutionArticleTitle: string | null;
+  articles: TicketView['ticket']['articles'] | string;
   workLog: (Omit<WorkLogEntry, 'createdAt'> & { createdAt: number; authorName: string })[] | string;
   history: (Omit<TicketHistory, 'createdAt'> & { createdAt: number; actorName: string })[] | string;
 };
@@ -87,7 +97,8 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   if (!row) throw new NotFoundError(`No ticket has the reference ${reference}.`);
   const {
     c_name, c_email, c_phone, c_organization, c_createdAt, c_updatedAt,
-    assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, workLog, history, ...fields
+    assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
+    ...fields
   } = row;
   const ticket: TicketView['ticket'] = {
     ...fields,
@@ -107,6 +118,9 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
     createdBy: { id: fields.createdById, name: createdByName },
     duplicateOf:
       duplicateOfReference === null ? null : { reference: duplicateOfReference, title: duplicateOfTitle ?? '' },
+    resolutionArticle:
+      fields.resolutionArticleId === null ? null : { id: fields.resolutionArticleId, title: resolutionArticleTitle ?? '' },
+    articles: json(articles),
   };
   return {
     ticket,
