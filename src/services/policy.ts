@@ -12,8 +12,19 @@ export type Permission =
   | 'ticket.assign'
   | 'ticket.resolve'
   | 'ticket.worklog'
-  | 'user.manage';
+  | 'user.manage'
+  | 'customer.read'
+  | 'customer.update'
+  | 'customer.merge'
+  | 'article.read'
+  | 'article.propose'
+  | 'article.manage';
 
+/**
+ * Technicians work tickets, keep customer records current (they gather the details on the call),
+ * read published articles and propose drafts. Admins also manage users, merge customers, and
+ * create, edit, publish and archive articles.
+ */
 const STAFF: readonly Permission[] = [
   'ticket.read',
   'ticket.create',
@@ -21,11 +32,15 @@ const STAFF: readonly Permission[] = [
   'ticket.assign',
   'ticket.resolve',
   'ticket.worklog',
+  'customer.read',
+  'customer.update',
+  'article.read',
+  'article.propose',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'article.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

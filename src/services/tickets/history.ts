@@ -17,12 +17,14 @@ export const TRACKED_FIELDS = [
   'resolutionCode',
   'resolutionNote',
   'duplicateOfId',
+  'resolutionArticleId',
+  'customerId',
 ] as const;
 export type TrackedField = (typeof TRACKED_FIELDS)[number];
 export type TicketPatch = Partial<Pick<Ticket, TrackedField>>;
 
 /** Fields that hold a reference: history keeps the id and a readable value beside it. */
-const REFERENCE_FIELDS = new Set<TrackedField>(['assigneeId', 'duplicateOfId']);
+const REFERENCE_FIELDS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId']);
 
 function show(value: unknown): string | null {
   if (value === null || value === undefined) return null;
@@ -34,6 +36,14 @@ async function referenceLabels(tx: Tx, field: TrackedField, ids: number[]): Prom
   if (field === 'assigneeId') {
     const users = await tx.user.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
     return new Map(users.map((u) => [u.id, u.name]));
+  }
+  if (field === 'resolutionArticleId') {
+    const articles = await tx.article.findMany({ where: { id: { in: ids } }, select: { id: true, title: true } });
+    return new Map(articles.map((a) => [a.id, a.title]));
+  }
+  if (field === 'customerId') {
+    const customers = await tx.customer.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
+    return new Map(customers.map((c) => [c.id, c.name]));
   }
   const tickets = await tx.ticket.findMany({ where: { id: { in: ids } }, select: { id: true, reference: true } });
   return new Map(tickets.map((t) => [t.id, t.reference]));

@@ -28,6 +28,8 @@ const FIELD_LABEL: Record<string, string> = {
   resolutionCode: 'resolution',
   resolutionNote: 'resolution note',
   duplicateOfId: 'duplicate of',
+  resolutionArticleId: 'resolving article',
+  customerId: 'customer',
 };
 
 const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote']);
@@ -72,6 +74,8 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
     ].filter(Boolean);
     return { summary: `created the ticket${parts.length ? ` (${parts.join(', ')})` : ''}` };
   }
+  if (row.action === 'LINKED') return { summary: `linked the article “${row.newValue ?? ''}”` };
+  if (row.action === 'UNLINKED') return { summary: `unlinked the article “${row.oldValue ?? ''}”` };
   if (row.action === 'WORKLOG_ADDED') {
     return row.field === 'ATTEMPTED_FIX'
       ? { summary: `logged an attempted fix: ${OUTCOME_LABEL[row.newValue as FixOutcome] ?? ''}` }
@@ -83,6 +87,12 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
     if (row.newRefId === null) return { summary: `unassigned the ticket (was ${row.oldValue ?? '—'})` };
     if (row.newRefId === row.actorId) return { summary: row.oldRefId === null ? 'took the ticket' : `took the ticket from ${row.oldValue}` };
     return { summary: `handed the ticket to ${row.newValue}${row.oldValue ? ` (from ${row.oldValue})` : ''}` };
+  }
+  if (field === 'resolutionArticleId') {
+    return { summary: row.newValue ? `resolved it with the article “${row.newValue}”` : 'removed the resolving article' };
+  }
+  if (field === 'customerId') {
+    return { summary: `moved it from customer ${row.oldValue ?? '—'} to ${row.newValue ?? '—'}` };
   }
   if (field === 'duplicateOfId') {
     return { summary: row.newValue ? `marked it a duplicate of ${row.newValue}` : `unmarked it as a duplicate of ${row.oldValue ?? '—'}` };
