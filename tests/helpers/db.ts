@@ -53,7 +53,10 @@ export async function createTestDatabase(opts: { empty?: boolean } = {}): Promis
 
 /** Row counts of the tables a change can touch: compare before and after to prove nothing was written. */
 export async function countRows(db: Database): Promise<Record<string, number>> {
-  const tables = ['Ticket', 'TicketHistory', 'WorkLogEntry', 'Customer', 'User', 'UserHistory'];
+  const tables = [
+    'Ticket', 'TicketHistory', 'WorkLogEntry', 'Customer', 'CustomerHistory', 'User', 'UserHistory',
+    'Article', 'ArticleRevision', 'ArticleHistory', 'TicketArticle',
+  ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),
   );

@@ -6,15 +6,21 @@ import { ValidationError } from '../errors.js';
 import { changeTicket } from './history.js';
 import { mutateTicket, type TicketTarget } from './mutate.js';
 import { requireText } from './rules.js';
+import { attachArticle } from './link-article.js';
 
 export interface Resolution {
   code: ResolutionCode;
   note: string;
   /** With DUPLICATE: the reference of the original ticket. */
   duplicateOf?: string | null;
+  /** "Resolved by article": a published knowledge-base article that holds the answer (it is linked too). */
+  articleId?: number | null;
 }
 
-/** Resolve with a reason: a code and a note; a duplicate names its original, which must exist. */
+/**
+ * Resolve with a reason: a code and a note; a duplicate names its original, which must exist;
+ * "resolved by article" names a published article, which is linked to the ticket as well.
+ */
 export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolution: Resolution) {
   return mutateTicket(ctx, 'ticket.resolve', target, async (tx, ticket) => {
     if (!isActive(ticket.status)) {
@@ -37,11 +43,13 @@ export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolut
       }
       duplicateOfId = original.id;
     }
+    const resolutionArticleId = resolution.articleId ?? null;
+    if (resolutionArticleId !== null) await attachArticle(tx, ctx.actor, ticket, resolutionArticleId);
     return changeTicket(
       tx,
       ctx.actor,
       ticket,
-      { status: 'RESOLVED', resolutionCode: resolution.code, resolutionNote: note, duplicateOfId },
+      { status: 'RESOLVED', resolutionCode: resolution.code, resolutionNote: note, duplicateOfId, resolutionArticleId },
       { resolvedAt: new Date() },
     );
   });

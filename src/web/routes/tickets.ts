@@ -17,6 +17,10 @@ import { resolveTicket } from '../../services/tickets/resolve-ticket.js';
 import { reopenTicket } from '../../services/tickets/reopen-ticket.js';
 import { addWorkLog } from '../../services/tickets/add-work-log.js';
 import { listAssignableUsers } from '../../services/users/list-users.js';
+import { linkArticle, unlinkArticle } from '../../services/tickets/link-article.js';
+import { findSimilarTickets } from '../../services/tickets/similar-tickets.js';
+import { searchArticles, suggestArticles } from '../../services/knowledge/read-articles.js';
+import { LinkArticleForm } from '../schemas/articles.js';
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors } from '../schemas/common.js';
 import {
@@ -61,6 +65,14 @@ export function ticketRoutes(db: Database): Router {
   async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
     const c = ctx(req);
     const [view, staff] = await Promise.all([getTicketView(c, reference), listAssignableUsers(c)]);
+    // Articles to link: only when asked (?kb=words, or ?kb= for articles matching the title).
+    const kb = typeof req.query.kb === 'string' ? req.query.kb.trim().slice(0, 200) : null;
+    const kbHits =
+      kb === null
+        ? null
+        : kb
+          ? (await searchArticles(c, { q: kb, status: 'PUBLISHED' })).hits
+          : await suggestArticles(c, view.ticket.title, 10);
     const now = new Date();
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
@@ -71,6 +83,8 @@ export function ticketRoutes(db: Database): Router {
       updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
       nextStatuses: TRANSITIONS[view.ticket.status].filter((s) => s !== 'RESOLVED' && !(view.ticket.status === 'RESOLVED' && s === 'OPEN')),
       staff,
+      kb,
+      kbHits,
       failed: failed ?? null,
     });
   }
@@ -115,15 +129,40 @@ export function ticketRoutes(db: Database): Router {
     });
   });
 
-  router.get('/new', (_req, res) => {
-    res.render('tickets/new', { title: 'New ticket', values: NEW_TICKET_DEFAULTS, errors: {}, message: null });
+  /** Articles and open tickets that look like the problem being typed (for the new-ticket form). */
+  async function suggestionsFor(c: ServiceContext, title: string) {
+    const [articles, tickets] = await Promise.all([suggestArticles(c, title), findSimilarTickets(c, title)]);
+    return { articles, tickets };
+  }
+
+  router.get('/new', async (req, res) => {
+    // "Look for similar problems first" sends the form here (GET): keep what was typed, add suggestions.
+    const typed = Object.fromEntries(
+      Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string').map(([k, v]) => [k, v.slice(0, 20_000)]),
+    );
+    const title = (typed.title ?? '').trim().slice(0, 200);
+    const suggestions = title ? await suggestionsFor(ctx(req), title) : null;
+    res.render('tickets/new', {
+      title: 'New ticket',
+      values: { ...NEW_TICKET_DEFAULTS, ...typed },
+      errors: {},
+      message: null,
+      suggestions,
+    });
+  });
+
+  // The same suggestions as an HTML fragment, fetched by public/js/suggest.js while the title is typed.
+  router.get('/suggest', async (req, res) => {
+    const title = typeof req.query.title === 'string' ? req.query.title.trim().slice(0, 200) : '';
+    const suggestions = title.length >= 3 ? await suggestionsFor(ctx(req), title) : { articles: [], tickets: [] };
+    res.render('tickets/_suggestions', { suggestions });
   });
 
   router.post('/', async (req, res) => {
     const body = (req.body ?? {}) as Body;
     const form = NewTicketForm.safeParse(body);
     const fail = (message: string, errors: Record<string, string>) =>
-      res.status(422).render('tickets/new', { title: 'New ticket', values: body, errors, message });
+      res.status(422).render('tickets/new', { title: 'New ticket', values: body, errors, message, suggestions: null });
     if (!form.success) return fail('Please check the fields marked below.', fieldErrors(form.error));
     const f = form.data;
     try {
@@ -180,7 +219,7 @@ export function ticketRoutes(db: Database): Router {
         if (err instanceof ConflictError) return renderConflict(req, res, reference, name, values, err.message);
         throw err;
       }
-      res.redirect(303, `/tickets/${reference}#${name === 'worklog' ? 'worklog' : 'history'}`);
+      res.redirect(303, `/tickets/${reference}#${name === 'worklog' || name === 'articles' ? name : 'history'}`);
     });
   }
 
@@ -221,10 +260,17 @@ export function ticketRoutes(db: Database): Router {
   action('take', VersionForm, (c, ref, f) => takeTicket(c, target(ref, f)));
   action('assign', AssignForm, (c, ref, f) => assignTicket(c, target(ref, f), f.assigneeId));
   action('resolve', ResolveForm, (c, ref, f) =>
-    resolveTicket(c, target(ref, f), { code: f.resolutionCode, note: f.resolutionNote, duplicateOf: f.duplicateOf }),
+    resolveTicket(c, target(ref, f), {
+      code: f.resolutionCode,
+      note: f.resolutionNote,
+      duplicateOf: f.duplicateOf,
+      articleId: f.resolutionArticleId,
+    }),
   );
   action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
   action('worklog', WorkLogForm, (c, ref, f) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome }));
+  action('articles', LinkArticleForm, (c, ref, f) => linkArticle(c, ref, f.articleId));
+  action('unlink-article', LinkArticleForm, (c, ref, f) => unlinkArticle(c, ref, f.articleId));
 
   return router;
 }

@@ -57,6 +57,10 @@ export const ResolveForm = z.object({
   }),
   resolutionNote: requiredText('A resolution note', LONG),
   duplicateOf: optionalText('The original reference', 40),
+  resolutionArticleId: z
+    .union([z.literal('').transform(() => null), id], { error: 'Choose a linked article.' })
+    .optional()
+    .transform((v) => v ?? null),
 });
 export const ReopenForm = z.object({ version, reason: optionalText('A reason', LONG) });
 export const WorkLogForm = z.object({
