@@ -15,6 +15,7 @@ import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
+import { articleRoutes } from './web/routes/articles.js';
 import { compiledEjs } from './web/view-engine.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,6 +88,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   app.use(authRoutes(db, config, passport));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
+  app.use('/articles', requireSignIn, articleRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
 
   app.use(notFound);
