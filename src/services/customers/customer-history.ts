@@ -1,0 +1,68 @@
+import type { Tx } from '../../db/client.js';
+import type { Customer } from '../../generated/prisma/client.js';
+import type { Actor } from '../context.js';
+import { ConflictError } from '../errors.js';
+
+/** Customer fields whose every change is written to the customer's history. */
+export const CUSTOMER_FIELDS = ['name', 'email', 'phone', 'organization', 'environment', 'notes'] as const;
+export type CustomerField = (typeof CUSTOMER_FIELDS)[number];
+export type CustomerPatch = Partial<Pick<Customer, CustomerField>>;
+
+/** A history row that is not a field change: a merge, recorded on both records. */
+export interface CustomerEvent {
+  action: 'MERGED';
+  field: string;
+  oldValue?: string | null;
+  newValue?: string | null;
+  oldRefId?: number | null;
+  newRefId?: number | null;
+}
+
+export interface CustomerChange {
+  /** Set when the record is merged into another. */
+  mergedIntoId?: number;
+  events?: CustomerEvent[];
+  /** One time for every row of a larger change (a merge). */
+  at?: Date;
+}
+
+/**
+ * The only way a customer record changes: applies `patch` (and a merge mark) if the record is
+ * still at `customer.version`, bumps the version, and writes one history row per changed field
+ * plus the given events, all in the caller's transaction. A concurrent change in between makes
+ * the UPDATE match nothing: ConflictError.
+ */
+export async function changeCustomer(
+  tx: Tx,
+  actor: Actor,
+  customer: Customer,
+  patch: CustomerPatch,
+  change: CustomerChange = {},
+): Promise<Customer> {
+  const changed = CUSTOMER_FIELDS.filter((f) => f in patch && (patch[f] ?? null) !== (customer[f] ?? null));
+  const events = change.events ?? [];
+  if (changed.length === 0 && events.length === 0 && change.mergedIntoId === undefined) return customer;
+
+  const values: CustomerPatch = Object.fromEntries(changed.map((f) => [f, patch[f] ?? null]));
+  const version = customer.version + 1;
+  const updatedAt = change.at ?? new Date();
+  const merged = change.mergedIntoId === undefined ? {} : { mergedIntoId: change.mergedIntoId };
+  const { count } = await tx.customer.updateMany({
+    where: { id: customer.id, version: customer.version },
+    data: { ...values, ...merged, version, updatedAt },
+  });
+  if (count === 0) throw new ConflictError(`The record of ${customer.name} was changed by someone else meanwhile.`);
+
+  await tx.customerHistory.createMany({
+    data: [
+      ...changed.map((field) => ({
+        action: 'CHANGED' as const,
+        field,
+        oldValue: customer[field] ?? null,
+        newValue: values[field] ?? null,
+      })),
+      ...events,
+    ].map((row) => ({ ...row, customerId: customer.id, actorId: actor.id, createdAt: updatedAt })),
+  });
+  return { ...customer, ...values, ...merged, version, updatedAt };
+}
