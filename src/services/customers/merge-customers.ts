@@ -6,7 +6,6 @@ import { assertCan } from '../policy.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 import { changeCustomer, type CustomerPatch } from './customer-history.js';
 import { assertCustomerVersion, assertDifferentRecords, assertNotMerged, customerLabel, findCustomerOrThrow } from './rules.js';
-import { invalidateOrganizations } from './search.js';
 
 /** What the kept record takes from the merged one where it has nothing itself. */
 export const FILLED_FIELDS = ['phone', 'organization', 'environment', 'notes'] as const;
@@ -122,7 +121,6 @@ export async function mergeCustomers(ctx: ServiceContext, input: MergeInput): Pr
     return { kept, merged, ticketsMoved };
   });
   invalidateQueueCounts();
-  invalidateOrganizations(ctx.db);
   return result;
 }
 

@@ -3,7 +3,6 @@ import { isUniqueViolation } from '../../db/errors.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { changeCustomer } from './customer-history.js';
-import { invalidateOrganizations } from './search.js';
 import {
   assertCustomerVersion,
   assertEmailFree,
@@ -31,7 +30,6 @@ export async function updateCustomer(ctx: ServiceContext, id: number, version: n
       if (patch.email !== customer.email) await assertEmailFree(tx, patch.email, customer.id);
       return changeCustomer(tx, ctx.actor, customer, patch);
     });
-    invalidateOrganizations(ctx.db);
     return updated;
   } catch (err) {
     // Another record took the address between the check and the write.
