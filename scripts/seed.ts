@@ -1,4 +1,4 @@
-// npm run seed -- --tickets 1000000 [--customers N] [--batch N]
+// npm run seed -- --tickets 1000000 [--customers N] [--articles N] [--batch N]
 //
 // Fills the app's database (DATABASE_URL's server, or the embedded one when it is unset) with
 // realistic data: 20 technicians and an admin, customers with organizations, and N tickets
@@ -16,7 +16,7 @@ import { migrate } from '../src/db/migrate.js';
 import { hashPassword, setPasswordCost } from '../src/services/passwords.js';
 import * as W from './seed-data.js';
 
-const USAGE = 'Usage: npm run seed -- --tickets N [--customers N] [--batch N] [--password TEXT]';
+const USAGE = 'Usage: npm run seed -- --tickets N [--customers N] [--articles N] [--batch N] [--password TEXT]';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // src/domain/reference.ts
 const MASK35 = 2n ** 35n - 1n; // 7 Crockford base32 characters = 35 bits
 const SPAN_SECONDS = 3 * 365 * 24 * 3600; // tickets are spread over three years up to now
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
   options: {
     tickets: { type: 'string' },
     customers: { type: 'string' },
+    articles: { type: 'string' },
     batch: { type: 'string' },
     password: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -47,6 +48,7 @@ if (args.help) {
 const TICKETS = count('tickets', args.tickets, 1000);
 const CUSTOMERS = Math.max(1, count('customers', args.customers, Math.ceil(TICKETS / 20)));
 const BATCH = Math.max(100, count('batch', args.batch, 20_000));
+const ARTICLES = count('articles', args.articles, 0);
 const PASSWORD = args.password ?? `seed-${randomBytes(9).toString('base64url')}`;
 if (PASSWORD.length < 12) {
   console.error('--password must be at least 12 characters.');
@@ -316,6 +318,59 @@ async function seedCustomers(pool: pg.Pool, n: number, now: Date): Promise<{ ids
 
 const oddBelow = (bits: number) => BigInt(randomInt(2 ** (bits - 1), 2 ** bits) | 1);
 
+const ARTICLE_CATEGORIES = ['Network', 'Email', 'Printing', 'Accounts', 'Hardware', 'Software', 'Security', 'Telephony'];
+
+/**
+ * N knowledge-base articles (85% published, 10% drafts, 5% archived; 30% public), each with its
+ * first revision and CREATED history row, written in SQL batches from the same word pools.
+ */
+async function seedArticles(pool: pg.Pool, n: number, authorIds: number[], now: Date): Promise<void> {
+  const bar = new cliProgress.SingleBar(
+    { format: 'Articles |{bar}| {percentage}% | {value}/{total}', hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 10_000 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(n, 0);
+  const size = 10_000;
+  for (let done = 0; done < n; done += size) {
+    const batch = Math.min(size, n - done);
+    await pool.query(
+      `WITH src AS (
+         SELECT g, hashint4(g + $2) AS h FROM generate_series(1, $1::int) g
+       ), made AS (
+         INSERT INTO "Article" (title, body, category, tags, status, visibility, "authorId", "createdAt", "updatedAt", "publishedAt")
+         SELECT
+           ($4::text[])[1 + abs(h) % array_length($4::text[], 1)] || ' ' || ($5::text[])[1 + abs(h / 7) % array_length($5::text[], 1)]
+             || ' (' || ($2 + g) || ')',
+           '## Symptom' || E'\n\n' || ($6::text[])[1 + abs(h / 11) % array_length($6::text[], 1)] || E'\n\n## Cause\n\n'
+             || ($7::text[])[1 + abs(h / 13) % array_length($7::text[], 1)] || E'\n\n## Resolution\n\n'
+             || ($8::text[])[1 + abs(h / 17) % array_length($8::text[], 1)] || E'\n\n## Workaround\n\n'
+             || ($9::text[])[1 + abs(h / 19) % array_length($9::text[], 1)],
+           ($10::text[])[1 + abs(h / 23) % array_length($10::text[], 1)],
+           ARRAY[lower(($10::text[])[1 + abs(h / 29) % array_length($10::text[], 1)]), 'kb'],
+           (CASE WHEN abs(h) % 100 < 85 THEN 'PUBLISHED' WHEN abs(h) % 100 < 95 THEN 'DRAFT' ELSE 'ARCHIVED' END)::"ArticleStatus",
+           (CASE WHEN abs(h / 3) % 100 < 30 THEN 'PUBLIC' ELSE 'INTERNAL' END)::"ArticleVisibility",
+           ($11::int[])[1 + abs(h / 31) % array_length($11::int[], 1)],
+           $3::timestamptz - make_interval(secs => abs(h) % (3 * 365 * 86400)),
+           $3::timestamptz - make_interval(secs => abs(h) % (3 * 365 * 86400)),
+           CASE WHEN abs(h) % 100 < 85 OR abs(h) % 100 >= 95 THEN $3::timestamptz - make_interval(secs => abs(h) % (3 * 365 * 86400)) END
+         FROM src
+         RETURNING id, title, body, category, tags, status, visibility, "authorId", "createdAt"
+       ), revisions AS (
+         INSERT INTO "ArticleRevision" ("articleId", version, title, body, category, tags, "editorId", "createdAt")
+         SELECT id, 1, title, body, category, tags, "authorId", "createdAt" FROM made
+       )
+       INSERT INTO "ArticleHistory" ("articleId", "actorId", action, "newValue", "createdAt")
+       SELECT id, "authorId", 'CREATED', json_build_object('title', title, 'status', status, 'visibility', visibility)::text, "createdAt" FROM made`,
+      [
+        batch, done, now, W.SUBJECTS, W.PROBLEMS, W.DETAILS, W.IMPACTS, W.RESOLUTION_NOTES, W.WORKAROUNDS,
+        ARTICLE_CATEGORIES, authorIds,
+      ],
+    );
+    bar.update(done + batch);
+  }
+  bar.stop();
+}
+
 async function main() {
   const config = loadConfig();
   setPasswordCost(config.PASSWORD_COST_LOG2);
@@ -408,8 +463,10 @@ async function main() {
     }
     bar.stop();
 
+    if (ARTICLES > 0) await seedArticles(db.pool, ARTICLES, staff.ids, now);
+
     console.log('VACUUM ANALYZE ...');
-    for (const table of ['Customer', 'User', 'Ticket', 'TicketHistory', 'WorkLogEntry', 'UserHistory']) {
+    for (const table of ['Customer', 'User', 'Ticket', 'TicketHistory', 'WorkLogEntry', 'UserHistory', 'Article', 'ArticleRevision', 'ArticleHistory']) {
       await db.pool.query(`VACUUM (ANALYZE) "${table}"`);
     }
     const { rows: totals } = await db.pool.query<{ t: string; n: string }>(
@@ -417,7 +474,8 @@ async function main() {
        UNION ALL SELECT 'active', count(*)::text FROM "Ticket" WHERE status IN ('NEW','OPEN','IN_PROGRESS','WAITING_ON_CUSTOMER')
        UNION ALL SELECT 'history rows', count(*)::text FROM "TicketHistory"
        UNION ALL SELECT 'work log entries', count(*)::text FROM "WorkLogEntry"
-       UNION ALL SELECT 'customers', count(*)::text FROM "Customer"`,
+       UNION ALL SELECT 'customers', count(*)::text FROM "Customer"
+       UNION ALL SELECT 'articles', count(*)::text FROM "Article"`,
     );
     console.log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s. The database now holds:`);
     for (const r of totals) console.log(`  ${r.t.padEnd(17)} ${Number(r.n).toLocaleString('en')}`);

@@ -35,8 +35,9 @@ function visibleTo(ctx: ServiceContext, status?: ArticleStatus): Prisma.Sql {
 
 /**
  * Full-text search over title (weighted highest), tags and body with PostgreSQL's
- * websearch_to_tsquery ("quotes", OR, -word), ranked, with highlighted snippets; titles also
- * match with typos (pg_trgm similarity). Without a query: the most recently updated.
+ * websearch_to_tsquery ("quotes", OR, -word), ranked, with highlighted snippets. When the words
+ * find less than a page, titles that look like the text (pg_trgm similarity: typos) follow.
+ * Without a query: the most recently updated.
  */
 export async function searchArticles(
   ctx: ServiceContext,
@@ -48,40 +49,76 @@ export async function searchArticles(
   const category = opts.category?.trim() ? Prisma.sql`AND a.category = ${opts.category.trim()}` : Prisma.empty;
   const limit = SEARCH_PAGE_SIZE + 1;
   const offset = page * SEARCH_PAGE_SIZE;
-  const rows = q
-    ? await ctx.db.$queryRaw<ArticleHit[]>`
-        WITH q AS (SELECT websearch_to_tsquery('caseboard', ${q}) AS query)
-        SELECT a.id, a.title, a.category, a.tags, a.status::text AS status, a.visibility::text AS visibility,
-               a."updatedAt",
-               (ts_rank_cd(a.search, q.query, 32) + 0.5 * similarity(a.title, ${q}))::float8 AS rank,
-               ts_headline('caseboard', a.body, q.query,
-                 ${`StartSel=${HIT_START}, StopSel=${HIT_END}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`}) AS snippet
-        FROM "Article" a, q
-        WHERE (a.search @@ q.query OR a.title % ${q}) AND ${visibleTo(ctx, opts.status)} ${category}
-        ORDER BY rank DESC, a.id DESC
-        LIMIT ${limit} OFFSET ${offset}`
-    : await ctx.db.$queryRaw<ArticleHit[]>`
-        SELECT a.id, a.title, a.category, a.tags, a.status::text AS status, a.visibility::text AS visibility,
-               a."updatedAt", 0::float8 AS rank, left(a.body, 240) AS snippet
-        FROM "Article" a
-        WHERE ${visibleTo(ctx, opts.status)} ${category}
-        ORDER BY a."updatedAt" DESC, a.id DESC
-        LIMIT ${limit} OFFSET ${offset}`;
-  return { hits: rows.slice(0, SEARCH_PAGE_SIZE), hasMore: rows.length > SEARCH_PAGE_SIZE };
+  const columns = Prisma.sql`a.id, a.title, a.category, a.tags, a.status::text AS status, a.visibility::text AS visibility, a."updatedAt"`;
+  if (!q) {
+    const rows = await ctx.db.$queryRaw<ArticleHit[]>`
+      SELECT ${columns}, 0::float8 AS rank, left(a.body, 240) AS snippet
+      FROM "Article" a
+      WHERE ${visibleTo(ctx, opts.status)} ${category}
+      ORDER BY a."updatedAt" DESC, a.id DESC
+      LIMIT ${limit} OFFSET ${offset}`;
+    return { hits: rows.slice(0, SEARCH_PAGE_SIZE), hasMore: rows.length > SEARCH_PAGE_SIZE };
+  }
+  const headline = `StartSel=${HIT_START}, StopSel=${HIT_END}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+  const rows = await ctx.db.$queryRaw<ArticleHit[]>`
+    WITH q AS (SELECT websearch_to_tsquery('caseboard', ${q}) AS query),
+    page AS (
+      SELECT a.id, ts_rank_cd(a.search, q.query, 32)::float8 AS rank
+      FROM "Article" a, q
+      WHERE a.search @@ q.query AND ${visibleTo(ctx, opts.status)} ${category}
+      ORDER BY rank DESC, a.id DESC
+      LIMIT ${limit} OFFSET ${offset}
+    )
+    SELECT ${columns}, page.rank, ts_headline('caseboard', a.body, q.query, ${headline}) AS snippet
+    FROM page JOIN "Article" a ON a.id = page.id, q
+    ORDER BY page.rank DESC, a.id DESC`;
+  // Too few, and plain words (no "phrase", OR or -word the user meant exactly): titles that look
+  // like the text (typos) follow the word matches.
+  const plainWords = !/["]|(^|\s)-\S|\sOR\s/i.test(q);
+  if (rows.length >= limit || page > 0 || !plainWords) {
+    return { hits: rows.slice(0, SEARCH_PAGE_SIZE), hasMore: rows.length > SEARCH_PAGE_SIZE };
+  }
+  const found = rows.map((r) => r.id);
+  const similar = await ctx.db.$queryRaw<ArticleHit[]>`
+    SELECT ${columns}, similarity(a.title, ${q})::float8 AS rank, left(a.body, 240) AS snippet
+    FROM "Article" a
+    WHERE a.title % ${q} AND ${visibleTo(ctx, opts.status)} ${category}
+      AND a.id <> ALL(${found}::int[])
+    ORDER BY rank DESC, a.id DESC
+    LIMIT ${limit - rows.length}`;
+  const hits = [...rows, ...similar];
+  return { hits: hits.slice(0, SEARCH_PAGE_SIZE), hasMore: hits.length > SEARCH_PAGE_SIZE };
 }
 
-/** Published articles that match a new ticket's title, best first: shown while the ticket is typed. */
+/**
+ * Published articles that match a new ticket's title, best first: shown while the ticket is
+ * typed. All the words first; if that finds nothing, any of them, ranked among the first
+ * matches only (a common word may match half the knowledge base).
+ */
 export async function suggestArticles(ctx: ServiceContext, title: string, limit = 5) {
   assertCan(ctx.actor, 'article.read');
   const words = title.trim();
   if (words.length < 3) return [];
-  return ctx.db.$queryRaw<{ id: number; title: string; category: string | null }[]>`
-    WITH q AS (SELECT to_tsquery('caseboard', ${orQuery(words)}) AS query)
-    SELECT a.id, a.title, a.category
-    FROM "Article" a, q
-    WHERE a.status = 'PUBLISHED' AND (a.search @@ q.query OR a.title % ${words})
-    ORDER BY (ts_rank_cd(a.search, q.query, 32) + similarity(a.title, ${words})) DESC, a.id DESC
-    LIMIT ${limit}`;
+  for (const query of [andQuery(words), orQuery(words)]) {
+    const rows = await ctx.db.$queryRaw<{ id: number; title: string; category: string | null }[]>`
+      WITH q AS (SELECT to_tsquery('caseboard', ${query}) AS query),
+      candidates AS (
+        SELECT a.id, a.search FROM "Article" a, q
+        WHERE a.status = 'PUBLISHED' AND a.search @@ q.query
+        LIMIT 2000
+      )
+      SELECT a.id, a.title, a.category
+      FROM candidates c JOIN "Article" a ON a.id = c.id, q
+      ORDER BY ts_rank_cd(c.search, q.query, 32) DESC, a.id DESC
+      LIMIT ${limit}`;
+    if (rows.length) return rows;
+  }
+  return [];
+}
+
+/** The words of a sentence as a tsquery that needs all of them. */
+export function andQuery(text: string): string {
+  return words(text).join(' & ') || "''";
 }
 
 /**
@@ -89,8 +126,11 @@ export async function suggestArticles(ctx: ServiceContext, title: string, limit 
  * for suggestions, where every word need not match. Only letters and digits reach the query.
  */
 export function orQuery(text: string): string {
-  const words = (text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []).slice(0, 12);
-  return words.length ? words.join(' | ') : "''";
+  return words(text).join(' | ') || "''";
+}
+
+function words(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []).slice(0, 12);
 }
 
 export async function getArticle(ctx: ServiceContext, id: number) {
