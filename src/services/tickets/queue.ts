@@ -62,12 +62,40 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
   else if (typeof filter.assignee === 'number') where.push(Prisma.sql`t."assigneeId" = ${filter.assignee}`);
   if (withUrgency && filter.urgency) where.push(Prisma.sql`t.urgency = ${literal(filter.urgency, URGENCIES, 'Urgency')}`);
   const text = filter.text?.trim();
-  if (text) {
-    const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    where.push(Prisma.sql`(t.title ILIKE ${pattern} OR EXISTS (
-      SELECT 1 FROM "Customer" c WHERE c.id = t."customerId" AND (c.name ILIKE ${pattern} OR c.email ILIKE ${pattern})))`);
-  }
+  if (text) where.push(Prisma.sql`t.id IN (${matchingTickets(text)})`);
   return where;
+}
+
+/**
+ * The tickets a text search finds: words in the title or description (the ticket's generated
+ * tsvector) or in its work log (each entry's), with websearch syntax ("a phrase", OR, -word),
+ * stemmed and accents ignored; or the text inside the customer's name or email. Each part is
+ * read through its own index (GIN on the tsvectors, trigram GIN on name and email).
+ */
+function matchingTickets(text: string): Prisma.Sql {
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  return Prisma.sql`
+    SELECT mt.id FROM "Ticket" mt WHERE mt.search @@ websearch_to_tsquery('caseboard', ${text})
+    UNION SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ websearch_to_tsquery('caseboard', ${text})
+    UNION SELECT ct.id FROM "Customer" c JOIN "Ticket" ct ON ct."customerId" = c.id
+      WHERE c.name ILIKE ${pattern} OR c.email ILIKE ${pattern}`;
+}
+
+/**
+ * A text search's page: the best matches first (rank of the words in the title and description;
+ * matches only in the work log or the customer come after), then urgency and age; the best
+ * QUEUE_PAGE_SIZE, with no further pages (refine the search instead).
+ */
+function rankedRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
+  if (filter.statuses.length === 0) return null;
+  const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
+  const text = filter.text!.trim();
+  return Prisma.sql`
+    ${SELECT_ROW}
+    FROM "Ticket" t ${JOINS}
+    WHERE t.status IN (${statuses}) AND ${and(conditions(actorId, filter, true))}
+    ORDER BY ts_rank_cd(t.search, websearch_to_tsquery('caseboard', ${text}), 32) DESC, t.urgency, t."createdAt", t.id
+    LIMIT ${Prisma.raw(String(QUEUE_PAGE_SIZE))}`;
 }
 
 const and = (parts: Prisma.Sql[]) => (parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`TRUE`);
@@ -104,7 +132,7 @@ async function queueRows(ctx: ServiceContext, filter: QueueFilter): Promise<Queu
     const exact = await readRows(ctx, byReference);
     if (exact.length) return exact;
   }
-  const query = queueRowsSql(ctx.actor.id, filter);
+  const query = filter.text?.trim() ? rankedRowsSql(ctx.actor.id, filter) : queueRowsSql(ctx.actor.id, filter);
   return query ? readRows(ctx, query) : [];
 }
 
