@@ -308,6 +308,10 @@ describe('merging duplicate customers', () => {
     const ticketPage = await adminAgent.get(`/tickets/${moved1.reference}`).expect(200);
     expect(ticketPage.text).toContain('moved it from customer Dana Dup to Dana Keep');
     expect((await searchCustomers(as(db, admin), { q: 'Dana' })).rows.map((r) => r.id)).not.toContain(dup.id);
+
+    // A new ticket from the merged record's address lands on the kept record.
+    const later = await buildTicket(db, tech, { customer: { name: 'Dana again', email: dup.email.toUpperCase() } });
+    expect(later.customerId).toBe(keep.id);
   });
 
   it('moves thousands of tickets in one go', async () => {

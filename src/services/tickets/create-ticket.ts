@@ -31,11 +31,17 @@ const MAX_ATTEMPTS = 5;
  * $15/$16 are the history row's JSON around the customer's stored name.
  */
 const CREATE_TICKET = `
-WITH found AS (
-  SELECT id, name FROM "Customer" WHERE email = $1::varchar
+WITH RECURSIVE chain AS (
+  -- A merged record's address leads to the record it was merged into (and on, if that was merged too).
+  SELECT id, name, "mergedIntoId", 1 AS depth FROM "Customer" WHERE email = $1::varchar
+  UNION ALL
+  SELECT c.id, c.name, c."mergedIntoId", chain.depth + 1
+  FROM "Customer" c JOIN chain ON c.id = chain."mergedIntoId" WHERE chain.depth < 50
+), found AS (
+  SELECT id, name FROM chain WHERE "mergedIntoId" IS NULL
 ), added AS (
   INSERT INTO "Customer" (email, name, phone, organization)
-  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar WHERE NOT EXISTS (SELECT 1 FROM found)
+  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar WHERE NOT EXISTS (SELECT 1 FROM chain)
   ON CONFLICT (email) DO NOTHING
   RETURNING id, name
 ), customer AS (
