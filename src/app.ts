@@ -16,6 +16,7 @@ import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
 import { articleRoutes } from './web/routes/articles.js';
+import { customerRoutes } from './web/routes/customers.js';
 import { compiledEjs } from './web/view-engine.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,6 +90,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
   app.use('/articles', requireSignIn, articleRoutes(db));
+  app.use('/customers', requireSignIn, customerRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
 
   app.use(notFound);
