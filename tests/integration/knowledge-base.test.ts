@@ -168,3 +168,37 @@ describe('articles and tickets', () => {
     await techAgent.get(`/articles/new?fromTicket=${open.reference}`).expect(422);
   });
 });
+
+describe('suggestions while a ticket is typed', () => {
+  it('offers matching articles and open tickets, and logs the call as a duplicate of one in one go', async () => {
+    await published('Badge reader rejects cards', 'Re-enrol the badge at reception.');
+    const original = await buildTicket(db, tech, { title: 'Badge reader at the north door rejects every card' });
+    const suggest = await techAgent.get('/tickets/suggest?title=' + encodeURIComponent('badge reader rejects')).expect(200);
+    expect(suggest.text).toContain('Badge reader rejects cards');
+    expect(suggest.text).toContain(original.reference);
+    // Without JavaScript: the form's "Look for similar problems first" button (GET) keeps the input.
+    const form = await techAgent.get('/tickets/new?title=badge+reader+rejects&customerName=Kim').expect(200);
+    expect(form.text).toContain(`value="${original.reference}"`);
+    expect(form.text).toContain('value="Kim"');
+
+    const res = await techAgent
+      .post('/tickets')
+      .type('form')
+      .send({
+        _csrf: techCsrf, title: 'Badge reader rejects my card', description: 'Same door.', urgency: 'NORMAL', channel: 'PHONE',
+        customerName: 'Kim', customerEmail: 'kim@example.com', duplicateOf: original.reference,
+      })
+      .expect(303);
+    const reference = String(res.headers.location).split('/').pop()!;
+    const dup = await db.prisma.ticket.findUniqueOrThrow({ where: { reference } });
+    expect(dup).toMatchObject({ status: 'RESOLVED', resolutionCode: 'DUPLICATE', duplicateOfId: original.id });
+    const rows = await db.prisma.ticketHistory.findMany({ where: { ticketId: dup.id }, orderBy: { id: 'asc' } });
+    expect(rows.map((r) => r.action === 'CREATED' ? 'CREATED' : r.field)).toEqual(['CREATED', 'status', 'resolutionCode', 'resolutionNote', 'duplicateOfId']);
+    // An unknown original: refused, nothing written (not even the new ticket).
+    await expectRefused(db, () =>
+      techAgent.post('/tickets').type('form').send({
+        _csrf: techCsrf, title: 'x', description: 'y', urgency: 'NORMAL', channel: 'PHONE',
+        customerName: 'Kim', customerEmail: 'kim@example.com', duplicateOf: 'CB-ZZZZZZZ',
+      }), 422, 'No ticket has the reference CB-ZZZZZZZ.');
+  });
+});

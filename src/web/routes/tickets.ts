@@ -6,7 +6,8 @@ import { normalizeReference } from '../../domain/reference.js';
 import { TRANSITIONS } from '../../domain/status.js';
 import type { ServiceContext } from '../../services/context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
-import { createTicket } from '../../services/tickets/create-ticket.js';
+import { createTicket, type NewTicket } from '../../services/tickets/create-ticket.js';
+import { logDuplicateTicket } from '../../services/tickets/log-duplicate.js';
 import { listQueue } from '../../services/tickets/queue.js';
 import { getChangesSince, getTicketView } from '../../services/tickets/ticket-view.js';
 import { updateTicketDetails } from '../../services/tickets/update-details.js';
@@ -166,7 +167,10 @@ export function ticketRoutes(db: Database): Router {
     if (!form.success) return fail('Please check the fields marked below.', fieldErrors(form.error));
     const f = form.data;
     try {
-      const ticket = await createTicket(ctx(req), {
+      const create = f.duplicateOf
+        ? (c: ServiceContext, input: NewTicket) => logDuplicateTicket(c, input, f.duplicateOf!)
+        : createTicket;
+      const ticket = await create(ctx(req), {
         title: f.title,
         description: f.description,
         urgency: f.urgency,

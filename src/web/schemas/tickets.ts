@@ -31,6 +31,8 @@ export const NewTicketForm = z.object({
   occurrence: optionalText('When and how it happens', LONG),
   workaround: optionalText('A workaround', LONG),
   assignToMe: z.literal('1').optional(),
+  /** Set by "Log it as a duplicate of …" among the suggestions. */
+  duplicateOf: optionalText('The original reference', 40),
 });
 
 export const DetailsForm = z.object({
