@@ -1,13 +1,16 @@
-// npm run bench [-- --duration 10 --connections 24 --only queue,ticket,create --profile --env production]
+// npm run bench [-- --duration 10 --connections 24 --only queue,ticket,create --profile --env production --tool wrk]
 //
 // Measures the three pages a help desk lives on, against DATABASE_URL's PostgreSQL (seed it
 // first: npm run seed -- --tickets 1000000): the app runs as a child process on a free loopback
-// port, a bench user signs in over HTTP, and autocannon loads each page for a bounded time.
+// port, a bench user signs in over HTTP, and a load generator loads each page for a bounded time:
+// wrk when it is installed (apt-get install -y wrk), autocannon otherwise. The load generator
+// shares the machine with the app and PostgreSQL: wrk (C) needs a fraction of autocannon's CPU per
+// request, so its figures are less skewed by the measuring itself.
 // Prints requests/s, p50/p99 latency and any unexpected status, then EXPLAIN of the queue query.
 // Every run adds the tickets it creates to the database (history is append-only).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,12 +35,14 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: DEFAULT_SCENARIOS.join(',') },
     env: { type: 'string', default: 'production' },
     profile: { type: 'boolean', default: false },
+    tool: { type: 'string', default: 'auto' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
   '       [--only queue,ticket,create,form,health] [--env production|development] [--profile]\n' +
+  '       [--tool auto|wrk|autocannon]   (auto: wrk when installed, else autocannon)\n' +
   '  form (GET /tickets/new) and health (GET /health, no session) show the cost of the stack itself.';
 if (args.help) {
   console.log(USAGE);
@@ -47,7 +52,13 @@ const DURATION = Math.min(60, Math.max(1, Number(args.duration)));
 const WARMUP = Math.min(30, Math.max(0, Number(args.warmup)));
 const CONNECTIONS = Math.min(128, Math.max(1, Number(args.connections)));
 const ONLY = args.only!.split(',').map((s) => s.trim()) as Scenario[];
-if (ONLY.some((s) => !SCENARIOS.includes(s)) || !['production', 'development'].includes(args.env!)) {
+const hasWrk = () => spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined;
+const TOOL = args.tool === 'auto' ? (hasWrk() ? 'wrk' : 'autocannon') : args.tool;
+if (
+  ONLY.some((s) => !SCENARIOS.includes(s)) ||
+  !['production', 'development'].includes(args.env!) ||
+  !['wrk', 'autocannon'].includes(TOOL!)
+) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -255,47 +266,176 @@ async function dbTransactions(pool: pg.Pool): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-async function load(
-  pool: pg.Pool,
-  appPid: number,
-  name: string,
-  url: string,
-  expected: number,
-  opts: Partial<autocannon.Options>,
-): Promise<Figures> {
-  const common = { url, connections: CONNECTIONS, pipelining: 1, timeout: 10, ...opts };
-  if (WARMUP > 0) await autocannon({ ...common, duration: WARMUP });
-  // pg_stat_database hears from a busy backend at most once a second: the count is approximate.
-  const tx0 = await dbTransactions(pool);
-  const cpu0 = { app: cpuSeconds(appPid), db: postgresCpuSeconds(), bench: process.cpuUsage(), all: machineBusySeconds() };
-  const result = await autocannon({ ...common, duration: DURATION });
-  const bench = process.cpuUsage(cpu0.bench);
-  const cpu1 = { app: cpuSeconds(appPid), db: postgresCpuSeconds(), all: machineBusySeconds() };
-  await new Promise((r) => setTimeout(r, 1_100));
-  const tx1 = await dbTransactions(pool);
-  const byStatus = Object.entries(result.statusCodeStats ?? {}) as [string, { count: number }][];
-  const unexpected =
-    byStatus.filter(([code]) => Number(code) !== expected).reduce((n, [, s]) => n + Number(s.count), 0) +
-    result.errors +
-    result.timeouts;
+/** What one scenario sends: the same requests whichever load generator sends them. */
+interface Target {
+  name: string;
+  method: 'GET' | 'POST';
+  expected: number;
+  headers: Record<string, string>;
+  /** Paths, taken in turn. */
+  paths: string[];
+  /** POST bodies by request number (1, 2, ...) and run id; `lua` is the same as a Lua expression of n and run. */
+  body?: { js: (n: number, run: string) => string; lua: string };
+}
+
+interface Run {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  bytes: number;
+  duration: number;
+  statuses: Record<string, number>;
+  errors: number;
+  /** CPU seconds of the load generator. */
+  cpu: number;
+}
+
+async function runAutocannon(base: string, t: Target, duration: number, run: string): Promise<Run> {
+  let i = 0;
+  let n = 0;
+  const cpu0 = process.cpuUsage();
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    pipelining: 1,
+    timeout: 10,
+    duration,
+    method: t.method,
+    headers: t.headers,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const r = { ...req, path: t.paths[i++ % t.paths.length]! };
+          return t.body ? { ...r, body: t.body.js(++n, run) } : r;
+        },
+      },
+    ],
+  });
+  const cpu = process.cpuUsage(cpu0);
+  const statuses = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, Number((s as { count: number }).count)]),
+  );
   return {
-    name,
+    requests: result.requests.total,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    requests: result.requests.total,
+    bytes: result.throughput.total,
+    duration: result.duration,
+    statuses,
+    errors: result.errors + result.timeouts,
+    cpu: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/** A Lua string literal (the values here are ASCII: URL-encoded or plain). */
+const lua = (s: string) => JSON.stringify(s);
+
+/** wrk's script for a target: requests in turn, status codes counted, figures printed as JSON. */
+function wrkScript(t: Target, run: string): string {
+  return `
+local paths = { ${t.paths.map(lua).join(', ')} }
+local run = ${lua(run)}
+wrk.method = ${lua(t.method)}
+${Object.entries(t.headers).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`).join('\n')}
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+local i, n = 0, 0
+statuses = {}
+function init(args)
+  run = run .. "t" .. tid
+end
+function request()
+  i = i + 1
+  n = n + 1
+  local path = paths[(i - 1) % #paths + 1]
+  ${t.body ? `return wrk.format(nil, path, nil, ${t.body.lua})` : 'return wrk.format(nil, path)'}
+end
+function response(status)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency)
+  local codes = {}
+  for _, thread in ipairs(threads) do
+    for code, count in pairs(thread:get("statuses")) do codes[code] = (codes[code] or 0) + count end
+  end
+  local parts = {}
+  for code, count in pairs(codes) do table.insert(parts, string.format('"%d":%d', code, count)) end
+  local e = summary.errors
+  io.write(string.format('\\nWRK_RESULT {"requests":%d,"bytes":%d,"duration":%d,"p50":%.3f,"p99":%.3f,"errors":%d,"statuses":{%s}}\\n',
+    summary.requests, summary.bytes, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.timeout, table.concat(parts, ",")))
+end
+`;
+}
+
+/** One wrk run (one thread: it needs a fraction of a core); its CPU time from bash's `times`. */
+async function runWrk(base: string, t: Target, duration: number, run: string): Promise<Run> {
+  const script = join(dataDir, `wrk-${run}.lua`);
+  writeFileSync(script, wrkScript(t, run));
+  const child = spawn(
+    'bash',
+    ['-c', 'wrk "$@"; rc=$?; times; exit $rc', 'bash', '-t', '1', '-c', String(CONNECTIONS), '-d', `${duration}s`,
+      '--timeout', '10s', '-s', script, base],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const m = /WRK_RESULT (\{.*\})/.exec(out);
+  if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}):\n${out}`);
+  const r = JSON.parse(m[1]!) as { requests: number; bytes: number; duration: number; p50: number; p99: number; errors: number; statuses: Record<string, number> };
+  // The last line of `times`: the children's user and system time, e.g. "0m1.234s 0m0.567s".
+  const times = out.trim().split('\n').at(-1)!.match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+  const cpu = times ? Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) : 0;
+  const seconds = r.duration / 1e6;
+  return {
+    requests: r.requests,
+    rps: r.requests / seconds,
+    p50: r.p50,
+    p99: r.p99,
+    bytes: r.bytes,
+    duration: seconds,
+    statuses: r.statuses,
+    errors: r.errors,
+    cpu,
+  };
+}
+
+async function load(pool: pg.Pool, appPid: number, base: string, t: Target): Promise<Figures> {
+  const generate = TOOL === 'wrk' ? runWrk : runAutocannon;
+  const run = randomBytes(3).toString('hex');
+  if (WARMUP > 0) await generate(base, t, WARMUP, `${run}w`);
+  // pg_stat_database hears from a busy backend at most once a second: the count is approximate.
+  const tx0 = await dbTransactions(pool);
+  const cpu0 = { app: cpuSeconds(appPid), db: postgresCpuSeconds(), all: machineBusySeconds() };
+  const result = await generate(base, t, DURATION, run);
+  const cpu1 = { app: cpuSeconds(appPid), db: postgresCpuSeconds(), all: machineBusySeconds() };
+  await new Promise((r) => setTimeout(r, 1_100));
+  const tx1 = await dbTransactions(pool);
+  const byStatus = Object.entries(result.statuses);
+  const unexpected =
+    byStatus.filter(([code]) => Number(code) !== t.expected).reduce((n, [, count]) => n + count, 0) + result.errors;
+  const per = (seconds: number) => (seconds * 1000) / (result.requests || 1);
+  return {
+    name: t.name,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    requests: result.requests,
     unexpected,
-    detail: byStatus.map(([code, s]) => `${code}×${s.count}`).join(' ') + (result.errors ? ` errors×${result.errors}` : ''),
-    txPerRequest: result.requests.total ? (tx1 - tx0) / result.requests.total : 0,
-    bytes: result.requests.total ? result.throughput.total / result.requests.total : 0,
-    cpu: {
-      app: ((cpu1.app - cpu0.app) * 1000) / (result.requests.total || 1),
-      db: ((cpu1.db - cpu0.db) * 1000) / (result.requests.total || 1),
-      bench: ((bench.user + bench.system) / 1000) / (result.requests.total || 1),
-    },
+    detail: byStatus.map(([code, count]) => `${code}×${count}`).join(' ') + (result.errors ? ` errors×${result.errors}` : ''),
+    txPerRequest: result.requests ? (tx1 - tx0) / result.requests : 0,
+    bytes: result.requests ? result.bytes / result.requests : 0,
+    cpu: { app: per(cpu1.app - cpu0.app), db: per(cpu1.db - cpu0.db), bench: per(result.cpu) },
     otherCpu: Math.max(
       0,
-      (cpu1.all - cpu0.all - (cpu1.app - cpu0.app) - (cpu1.db - cpu0.db) - (bench.user + bench.system) / 1e6) /
+      (cpu1.all - cpu0.all - (cpu1.app - cpu0.app) - (cpu1.db - cpu0.db) - result.cpu) /
         (result.duration * availableParallelism()),
     ),
   };
@@ -340,68 +480,66 @@ async function main() {
     console.log(
       `Caseboard bench: ${Number(size[0]!.n).toLocaleString('en')} tickets (${Number(size[0]!.active).toLocaleString('en')} active) ` +
         `in ${dbName}; app NODE_ENV=${args.env} on ${app.base}; ${CONNECTIONS} connections, ` +
-        `${WARMUP} s warm-up + ${DURATION} s per page.`,
+        `${WARMUP} s warm-up + ${DURATION} s per page, load from ${TOOL}.`,
     );
 
     const results: Figures[] = [];
+    const headers = { cookie };
     for (const scenario of ONLY) {
       if (scenario === 'form') {
-        results.push(await load(pool, app.child.pid!, 'GET /tickets/new (form)', `${app.base}/tickets/new`, 200, { headers: { cookie } }));
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'GET /tickets/new (form)', method: 'GET', expected: 200, headers, paths: ['/tickets/new'],
+        }));
       } else if (scenario === 'health') {
-        results.push(await load(pool, app.child.pid!, 'GET /health (no session)', `${app.base}/health`, 200, {}));
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'GET /health (no session)', method: 'GET', expected: 200, headers: {}, paths: ['/health'],
+        }));
       } else if (scenario === 'queue') {
-        results.push(await load(pool, app.child.pid!, 'GET /tickets (queue)', `${app.base}/tickets`, 200, { headers: { cookie } }));
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'GET /tickets (queue)', method: 'GET', expected: 200, headers, paths: ['/tickets'],
+        }));
       } else if (scenario === 'ticket') {
-        let i = 0;
-        results.push(
-          await load(pool, app.child.pid!, 'GET /tickets/:reference', app.base, 200, {
-            headers: { cookie },
-            requests: [
-              {
-                setupRequest: (req) => ({ ...req, path: `/tickets/${refs[i++ % refs.length]!.reference}` }),
-              },
-            ],
-          }),
-        );
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'GET /tickets/:reference', method: 'GET', expected: 200, headers,
+          paths: refs.map((r) => `/tickets/${r.reference}`),
+        }));
       } else {
-        let n = 0;
-        const run = randomBytes(3).toString('hex');
-        results.push(
-          await load(pool, app.child.pid!, 'POST /tickets (create)', `${app.base}/tickets`, 303, {
-            method: 'POST',
-            headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-            requests: [
-              {
-                setupRequest: (req) => {
-                  n++;
-                  const body = new URLSearchParams({
-                    _csrf: csrf,
-                    title: `Printer on floor 3 drops jobs (bench ${run}-${n})`,
-                    description: DESCRIPTION,
-                    urgency: URGENCY_MIX[n % URGENCY_MIX.length]!,
-                    channel: 'PHONE',
-                    customerName: `Bench Customer ${n % 5000}`,
-                    // A mix of returning customers and new ones.
-                    customerEmail: `bench-customer-${n % 2 ? n % 5000 : `${run}-${n}`}@customer.example`,
-                  }).toString();
-                  return { ...req, body };
-                },
-              },
-            ],
-          }),
-        );
+        // A mix of urgencies, and of returning customers and new ones. The same body in Lua for wrk.
+        const csrfField = `_csrf=${encodeURIComponent(csrf)}`;
+        const description = new URLSearchParams({ description: DESCRIPTION }).toString();
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'POST /tickets (create)', method: 'POST', expected: 303, paths: ['/tickets'],
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          body: {
+            js: (n, run) =>
+              new URLSearchParams({
+                _csrf: csrf,
+                title: `Printer on floor 3 drops jobs (bench ${run}-${n})`,
+                description: DESCRIPTION,
+                urgency: URGENCY_MIX[n % URGENCY_MIX.length]!,
+                channel: 'PHONE',
+                customerName: `Bench Customer ${n % 5000}`,
+                customerEmail: `bench-customer-${n % 2 ? n % 5000 : `${run}-${n}`}@customer.example`,
+              }).toString(),
+            lua:
+              `${lua(csrfField + '&title=Printer+on+floor+3+drops+jobs+%28bench+')} .. run .. "-" .. n .. ` +
+              `${lua('%29&' + description + '&urgency=')} .. ({ ${URGENCY_MIX.map(lua).join(', ')} })[n % ${URGENCY_MIX.length} + 1] .. ` +
+              `"&channel=PHONE&customerName=Bench+Customer+" .. (n % 5000) .. "&customerEmail=bench-customer-" .. ` +
+              `(n % 2 == 1 and tostring(n % 5000) or (run .. "-" .. n)) .. "%40customer.example"`,
+          },
+        }));
       }
     }
 
     console.log(
-      '\n| Page | requests/s | p50 ms | p99 ms | requests | unexpected | DB tx/request ≈ | KB/response | CPU ms/request app/db/bench |',
+      '\n| Page | requests/s | p50 ms | p99 ms | requests | unexpected | DB tx/request ≈ | KB/response | CPU ms/request app/db/bench | other CPU |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results) {
       console.log(
-        `| ${r.name} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50} | ${r.p99} | ${r.requests.toLocaleString('en')} | ` +
+        `| ${r.name} | ${Math.round(r.rps).toLocaleString('en')} | ${+r.p50.toFixed(1)} | ${+r.p99.toFixed(1)} | ${r.requests.toLocaleString('en')} | ` +
           `${r.unexpected} | ${r.txPerRequest.toFixed(1)} | ${(r.bytes / 1024).toFixed(1)} | ` +
-          `${r.cpu.app.toFixed(2)} / ${r.cpu.db.toFixed(2)} / ${r.cpu.bench.toFixed(2)} |`,
+          `${r.cpu.app.toFixed(2)} / ${r.cpu.db.toFixed(2)} / ${r.cpu.bench.toFixed(2)} | ${Math.round(r.otherCpu * 100)}% |`,
       );
     }
     for (const r of results) if (r.unexpected) console.log(`  ${r.name}: statuses ${r.detail}`);

@@ -2,7 +2,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import session from 'express-session';
-import connectPgSimple from 'connect-pg-simple';
 import helmet from 'helmet';
 import { Passport } from 'passport';
 import { csrfSync } from 'csrf-sync';
@@ -11,6 +10,7 @@ import type { Database } from './db/client.js';
 import { errorHandler, notFound } from './web/middleware/errors.js';
 import { templateLocals } from './web/middleware/locals.js';
 import { requireSignIn } from './web/middleware/auth.js';
+import { cachedPgSessionStore } from './web/middleware/session-store.js';
 import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
@@ -51,13 +51,15 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db)); // no session: load balancers poll it
 
-  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 }));
-  const PgStore = connectPgSimple(session);
+  // Form bodies: read for the methods that carry them (GET and HEAD pages skip the parser).
+  const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
+  app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : formBody(req, res, next)));
+  // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
     session({
       name: 'caseboard.sid',
       secret: sessionSecret,
-      store: new PgStore({
+      store: cachedPgSessionStore({
         pool: db.pool,
         tableName: 'session',
         createTableIfMissing: false,

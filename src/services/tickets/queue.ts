@@ -62,7 +62,7 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
   else if (typeof filter.assignee === 'number') where.push(Prisma.sql`t."assigneeId" = ${filter.assignee}`);
   if (withUrgency && filter.urgency) where.push(Prisma.sql`t.urgency = ${literal(filter.urgency, URGENCIES, 'Urgency')}`);
   const text = filter.text?.trim();
-  if (text) where.push(Prisma.sql`t.id IN (${matchingTickets(text)})`);
+  if (text) where.push(Prisma.sql`t.id IN (${matchingTickets(text, filter.statuses)})`);
   return where;
 }
 
@@ -72,10 +72,13 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
  * stemmed and accents ignored; or the text inside the customer's name or email. Each part is
  * read through its own index (GIN on the tsvectors, trigram GIN on name and email).
  */
-function matchingTickets(text: string): Prisma.Sql {
+function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prisma.Sql {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  // The status filter here too: the word matches are read from the table once, not looked up again.
+  const inStatuses = statuses.length ? Prisma.join(statuses.map((st) => literal(st, STATUSES, 'TicketStatus'))) : Prisma.sql`NULL`;
   return Prisma.sql`
-    SELECT mt.id FROM "Ticket" mt WHERE mt.search @@ websearch_to_tsquery('caseboard', ${text})
+    SELECT mt.id FROM "Ticket" mt
+      WHERE mt.search @@ websearch_to_tsquery('caseboard', ${text}) AND mt.status IN (${inStatuses})
     UNION SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ websearch_to_tsquery('caseboard', ${text})
     UNION SELECT ct.id FROM "Customer" c JOIN "Ticket" ct ON ct."customerId" = c.id
       WHERE c.name ILIKE ${pattern} OR c.email ILIKE ${pattern}`;
