@@ -33,3 +33,11 @@ export function transitionRefusal(from: TicketStatus, to: TicketStatus): string 
   if (allowed.length === 0) return `${what} ${STATUS_LABEL[from]} tickets are final.`;
   return `${what} From ${STATUS_LABEL[from]} it can go to: ${allowed.map((s) => STATUS_LABEL[s]).join(', ')}.`;
 }
+
+/**
+ * The moves offered as a plain status change: resolving needs a reason (resolveTicket) and a
+ * resolved ticket is opened again with reopenTicket, so those two have their own actions.
+ */
+export function plainStatusMoves(from: TicketStatus): TicketStatus[] {
+  return TRANSITIONS[from].filter((to) => to !== 'RESOLVED' && !(from === 'RESOLVED' && to === 'OPEN'));
+}

@@ -70,12 +70,6 @@ FROM ticket`;
 /** The new ticket as the statement returns it: times as epoch milliseconds (cheaper to read). */
 type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
 
-/** A unique index refused the row, whether the error comes from `pg` or from Prisma. */
-function uniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; meta?: { code?: unknown } } | null;
-  return isUniqueViolation(err) || e?.code === '23505' || (e?.code === 'P2010' && e.meta?.code === '23505');
-}
-
 /**
  * Log a new ticket: the customer is found by email or created, the ticket gets a fresh random
  * reference (retried on the rare collision), and its creation is the first history row.
@@ -122,7 +116,7 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
       if (attempt >= MAX_ATTEMPTS) throw new Error(`Could not add the customer ${email}; try again.`);
     } catch (err) {
       // A reference collision: try again with another.
-      if (uniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
+      if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
       throw err;
     }
   }

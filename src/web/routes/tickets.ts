@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Database } from '../../db/client.js';
 import { URGENCIES } from '../../domain/enums.js';
 import { normalizeReference } from '../../domain/reference.js';
-import { TRANSITIONS } from '../../domain/status.js';
+import { plainStatusMoves } from '../../domain/status.js';
 import type { ServiceContext } from '../../services/context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
 import { createTicket, type NewTicket } from '../../services/tickets/create-ticket.js';
@@ -82,7 +82,7 @@ export function ticketRoutes(db: Database): Router {
       timeline: timeline(view.history, now),
       opened: { at: when(view.ticket.createdAt), ago: ago(view.ticket.createdAt, now) },
       updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
-      nextStatuses: TRANSITIONS[view.ticket.status].filter((s) => s !== 'RESOLVED' && !(view.ticket.status === 'RESOLVED' && s === 'OPEN')),
+      nextStatuses: plainStatusMoves(view.ticket.status),
       staff,
       kb,
       kbHits,
