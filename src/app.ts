@@ -17,6 +17,7 @@ import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
+import { publicRoutes } from './web/routes/public.js';
 import { compiledEjs } from './web/view-engine.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,6 +90,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   app.use(csrfSynchronisedProtection);
 
   app.use(authRoutes(db, config, passport));
+  // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre).
+  app.use(publicRoutes(db, config));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
   app.use('/articles', requireSignIn, articleRoutes(db));

@@ -6,6 +6,7 @@ import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp } from './app.js';
+import { createMailer } from './mail/mailer.js';
 
 async function main() {
   const config = loadConfig();
@@ -30,6 +31,14 @@ async function main() {
   const { secret, generated } = sessionSecret(config.SESSION_SECRET, config.DATA_DIR);
   if (generated) console.log(`[caseboard] no SESSION_SECRET set: generated one in ${config.DATA_DIR}/session-secret`);
 
+  // Mail: the outbox worker sends what committed changes queued (SMTP_URL, or .eml files).
+  const mailer = createMailer(db, config, secret);
+  await mailer.startWorker();
+  console.log(
+    `[caseboard] mail: ${config.SMTP_URL ? `SMTP ${new URL(config.SMTP_URL).host}` : `.eml files in ${config.DATA_DIR}/mail`}` +
+      (config.MAIL_WORKER_CONCURRENCY === 0 ? ' (sending off in this process)' : ''),
+  );
+
   const app = createApp({ db, config, sessionSecret: secret });
   const server = app.listen(config.PORT, config.HOST ?? '::');
   await new Promise<void>((resolve, reject) => {
@@ -45,6 +54,7 @@ async function main() {
     console.log(`[caseboard] ${signal}: shutting down`);
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await mailer.stop();
     await db.close();
     process.exit(0);
   };

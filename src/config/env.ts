@@ -27,6 +27,31 @@ const schema = z.object({
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   ADMIN_NAME: z.string().min(1).max(120).default('Administrator'),
+
+  // Customer-facing pages and email.
+  /** The address customers reach Caseboard at: links in mails are built from it. */
+  PUBLIC_URL: z.url().optional(),
+  /** Outgoing mail over SMTP (smtp://user:pass@host:587, smtps://…); unset: .eml files in DATA_DIR/mail. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Caseboard Support <support@caseboard.localhost>'),
+  /** The key that signs outgoing Message-IDs (replies are matched by it); default: derived from the session secret. */
+  MAIL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Mails sent at once by this process's worker; 0 = this process sends none (another instance does). */
+  MAIL_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
+  MAIL_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Private access links in mails stay valid this long (each new mail carries a fresh one). */
+  ACCESS_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Inbound SMTP listener (for an MTA to deliver support mail to); unset: off. */
+  INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  INBOUND_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  INBOUND_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** More new tickets than this from one address within an hour are held in quarantine (mail loops, floods). */
+  INBOUND_MAX_NEW_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Customer-facing forms (status lookup, requests, replies): attempts per client per 15 minutes. */
+  PUBLIC_FORM_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

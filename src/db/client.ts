@@ -11,6 +11,8 @@ export interface Database {
   prisma: PrismaClient;
   /** The same pool Prisma uses; shared with the session store and the migrator. */
   pool: pg.Pool;
+  /** False on the embedded PGlite, whose connections share one session (no named statements). */
+  namedStatements: boolean;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export function connectDatabase(url: string, poolSize = 10, opts: { namedStateme
   return {
     prisma,
     pool,
+    namedStatements: opts.namedStatements !== false,
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { installJobQueue } from '../jobs/queue.js';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations');
 
@@ -46,6 +47,13 @@ const LOCK_KEY = 72_616_190; // any constant: serialises migrators of several ap
  * Refuses to go on when an applied migration's file was edited or is missing.
  */
 export async function migrate(pool: pg.Pool, files = readMigrations()): Promise<string[]> {
+  const done = await applyMigrations(pool, files);
+  // The job queue's schema (graphile-worker keeps its own migrations): the outbox trigger uses it.
+  await installJobQueue(pool);
+  return done;
+}
+
+async function applyMigrations(pool: pg.Pool, files: MigrationFile[]): Promise<string[]> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);

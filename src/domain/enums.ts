@@ -63,4 +63,15 @@ export const OUTCOME_LABEL: Record<FixOutcome, string> = {
 
 export const ROLE_LABEL: Record<Role, string> = { ADMIN: 'Admin', TECHNICIAN: 'Technician' };
 
-export const WORKLOG_LABEL: Record<WorkLogKind, string> = { NOTE: 'Note', ATTEMPTED_FIX: 'Attempted fix' };
+export const WORKLOG_LABEL: Record<WorkLogKind, string> = {
+  NOTE: 'Internal note',
+  ATTEMPTED_FIX: 'Attempted fix',
+  REPLY: 'Reply to customer',
+  CUSTOMER_REPLY: 'Customer reply',
+};
+
+/** Work-log kinds the customer sees on their status page (never notes or attempted fixes). */
+export const PUBLIC_WORKLOG_KINDS: readonly WorkLogKind[] = ['REPLY', 'CUSTOMER_REPLY'];
+
+/** Kinds staff write from the ticket page (customer replies come from the customer). */
+export const STAFF_WORKLOG_KINDS: readonly WorkLogKind[] = ['NOTE', 'ATTEMPTED_FIX', 'REPLY'];

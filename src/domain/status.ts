@@ -41,3 +41,13 @@ export function transitionRefusal(from: TicketStatus, to: TicketStatus): string 
 export function plainStatusMoves(from: TicketStatus): TicketStatus[] {
   return TRANSITIONS[from].filter((to) => to !== 'RESOLVED' && !(from === 'RESOLVED' && to === 'OPEN'));
 }
+
+/**
+ * What a customer's reply does to their ticket: a resolved ticket opens again, a ticket waiting
+ * on them goes back to work; otherwise it stays as it is. Closed tickets take no replies.
+ */
+export function statusAfterCustomerReply(from: TicketStatus): TicketStatus {
+  if (from === 'RESOLVED') return 'OPEN';
+  if (from === 'WAITING_ON_CUSTOMER') return 'IN_PROGRESS';
+  return from;
+}

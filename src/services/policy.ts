@@ -18,11 +18,12 @@ export type Permission =
   | 'customer.merge'
   | 'article.read'
   | 'article.propose'
-  | 'article.manage';
+  | 'article.manage'
+  | 'mail.triage';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
- * read published articles and propose drafts. Admins also manage users, merge customers, and
+ * read published articles, propose drafts and sort quarantined mail. Admins also manage users, merge customers, and
  * create, edit, publish and archive articles.
  */
 const STAFF: readonly Permission[] = [
@@ -36,6 +37,7 @@ const STAFF: readonly Permission[] = [
   'customer.update',
   'article.read',
   'article.propose',
+  'mail.triage',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {

@@ -55,7 +55,7 @@ export async function createTestDatabase(opts: { empty?: boolean } = {}): Promis
 export async function countRows(db: Database): Promise<Record<string, number>> {
   const tables = [
     'Ticket', 'TicketHistory', 'WorkLogEntry', 'Customer', 'CustomerHistory', 'User', 'UserHistory',
-    'Article', 'ArticleRevision', 'ArticleHistory', 'TicketArticle',
+    'Article', 'ArticleRevision', 'ArticleHistory', 'TicketArticle', 'OutboundMail', 'TicketAccessToken', 'InboundMail',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),

@@ -72,7 +72,7 @@ describe('a technician works a ticket from phone call to resolution', () => {
       orderBy: { id: 'asc' },
       include: { actor: true },
     });
-    expect(history.map((h) => [h.action, h.field, h.oldValue, h.newValue, h.actor.name])).toEqual([
+    expect(history.map((h) => [h.action, h.field, h.oldValue, h.newValue, h.actor?.name])).toEqual([
       ['CREATED', null, null, expect.any(String), 'Anna Tech'],
       ['CHANGED', 'assigneeId', null, 'Anna Tech', 'Anna Tech'],
       ['WORKLOG_ADDED', 'ATTEMPTED_FIX', null, 'FAILED', 'Anna Tech'],

@@ -4,15 +4,16 @@ import type { ServiceContext } from '../context.js';
 import { ValidationError } from '../errors.js';
 import { changeTicket, type TicketPatch } from './history.js';
 import { mutateTicket, type TicketTarget } from './mutate.js';
+import { queueTicketMail } from '../mail/outbox.js';
 
 /**
  * Move a ticket along its life (see domain/status.ts). Resolving needs a reason, so it goes
  * through resolveTicket; reopening a resolved ticket through reopenTicket. Starting work on an
- * unassigned ticket makes the one who starts it its owner.
+ * unassigned ticket makes the one who starts it its owner. Waiting on the customer mails them.
  */
 export function changeStatus(ctx: ServiceContext, target: TicketTarget, status: TicketStatus) {
-  return mutateTicket(ctx, 'ticket.update', target, (tx, ticket) => {
-    if (ticket.status === status) return Promise.resolve(ticket);
+  return mutateTicket(ctx, 'ticket.update', target, async (tx, ticket) => {
+    if (ticket.status === status) return ticket;
     if (!canTransition(ticket.status, status)) {
       throw new ValidationError(transitionRefusal(ticket.status, status), { status: 'Not allowed from here.' });
     }
@@ -26,6 +27,9 @@ export function changeStatus(ctx: ServiceContext, target: TicketTarget, status: 
     }
     const patch: TicketPatch = { status };
     if (status === 'IN_PROGRESS' && ticket.assigneeId === null) patch.assigneeId = ctx.actor.id;
-    return changeTicket(tx, ctx.actor, ticket, patch);
+    const changed = await changeTicket(tx, ctx.actor, ticket, patch);
+    // The customer is told when the ticket waits on them.
+    if (status === 'WAITING_ON_CUSTOMER') await queueTicketMail(tx, changed, 'WAITING_ON_CUSTOMER');
+    return changed;
   });
 }

@@ -3,6 +3,7 @@ import type { Channel, Urgency } from '../../domain/enums.js';
 import { generateReference } from '../../domain/reference.js';
 import { sql } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
+import type { Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { requireText } from './rules.js';
@@ -19,6 +20,8 @@ export interface NewTicket {
   customer: { name: string; email: string; phone?: string | null; organization?: string | null };
   /** The creator takes the ticket at once. */
   assignToMe?: boolean;
+  /** Mail the reference and a private access link to the customer (default: yes). */
+  notifyCustomer?: boolean;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -28,24 +31,26 @@ const MAX_ATTEMPTS = 5;
  * statement: one round trip, and all or nothing like any single statement.
  * When a new customer's first two tickets arrive at once, the second statement waits for the
  * first, finds its customer row taken but not yet visible, and inserts nothing: it is retried.
- * $15/$16 are the history row's JSON around the customer's stored name.
+ * $15/$16 are the history row's JSON around the customer's stored name. Without a staff creator
+ * ($13 null: the customer reported it) the customer is the history row's actor. With $17 the
+ * "ticket created" mail goes into the outbox (its trigger queues the sending job).
  */
 const CREATE_TICKET = `
 WITH RECURSIVE chain AS (
   -- A merged record's address leads to the record it was merged into (and on, if that was merged too).
-  SELECT id, name, "mergedIntoId", 1 AS depth FROM "Customer" WHERE email = $1::varchar
+  SELECT id, name, email, "mergedIntoId", 1 AS depth FROM "Customer" WHERE email = $1::varchar
   UNION ALL
-  SELECT c.id, c.name, c."mergedIntoId", chain.depth + 1
+  SELECT c.id, c.name, c.email, c."mergedIntoId", chain.depth + 1
   FROM "Customer" c JOIN chain ON c.id = chain."mergedIntoId" WHERE chain.depth < 50
 ), found AS (
-  SELECT id, name FROM chain WHERE "mergedIntoId" IS NULL
+  SELECT id, name, email FROM chain WHERE "mergedIntoId" IS NULL
 ), added AS (
   INSERT INTO "Customer" (email, name, phone, organization)
   SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar WHERE NOT EXISTS (SELECT 1 FROM chain)
   ON CONFLICT (email) DO NOTHING
-  RETURNING id, name
+  RETURNING id, name, email
 ), customer AS (
-  SELECT id, name FROM found UNION ALL SELECT id, name FROM added
+  SELECT id, name, email FROM found UNION ALL SELECT id, name, email FROM added
 ), ticket AS (
   INSERT INTO "Ticket" (reference, title, description, channel, urgency, environment, occurrence, workaround,
                         "customerId", "createdById", "assigneeId")
@@ -54,10 +59,16 @@ WITH RECURSIVE chain AS (
   FROM customer
   RETURNING *
 ), history AS (
-  INSERT INTO "TicketHistory" ("ticketId", "actorId", action, "newValue", "newRefId", "ticketVersion", "createdAt")
-  SELECT ticket.id, $13::int, 'CREATED', $15::text || to_json(customer.name)::text || $16::text, $14::int,
-         ticket.version, ticket."createdAt"
+  INSERT INTO "TicketHistory" ("ticketId", "actorId", "actorCustomerId", action, "newValue", "newRefId",
+                               "ticketVersion", "createdAt")
+  SELECT ticket.id, $13::int, CASE WHEN $13::int IS NULL THEN customer.id END, 'CREATED',
+         $15::text || to_json(customer.name)::text || $16::text, $14::int, ticket.version, ticket."createdAt"
   FROM ticket, customer
+), mail AS (
+  INSERT INTO "OutboundMail" (kind, recipient, payload, "ticketId")
+  SELECT 'TICKET_CREATED', customer.email,
+         jsonb_build_object('reference', ticket.reference, 'title', ticket.title, 'name', customer.name), ticket.id
+  FROM ticket, customer WHERE $17::boolean
 )
 SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.channel::text AS channel,
        ticket.environment, ticket.occurrence, ticket.workaround, ticket.urgency::text AS urgency,
@@ -76,15 +87,28 @@ type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number;
  */
 export async function createTicket(ctx: ServiceContext, input: NewTicket): Promise<Ticket> {
   assertCan(ctx.actor, 'ticket.create');
+  return insertTicket(ctx.db, input, { id: ctx.actor.id, name: ctx.actor.name });
+}
+
+/**
+ * A ticket reported by the customer themselves (web form, email): no staff creator, the customer
+ * is the actor of its creation, and they are mailed its reference and access link.
+ * The caller (a customer-facing service) has checked the input and the channel.
+ */
+export function createTicketForCustomer(db: Db, input: NewTicket & { channel: 'WEB' | 'EMAIL' }): Promise<Ticket> {
+  return insertTicket(db, { ...input, assignToMe: false, notifyCustomer: true }, null);
+}
+
+async function insertTicket(db: Db, input: NewTicket, staff: { id: number; name: string } | null): Promise<Ticket> {
   const title = requireText(input.title, 'title', 'A title');
   const description = requireText(input.description, 'description', 'A description');
   const email = requireText(input.customer.email, 'customerEmail', "The customer's email").toLowerCase();
   const customerName = requireText(input.customer.name, 'customerName', "The customer's name");
-  const assigneeId = input.assignToMe ? ctx.actor.id : null;
+  const assigneeId = input.assignToMe && staff ? staff.id : null;
   // What the ticket was at birth; later history rows hold each change from there.
   const born = JSON.stringify({ title, urgency: input.urgency, status: 'NEW', channel: input.channel });
   const bornHead = born.slice(0, -1) + ',"customer":';
-  const bornTail = `,"assignee":${JSON.stringify(assigneeId === null ? null : ctx.actor.name)}}`;
+  const bornTail = `,"assignee":${JSON.stringify(assigneeId === null ? null : staff?.name)}}`;
 
   for (let attempt = 1; ; attempt++) {
     try {
@@ -101,15 +125,16 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
         input.environment ?? null,
         input.occurrence ?? null,
         input.workaround ?? null,
-        ctx.actor.id,
+        staff?.id ?? null,
         assigneeId,
         bornHead,
         bornTail,
+        input.notifyCustomer ?? true,
       ];
-      const [row] = await sql<CreatedRow>(ctx.db, CREATE_TICKET, values);
+      const [row] = await sql<CreatedRow>(db, CREATE_TICKET, values);
       if (row) {
         const ticket: Ticket = { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
-        countCreatedTicket(ctx.db, ticket);
+        countCreatedTicket(db, ticket);
         return ticket;
       }
       // The customer was being added by another request at the same moment: try again.

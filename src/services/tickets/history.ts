@@ -1,6 +1,6 @@
 import type { Tx } from '../../db/client.js';
 import type { Ticket } from '../../generated/prisma/client.js';
-import type { Actor } from '../context.js';
+import { actorColumns, type AnyActor } from '../context.js';
 import { ConflictError } from '../errors.js';
 
 /** Ticket fields whose every change is written to the history. */
@@ -57,7 +57,7 @@ async function referenceLabels(tx: Tx, field: TrackedField, ids: number[]): Prom
  */
 export async function changeTicket(
   tx: Tx,
-  actor: Actor,
+  actor: AnyActor,
   ticket: Ticket,
   patch: TicketPatch,
   extra: Partial<Pick<Ticket, 'resolvedAt'>> = {},
@@ -98,7 +98,7 @@ export async function changeTicket(
       ...r,
       action: 'CHANGED' as const,
       ticketId: ticket.id,
-      actorId: actor.id,
+      ...actorColumns(actor),
       ticketVersion: version,
       createdAt: updatedAt,
     })),

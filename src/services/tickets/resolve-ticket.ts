@@ -7,6 +7,7 @@ import { changeTicket } from './history.js';
 import { mutateTicket, type TicketTarget } from './mutate.js';
 import { requireText } from './rules.js';
 import { attachArticle } from './link-article.js';
+import { queueTicketMail } from '../mail/outbox.js';
 
 export interface Resolution {
   code: ResolutionCode;
@@ -20,6 +21,7 @@ export interface Resolution {
 /**
  * Resolve with a reason: a code and a note; a duplicate names its original, which must exist;
  * "resolved by article" names a published article, which is linked to the ticket as well.
+ * The customer is mailed the resolution.
  */
 export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolution: Resolution) {
   return mutateTicket(ctx, 'ticket.resolve', target, async (tx, ticket) => {
@@ -45,12 +47,14 @@ export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolut
     }
     const resolutionArticleId = resolution.articleId ?? null;
     if (resolutionArticleId !== null) await attachArticle(tx, ctx.actor, ticket, resolutionArticleId);
-    return changeTicket(
+    const resolved = await changeTicket(
       tx,
       ctx.actor,
       ticket,
       { status: 'RESOLVED', resolutionCode: resolution.code, resolutionNote: note, duplicateOfId, resolutionArticleId },
       { resolvedAt: new Date() },
     );
+    await queueTicketMail(tx, resolved, 'RESOLVED', { resolutionCode: resolution.code, resolutionNote: note });
+    return resolved;
   });
 }

@@ -11,18 +11,26 @@ export interface Person {
   name: string;
 }
 
+/** Who wrote an entry or made a change: a staff member, or the ticket's customer (id is then theirs). */
+export interface Author {
+  id: number;
+  name: string;
+  customer: boolean;
+}
+
 export interface TicketView {
   ticket: Ticket & {
     customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'organization' | 'createdAt' | 'updatedAt'>;
     assignee: Person | null;
-    createdBy: Person;
+    /** Null when the customer reported it themselves (web form, email). */
+    createdBy: Person | null;
     duplicateOf: { reference: string; title: string } | null;
     resolutionArticle: { id: number; title: string } | null;
     /** Knowledge-base articles linked to the ticket, in the order they were linked. */
     articles: { id: number; title: string; status: string }[];
   };
-  workLog: (WorkLogEntry & { author: Person })[];
-  history: (TicketHistory & { actor: Person })[];
+  workLog: (WorkLogEntry & { author: Author })[];
+  history: (TicketHistory & { actor: Author })[];
 }
 
 /** A timestamp as epoch milliseconds: far cheaper to turn into a Date than PostgreSQL's text. */
@@ -49,20 +57,24 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
        d.title AS "duplicateOfTitle",
        (SELECT coalesce(json_agg(json_build_object(
                  'id', w.id, 'kind', w.kind, 'body', w.body, 'outcome', w.outcome, 'createdAt', ${ms('w."createdAt"')},
-                 'ticketId', w."ticketId", 'authorId', w."authorId", 'authorName', u.name
+                 'ticketId', w."ticketId", 'authorId', w."authorId", 'authorCustomerId', w."authorCustomerId",
+                 'authorName', coalesce(u.name, wc.name)
                ) ORDER BY w."createdAt", w.id), '[]')
-          FROM "WorkLogEntry" w JOIN "User" u ON u.id = w."authorId"
+          FROM "WorkLogEntry" w LEFT JOIN "User" u ON u.id = w."authorId"
+          LEFT JOIN "Customer" wc ON wc.id = w."authorCustomerId"
          WHERE w."ticketId" = t.id) AS "workLog",
        (SELECT coalesce(json_agg(json_build_object(
                  'id', h.id, 'action', h.action, 'field', h.field, 'oldValue', h."oldValue", 'newValue', h."newValue",
                  'oldRefId', h."oldRefId", 'newRefId', h."newRefId", 'ticketVersion', h."ticketVersion",
-                 'createdAt', ${ms('h."createdAt"')}, 'ticketId', h."ticketId", 'actorId', h."actorId", 'actorName', u.name
+                 'createdAt', ${ms('h."createdAt"')}, 'ticketId', h."ticketId", 'actorId', h."actorId",
+                 'actorCustomerId', h."actorCustomerId", 'actorName', coalesce(u.name, hc.name)
                ) ORDER BY h."createdAt", h.id), '[]')
-          FROM "TicketHistory" h JOIN "User" u ON u.id = h."actorId"
+          FROM "TicketHistory" h LEFT JOIN "User" u ON u.id = h."actorId"
+          LEFT JOIN "Customer" hc ON hc.id = h."actorCustomerId"
          WHERE h."ticketId" = t.id) AS history
 FROM "Ticket" t
 JOIN "Customer" c ON c.id = t."customerId"
-JOIN "User" cb ON cb.id = t."createdById"
+LEFT JOIN "User" cb ON cb.id = t."createdById"
 LEFT JOIN "User" a ON a.id = t."assigneeId"
 LEFT JOIN "Ticket" d ON d.id = t."duplicateOfId"
 LEFT JOIN "Article" ra ON ra.id = t."resolutionArticleId"
@@ -79,7 +91,7 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   c_createdAt: number;
   c_updatedAt: number;
   assigneeName: string | null;
-  createdByName: string;
+  createdByName: string | null;
   duplicateOfReference: string | null;
   duplicateOfTitle: string | null;
   resolutionArticleTitle: string | null;
@@ -87,6 +99,9 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   workLog: (Omit<WorkLogEntry, 'createdAt'> & { createdAt: number; authorName: string })[] | string;
   history: (Omit<TicketHistory, 'createdAt'> & { createdAt: number; actorName: string })[] | string;
 };
+
+const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
+  userId !== null ? { id: userId, name, customer: false } : { id: customerId ?? 0, name, customer: true };
 
 const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
@@ -115,7 +130,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       updatedAt: new Date(c_updatedAt),
     },
     assignee: fields.assigneeId === null ? null : { id: fields.assigneeId, name: assigneeName ?? '' },
-    createdBy: { id: fields.createdById, name: createdByName },
+    createdBy: fields.createdById === null ? null : { id: fields.createdById, name: createdByName ?? '' },
     duplicateOf:
       duplicateOfReference === null ? null : { reference: duplicateOfReference, title: duplicateOfTitle ?? '' },
     resolutionArticle:
@@ -127,12 +142,12 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
     workLog: json(workLog).map(({ authorName, ...e }) => ({
       ...e,
       createdAt: new Date(e.createdAt),
-      author: { id: e.authorId, name: authorName },
+      author: authorOf(e.authorId, e.authorCustomerId, authorName),
     })),
     history: json(history).map(({ actorName, ...h }) => ({
       ...h,
       createdAt: new Date(h.createdAt),
-      actor: { id: h.actorId, name: actorName },
+      actor: authorOf(h.actorId, h.actorCustomerId, actorName),
     })),
   };
 }
@@ -140,9 +155,13 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
 /** What changed on a ticket after the given version: shown when a stale form is refused. */
 export async function getChangesSince(ctx: ServiceContext, reference: string, version: number) {
   assertCan(ctx.actor, 'ticket.read');
-  return ctx.db.ticketHistory.findMany({
+  const rows = await ctx.db.ticketHistory.findMany({
     where: { ticket: { reference }, ticketVersion: { gt: version }, action: 'CHANGED' },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    include: { actor: person },
+    include: { actor: person, actorCustomer: person },
   });
+  return rows.map(({ actor, actorCustomer, ...h }) => ({
+    ...h,
+    actor: actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
+  }));
 }

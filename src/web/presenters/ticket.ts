@@ -13,7 +13,7 @@ import {
 import type { TicketHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
 
-type HistoryRow = TicketHistory & { actor: { id: number; name: string } };
+type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean } };
 
 const FIELD_LABEL: Record<string, string> = {
   title: 'title',
@@ -77,10 +77,13 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
   if (row.action === 'LINKED') return { summary: `linked the article “${row.newValue ?? ''}”` };
   if (row.action === 'UNLINKED') return { summary: `unlinked the article “${row.oldValue ?? ''}”` };
   if (row.action === 'WORKLOG_ADDED') {
-    return row.field === 'ATTEMPTED_FIX'
-      ? { summary: `logged an attempted fix: ${OUTCOME_LABEL[row.newValue as FixOutcome] ?? ''}` }
-      : { summary: 'added a note' };
+    if (row.field === 'ATTEMPTED_FIX') return { summary: `logged an attempted fix: ${OUTCOME_LABEL[row.newValue as FixOutcome] ?? ''}` };
+    if (row.field === 'REPLY') return { summary: 'replied to the customer' };
+    if (row.field === 'CUSTOMER_REPLY') return { summary: `replied${row.newValue ? ` (${row.newValue})` : ''}` };
+    return { summary: 'added a note' };
   }
+  if (row.action === 'ACCESS_REVOKED') return { summary: `revoked the customer's access links (${row.newValue ?? ''})` };
+  if (row.action === 'MAIL_ATTACHED') return { summary: `attached a quarantined mail${row.newValue ? ` from ${row.newValue}` : ''}` };
   const field = row.field ?? '';
   const label = FIELD_LABEL[field] ?? field;
   if (field === 'assigneeId') {
@@ -109,7 +112,7 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
 export function timeline(rows: HistoryRow[], now = new Date()): TimelineEntry[] {
   return rows.map((row) => ({
     id: row.id,
-    actor: row.actor.name,
+    actor: row.actor.customer ? `${row.actor.name} (customer)` : row.actor.name,
     ...summarize(row),
     at: when(row.createdAt),
     ago: ago(row.createdAt, now),

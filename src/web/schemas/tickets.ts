@@ -66,7 +66,7 @@ export const ResolveForm = z.object({
 });
 export const ReopenForm = z.object({ version, reason: optionalText('A reason', LONG) });
 export const WorkLogForm = z.object({
-  kind: choice('kind of entry', ['NOTE', 'ATTEMPTED_FIX'] as const),
+  kind: choice('kind of entry', ['NOTE', 'ATTEMPTED_FIX', 'REPLY'] as const),
   body: requiredText('The text', LONG),
   outcome: z
     .union([z.literal('').transform(() => null), choice('outcome', FIX_OUTCOMES)], { error: 'Choose a valid outcome.' })

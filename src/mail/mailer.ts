@@ -1,0 +1,56 @@
+// Puts email together from the configuration: signed Message-IDs, the transport, the outbox worker.
+import { join } from 'node:path';
+import type { Runner } from 'graphile-worker';
+import type { Config } from '../config/env.js';
+import type { Database } from '../db/client.js';
+import { startWorker } from '../jobs/queue.js';
+import { domainOf, MessageIds } from './message-id.js';
+import { sendQueuedMail, type MailSender } from './send-mail.js';
+import { createMailTransport } from './transport.js';
+
+export interface Mailer {
+  ids: MessageIds;
+  sender: MailSender;
+  /** Starts sending queued mail from this process (unless MAIL_WORKER_CONCURRENCY is 0). */
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createMailer(db: Database, config: Config, secret: string): Mailer {
+  const ids = new MessageIds(config.MAIL_SECRET ?? secret, domainOf(config.MAIL_FROM));
+  const transport = createMailTransport({ smtpUrl: config.SMTP_URL, mailDir: join(config.DATA_DIR, 'mail') });
+  const sender: MailSender = {
+    pool: db.pool,
+    transport,
+    ids,
+    from: config.MAIL_FROM,
+    publicUrl: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
+    accessLinkDays: config.ACCESS_LINK_DAYS,
+  };
+  let runner: Runner | undefined;
+  return {
+    ids,
+    sender,
+    async startWorker() {
+      if (config.MAIL_WORKER_CONCURRENCY === 0) return;
+      runner = await startWorker(
+        db.pool,
+        {
+          send_mail: async (payload, helpers) => {
+            const { mailId } = payload as { mailId: number };
+            await sendQueuedMail(sender, mailId, helpers.job.attempts >= helpers.job.max_attempts);
+          },
+        },
+        {
+          concurrency: config.MAIL_WORKER_CONCURRENCY,
+          pollInterval: config.MAIL_POLL_MS,
+          preparedStatements: db.namedStatements,
+        },
+      );
+    },
+    async stop() {
+      await runner?.stop();
+      transport.close();
+    },
+  };
+}

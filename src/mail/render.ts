@@ -1,0 +1,88 @@
+// What each mail to a customer says, as plain text and HTML. The reference is in the subject as
+// [CB-XXXXXXX] (the fallback for matching replies); the access link opens the status page.
+import ejs from 'ejs';
+import type { MailKind } from '../generated/prisma/enums.js';
+import { RESOLUTION_LABEL, type ResolutionCode } from '../domain/enums.js';
+import type { MailPayload } from '../services/mail/outbox.js';
+
+/** Mail clients show text above this line; replies are cut here (and at quoted text) when they come back. */
+export const REPLY_ABOVE = '-- Please reply above this line --';
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+interface Parts {
+  subject: string;
+  paragraphs: string[];
+  /** Quoted text (a reply or resolution note), kept as written. */
+  quote?: string;
+}
+
+function parts(kind: MailKind, p: MailPayload): Parts {
+  switch (kind) {
+    case 'TICKET_CREATED':
+      return {
+        subject: `Your request was received: ${p.title}`,
+        paragraphs: [
+          `We have logged your request "${p.title}" with the reference ${p.reference}.`,
+          'Keep this reference: it finds your ticket on our status page, and replying to this mail adds to it.',
+        ],
+      };
+    case 'REPLY':
+      return {
+        subject: `Re: ${p.title}`,
+        paragraphs: [`${p.author ?? 'Our support team'} replied about your request ${p.reference}:`],
+        quote: p.body ?? '',
+      };
+    case 'WAITING_ON_CUSTOMER':
+      return {
+        subject: `We need your answer: ${p.title}`,
+        paragraphs: [
+          `Your request ${p.reference} is waiting for information from you.`,
+          'Please reply to this mail or use the link below; work continues as soon as we hear from you.',
+        ],
+      };
+    case 'RESOLVED': {
+      const code = p.resolutionCode as ResolutionCode | undefined;
+      return {
+        subject: `Resolved: ${p.title}`,
+        paragraphs: [
+          `Your request ${p.reference} has been resolved${code ? ` (${RESOLUTION_LABEL[code] ?? code})` : ''}.`,
+          'If the problem is still there, reply to this mail and the ticket opens again.',
+        ],
+        quote: p.resolutionNote ?? '',
+      };
+    }
+  }
+}
+
+export function renderMail(kind: MailKind, payload: MailPayload, accessLink: string): RenderedMail {
+  const { subject, paragraphs, quote } = parts(kind, payload);
+  const greeting = `Hello ${payload.name},`;
+  const linkLine = `See your ticket at any time (private link, valid for a limited time): ${accessLink}`;
+  const text = [
+    REPLY_ABOVE,
+    '',
+    greeting,
+    '',
+    ...paragraphs.flatMap((line) => [line, '']),
+    ...(quote ? [quote.split('\n').map((l) => `    ${l}`).join('\n'), ''] : []),
+    linkLine,
+    '',
+    `Reference: ${payload.reference}`,
+  ].join('\n');
+  const e = ejs.escapeXML;
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">',
+    `<p style="color:#777;font-size:small">${e(REPLY_ABOVE)}</p>`,
+    `<p>${e(greeting)}</p>`,
+    ...paragraphs.map((line) => `<p>${e(line)}</p>`),
+    quote ? `<blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1em">${e(quote)}</blockquote>` : '',
+    `<p><a href="${e(accessLink)}">See your ticket ${e(payload.reference)}</a> (private link, valid for a limited time)</p>`,
+    '</body></html>',
+  ].join('\n');
+  return { subject: `[${payload.reference}] ${subject}`, text, html };
+}

@@ -1,0 +1,106 @@
+// What a customer may see and do on their own ticket, without signing in. Each entry point has
+// proved who they are first: the reference with the ticket's email, a private access link, or
+// (for email) the sender being the ticket's customer.
+import { sql, type Db } from '../../db/client.js';
+import { PUBLIC_WORKLOG_KINDS, type ResolutionCode, type TicketStatus, type Urgency } from '../../domain/enums.js';
+import { normalizeReference } from '../../domain/reference.js';
+import { statusAfterCustomerReply } from '../../domain/status.js';
+import type { Ticket, WorkLogEntry } from '../../generated/prisma/client.js';
+import type { CustomerActor } from '../context.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { appendWorkLog } from '../tickets/add-work-log.js';
+import { changeTicket } from '../tickets/history.js';
+import { invalidateQueueCounts } from '../tickets/queue.js';
+
+export interface PublicTicket {
+  id: number;
+  reference: string;
+  title: string;
+  status: TicketStatus;
+  urgency: Urgency;
+  createdAt: Date;
+  updatedAt: Date;
+  resolvedAt: Date | null;
+  resolutionCode: ResolutionCode | null;
+  resolutionNote: string | null;
+  customerName: string;
+  /** Public replies only, oldest first: staff replies and the customer's own. */
+  replies: { id: number; fromCustomer: boolean; author: string; body: string; createdAt: Date }[];
+}
+
+const PUBLIC_VIEW = `
+SELECT t.id, t.reference, t.title, t.status::text AS status, t.urgency::text AS urgency, t."createdAt",
+       t."updatedAt", t."resolvedAt", t."resolutionCode"::text AS "resolutionCode", t."resolutionNote",
+       c.name AS "customerName", c.email AS "customerEmail",
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', w.id, 'fromCustomer', w."authorCustomerId" IS NOT NULL,
+                 'author', coalesce(u.name, wc.name), 'body', w.body, 'createdAt', w."createdAt"
+               ) ORDER BY w."createdAt", w.id), '[]')
+          FROM "WorkLogEntry" w LEFT JOIN "User" u ON u.id = w."authorId"
+          LEFT JOIN "Customer" wc ON wc.id = w."authorCustomerId"
+         WHERE w."ticketId" = t.id AND w.kind::text = ANY($2::text[])) AS replies
+FROM "Ticket" t JOIN "Customer" c ON c.id = t."customerId"
+WHERE `;
+
+type Row = Omit<PublicTicket, 'replies'> & {
+  customerEmail: string;
+  replies: (Omit<PublicTicket['replies'][number], 'createdAt'> & { createdAt: string })[];
+};
+
+function present({ customerEmail: _e, replies, ...t }: Row): PublicTicket {
+  return { ...t, replies: replies.map((r) => ({ ...r, createdAt: new Date(r.createdAt) })) };
+}
+
+/**
+ * The ticket when the reference and the email both match, else null; the caller says the same
+ * "not found" whatever was wrong, so nobody can probe which references exist.
+ */
+export async function findTicketForCustomer(db: Db, reference: string, email: string): Promise<PublicTicket | null> {
+  const ref = normalizeReference(reference);
+  const address = email.trim().toLowerCase();
+  if (!ref || !address) return null;
+  const [row] = await sql<Row>(db, `${PUBLIC_VIEW} t.reference = $1::varchar AND c.email = $3::varchar`, [
+    ref,
+    PUBLIC_WORKLOG_KINDS,
+    address,
+  ]);
+  return row ? present(row) : null;
+}
+
+/** The ticket behind a verified access link. */
+export async function publicTicketById(db: Db, ticketId: number): Promise<PublicTicket> {
+  const [row] = await sql<Row>(db, `${PUBLIC_VIEW} t.id = $1::int`, [ticketId, PUBLIC_WORKLOG_KINDS]);
+  if (!row) throw new NotFoundError('That ticket no longer exists.');
+  return present(row);
+}
+
+/**
+ * The customer's reply goes into the work log (a customer reply, by them); a resolved ticket opens
+ * again and a ticket waiting on them goes back to work, recorded in history as done by the
+ * customer. Closed tickets take no replies. One transaction.
+ */
+export async function addCustomerReply(
+  db: Db,
+  ticketId: number,
+  body: string,
+  opts: { via: 'web' | 'email' },
+): Promise<{ ticket: Ticket; entry: WorkLogEntry }> {
+  if (body.trim().length > 20_000) {
+    throw new ValidationError('The reply is too long (at most 20,000 characters).', { body: 'Shorten the reply.' });
+  }
+  const result = await db.$transaction(async (tx) => {
+    const ticket = await tx.ticket.findUnique({ where: { id: ticketId }, include: { customer: true } });
+    if (!ticket) throw new NotFoundError('That ticket no longer exists.');
+    if (ticket.status === 'CLOSED') {
+      throw new ValidationError(`Ticket ${ticket.reference} is closed and takes no more replies; please open a new request.`);
+    }
+    const actor: CustomerActor = { customerId: ticket.customerId, name: ticket.customer.name, email: ticket.customer.email };
+    const { customer: _c, ...plain } = ticket;
+    const next = statusAfterCustomerReply(ticket.status);
+    const updated = next === ticket.status ? plain : await changeTicket(tx, actor, plain, { status: next });
+    const entry = await appendWorkLog(tx, actor, updated, { kind: 'CUSTOMER_REPLY', body, outcome: null });
+    return { ticket: updated, entry, via: opts.via };
+  });
+  invalidateQueueCounts();
+  return { ticket: result.ticket, entry: result.entry };
+}

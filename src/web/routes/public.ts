@@ -1,0 +1,169 @@
+// Customer-facing pages: no staff sign-in. Status by reference + email, the private access link
+// (with replies), the web request form, and the public help centre. Every form is throttled per
+// client and carries a CSRF token; wrong input changes nothing.
+import { Router, type Request, type Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Config } from '../../config/env.js';
+import type { Database } from '../../db/client.js';
+import { ValidationError } from '../../services/errors.js';
+import { ticketIdForToken } from '../../services/public/access-links.js';
+import {
+  addCustomerReply,
+  findTicketForCustomer,
+  publicTicketById,
+  type PublicTicket,
+} from '../../services/public/customer-ticket.js';
+import { getHelpArticle, searchHelp, suggestHelp } from '../../services/public/help-articles.js';
+import { submitWebRequest } from '../../services/public/web-request.js';
+import { renderMarkdown } from '../presenters/markdown.js';
+import { snippetHtml } from '../presenters/article.js';
+import { ago, when } from '../presenters/time.js';
+import { fieldErrors } from '../schemas/common.js';
+import { id } from '../schemas/common.js';
+import { CustomerReplyForm, HelpQuery, StatusLookupForm, TitleQuery, WebRequestForm } from '../schemas/public.js';
+
+const NOT_FOUND = 'No ticket was found for that reference number and email address.';
+const LINK_INVALID =
+  'This link is not valid any more: it may have expired or been withdrawn. Use the link in our latest mail, or look your ticket up below.';
+
+function ticketPage(t: PublicTicket, now = new Date()) {
+  return {
+    t,
+    opened: { at: when(t.createdAt), ago: ago(t.createdAt, now) },
+    updated: { at: when(t.updatedAt), ago: ago(t.updatedAt, now) },
+    replies: t.replies.map((r) => ({ ...r, at: when(r.createdAt), ago: ago(r.createdAt, now) })),
+  };
+}
+
+export function publicRoutes(db: Database, config: Config): Router {
+  const router = Router();
+  const throttle = (what: string) =>
+    rateLimit({
+      windowMs: 15 * 60_000,
+      limit: config.PUBLIC_FORM_LIMIT,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      keyGenerator: (req) => `${what}|${ipKeyGenerator(req.ip ?? '')}`,
+      handler: (_req, res) => {
+        res.status(429).render('public/message', {
+          title: 'Too many attempts',
+          heading: 'Too many attempts',
+          message: 'Please wait a few minutes, then try again.',
+        });
+      },
+    });
+
+  // Status by reference number and email.
+  router.get('/status', (_req, res) => {
+    res.render('public/status-lookup', { title: 'Check a ticket', values: {}, errors: {}, message: null });
+  });
+  router.post('/status', throttle('status'), async (req, res) => {
+    const form = StatusLookupForm.safeParse(req.body ?? {});
+    const values = (req.body ?? {}) as Record<string, string>;
+    if (!form.success) {
+      return res.status(422).render('public/status-lookup', {
+        title: 'Check a ticket', values, errors: fieldErrors(form.error), message: 'Please check the fields marked below.',
+      });
+    }
+    const ticket = await findTicketForCustomer(db.prisma, form.data.reference, form.data.email);
+    if (!ticket) {
+      return res.status(404).render('public/status-lookup', { title: 'Check a ticket', values, errors: {}, message: NOT_FOUND });
+    }
+    res.render('public/ticket', { title: `${ticket.reference} · status`, ...ticketPage(ticket), token: null, values: {}, errors: {} });
+  });
+
+  // The private access link from the customer's mails.
+  const byToken = async (req: Request, res: Response): Promise<number | null> => {
+    const ticketId = await ticketIdForToken(db.prisma, String(req.params.token));
+    if (ticketId === null) {
+      res.status(404).render('public/status-lookup', { title: 'Check a ticket', values: {}, errors: {}, message: LINK_INVALID });
+    }
+    return ticketId;
+  };
+  router.get('/s/:token', throttle('link'), async (req, res) => {
+    const ticketId = await byToken(req, res);
+    if (ticketId === null) return;
+    const ticket = await publicTicketById(db.prisma, ticketId);
+    res.render('public/ticket', {
+      title: `${ticket.reference} · status`, ...ticketPage(ticket), token: req.params.token, values: {}, errors: {},
+      notice: req.query.replied === '1' ? 'Thank you: your reply was added to the ticket.' : null,
+    });
+  });
+  router.post('/s/:token/reply', throttle('reply'), async (req, res) => {
+    const ticketId = await byToken(req, res);
+    if (ticketId === null) return;
+    const form = CustomerReplyForm.safeParse(req.body ?? {});
+    let errors: Record<string, string> = {};
+    let message = 'Please check the fields marked below.';
+    if (form.success) {
+      try {
+        await addCustomerReply(db.prisma, ticketId, form.data.body, { via: 'web' });
+        return res.redirect(303, `/s/${req.params.token}?replied=1`);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        errors = err.fieldErrors;
+        message = err.message;
+      }
+    } else {
+      errors = fieldErrors(form.error);
+    }
+    const ticket = await publicTicketById(db.prisma, ticketId);
+    res.status(422).render('public/ticket', {
+      title: `${ticket.reference} · status`, ...ticketPage(ticket), token: req.params.token,
+      values: req.body ?? {}, errors, message,
+    });
+  });
+
+  // Reporting an issue from the web.
+  const requestForm = async (res: Response, status: number, values: Record<string, unknown>, errors: Record<string, string>, message: string | null) => {
+    const title = typeof values.title === 'string' ? values.title : '';
+    const suggestions = title.trim().length >= 3 ? await suggestHelp(db.prisma, title) : [];
+    res.status(status).render('public/request', { title: 'Report an issue', values, errors, message, suggestions });
+  };
+  router.get('/request', async (req, res) => {
+    const q = TitleQuery.safeParse(req.query);
+    await requestForm(res, 200, q.success && q.data.title ? { title: q.data.title } : {}, {}, null);
+  });
+  router.post('/request', throttle('request'), async (req, res) => {
+    const values = (req.body ?? {}) as Record<string, unknown>;
+    const form = WebRequestForm.safeParse(values);
+    if (!form.success) {
+      return requestForm(res, 422, values, fieldErrors(form.error), 'Please check the fields marked below.');
+    }
+    // A filled-in honeypot is a bot: it is thanked and nothing is saved.
+    if (form.data.website) {
+      return res.render('public/message', {
+        title: 'Request received', heading: 'Thank you', message: 'Your request was received.',
+      });
+    }
+    const { website: _w, ...input } = form.data;
+    const ticket = await submitWebRequest(db.prisma, input);
+    res.status(201).render('public/request-done', { title: 'Request received', reference: ticket.reference, email: input.email });
+  });
+
+  // The public help centre.
+  router.get('/help', async (req, res) => {
+    const q = HelpQuery.safeParse(req.query);
+    const { q: text, page } = q.success ? q.data : { q: '', page: 0 };
+    const { hits, hasMore } = await searchHelp(db.prisma, text, page);
+    res.render('public/help', {
+      title: 'Help centre', q: text, page, hasMore,
+      hits: hits.map((h) => ({ ...h, snippet: snippetHtml(h.snippet) })),
+    });
+  });
+  router.get('/help/suggest', async (req, res) => {
+    const q = TitleQuery.safeParse(req.query);
+    const suggestions = q.success ? await suggestHelp(db.prisma, q.data.title) : [];
+    res.render('public/_suggestions', { suggestions });
+  });
+  router.get('/help/:id', async (req, res) => {
+    const articleId = id.safeParse(req.params.id);
+    if (!articleId.success) {
+      return res.status(404).render('public/message', { title: 'Not found', heading: 'Not found', message: 'There is no such help article.' });
+    }
+    const article = await getHelpArticle(db.prisma, articleId.data);
+    res.render('public/article', { title: article.title, a: article, html: renderMarkdown(article.body), updated: when(article.updatedAt) });
+  });
+
+  return router;
+}

@@ -1,0 +1,225 @@
+// The customer-facing side over HTTP: status by reference + email, private access links and
+// replies, the web request form, the public help centre. No staff sign-in anywhere here.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import type { Express } from 'express';
+import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
+import { as, buildTicket, buildUser } from '../helpers/factories.js';
+import { csrfOf, expectRefused, testApp } from '../helpers/http.js';
+import type { Actor } from '../../src/services/context.js';
+import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
+import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
+import { changeStatus } from '../../src/services/tickets/change-status.js';
+import { issueAccessToken, revokeAccessLinks } from '../../src/services/public/access-links.js';
+import { createArticle, setArticleStatus } from '../../src/services/knowledge/manage-articles.js';
+
+let db: TestDatabase;
+let app: Express;
+let tech: Actor;
+let admin: Actor;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  app = testApp(db);
+  tech = await buildUser(db, { name: 'Tess Tech' });
+  admin = await buildUser(db, { role: 'ADMIN' });
+});
+afterAll(() => db.close());
+
+/** An anonymous browser with a CSRF token from the given page. */
+async function visitor(page = '/status', on = app) {
+  const agent = request.agent(on);
+  const res = await agent.get(page).expect(200);
+  return { agent, csrf: csrfOf(res.text) };
+}
+
+const NOT_FOUND = 'No ticket was found for that reference number and email address.';
+
+describe('status by reference number and email', () => {
+  it('shows the ticket and its public replies only when both match, in plain words', async () => {
+    const t = await buildTicket(db, tech, {
+      title: 'Scanner drops pages',
+      customer: { name: 'Rita Reader', email: 'rita@customer.test' },
+    });
+    await addWorkLog(as(db, tech), t.reference, { kind: 'NOTE', body: 'INTERNAL: customer is on the old driver' });
+    await addWorkLog(as(db, tech), t.reference, { kind: 'ATTEMPTED_FIX', body: 'SECRET-FIX reinstalled', outcome: 'FAILED' });
+    await addWorkLog(as(db, tech), t.reference, { kind: 'REPLY', body: 'Please send us a sample page.' });
+    const cur = await db.prisma.ticket.findUniqueOrThrow({ where: { id: t.id } });
+    await resolveTicket(as(db, tech), { reference: t.reference, version: cur.version }, { code: 'WORKAROUND', note: 'Scan in batches of ten.' });
+
+    const { agent, csrf } = await visitor();
+    // Forgiving reference: lower case, spaces, no prefix; email in any case.
+    const loose = t.reference.slice(3).toLowerCase().replace(/(.{3})/, '$1 ');
+    const res = await agent.post('/status').type('form').send({ _csrf: csrf, reference: loose, email: ' RITA@customer.test ' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Scanner drops pages');
+    expect(res.text).toContain('Please send us a sample page.');
+    expect(res.text).toContain('Resolved');
+    expect(res.text).toContain('Workaround provided');
+    expect(res.text).toContain('Scan in batches of ten.');
+    expect(res.text).not.toContain('INTERNAL: customer is on the old driver');
+    expect(res.text).not.toContain('SECRET-FIX');
+  });
+
+  it('says the same thing whatever was wrong, and writes nothing', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Sam', email: 'sam@customer.test' } });
+    const other = await buildTicket(db, tech, { customer: { name: 'Ola', email: 'ola@customer.test' } });
+    const { agent, csrf } = await visitor();
+    const tries = [
+      { reference: t.reference, email: 'ola@customer.test' }, // another customer's email
+      { reference: other.reference, email: 'sam@customer.test' },
+      { reference: 'CB-ZZZZZZZ', email: 'sam@customer.test' }, // no such ticket
+      { reference: 'nonsense!!', email: 'sam@customer.test' },
+    ];
+    for (const form of tries) {
+      const res = await expectRefused(db, () => agent.post('/status').type('form').send({ _csrf: csrf, ...form }), 404, NOT_FOUND);
+      expect(res.text).not.toContain(t.title === other.title ? 'never' : t.title);
+    }
+    await expectRefused(db, () => agent.post('/status').type('form').send({ _csrf: csrf, reference: '', email: 'x' }), 422, 'The reference number is required.');
+  });
+
+  it('is throttled per client', async () => {
+    const strict = testApp(db, { PUBLIC_FORM_LIMIT: '3' });
+    const { agent, csrf } = await visitor('/status', strict);
+    for (let i = 0; i < 3; i++) {
+      await agent.post('/status').type('form').send({ _csrf: csrf, reference: 'CB-AAAAAAA', email: 'a@b.test' }).expect(404);
+    }
+    const res = await agent.post('/status').type('form').send({ _csrf: csrf, reference: 'CB-AAAAAAA', email: 'a@b.test' });
+    expect(res.status).toBe(429);
+    expect(res.text).toContain('Too many attempts');
+  });
+});
+
+describe('private access links', () => {
+  it('open only their own ticket; a reply from the page reopens a resolved ticket, recorded as the customer', async () => {
+    const mine = await buildTicket(db, tech, { title: 'VPN drops hourly', customer: { name: 'Mia', email: 'mia@customer.test' } });
+    const theirs = await buildTicket(db, tech, { title: 'Someone else’s printer', customer: { name: 'Ned', email: 'ned@customer.test' } });
+    const token = await issueAccessToken(db.pool, mine.id, null, 30);
+    await resolveTicket(as(db, tech), { reference: mine.reference, version: mine.version }, { code: 'FIXED', note: 'New VPN profile.' });
+
+    const { agent } = await visitor();
+    const page = await agent.get(`/s/${token}`).expect(200);
+    expect(page.text).toContain('VPN drops hourly');
+    expect(page.text).not.toContain('Someone else’s printer');
+
+    const before = await countRows(db);
+    await agent.post(`/s/${token}/reply`).type('form').send({ _csrf: csrfOf(page.text), body: 'It dropped again at 10:00.' }).expect(303);
+    const after = await countRows(db);
+    expect(after.WorkLogEntry! - before.WorkLogEntry!).toBe(1);
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id: mine.id }, include: { workLog: true } });
+    expect(ticket.status).toBe('OPEN');
+    const reply = ticket.workLog.at(-1)!;
+    expect(reply).toMatchObject({ kind: 'CUSTOMER_REPLY', authorId: null, authorCustomerId: mine.customerId, body: 'It dropped again at 10:00.' });
+    const history = await db.prisma.ticketHistory.findMany({ where: { ticketId: mine.id }, orderBy: { id: 'asc' } });
+    const byCustomer = history.filter((h) => h.actorCustomerId === mine.customerId);
+    expect(byCustomer.map((h) => [h.action, h.field, h.newValue])).toEqual([
+      ['CHANGED', 'status', 'OPEN'],
+      ['WORKLOG_ADDED', 'CUSTOMER_REPLY', null],
+    ]);
+    expect(byCustomer.every((h) => h.actorId === null)).toBe(true);
+    // The other ticket was not touched.
+    const untouched = await db.prisma.ticket.findUniqueOrThrow({ where: { id: theirs.id } });
+    expect(untouched.version).toBe(theirs.version);
+  });
+
+  it('refuses unknown, altered, revoked and expired tokens, and replies to closed tickets, changing nothing', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Liv', email: 'liv@customer.test' } });
+    const token = await issueAccessToken(db.pool, t.id, null, 30);
+    const { agent, csrf } = await visitor();
+    const altered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+    for (const bad of [altered, 'short', 'x'.repeat(43)]) {
+      await expectRefused(db, () => agent.get(`/s/${bad}`), 404, 'This link is not valid any more');
+      await expectRefused(db, () => agent.post(`/s/${bad}/reply`).type('form').send({ _csrf: csrf, body: 'hello' }), 404);
+    }
+    // Expired.
+    const old = await issueAccessToken(db.pool, t.id, null, 1);
+    await db.pool.query(`UPDATE "TicketAccessToken" SET "expiresAt" = now() - interval '1 minute' WHERE "expiresAt" < now() + interval '2 days'`);
+    await expectRefused(db, () => agent.get(`/s/${old}`), 404);
+    // Revoked by staff: recorded in the ticket's history.
+    await agent.get(`/s/${token}`).expect(200);
+    expect(await revokeAccessLinks(as(db, tech), { reference: t.reference })).toBe(1);
+    await expectRefused(db, () => agent.get(`/s/${token}`), 404);
+    const revoked = await db.prisma.ticketHistory.findFirstOrThrow({ where: { ticketId: t.id, action: 'ACCESS_REVOKED' } });
+    expect(revoked.actorId).toBe(tech.id);
+    // A closed ticket takes no replies.
+    const closedTicket = await buildTicket(db, tech, { customer: { name: 'Liv', email: 'liv@customer.test' } });
+    const closedToken = await issueAccessToken(db.pool, closedTicket.id, null, 30);
+    const r = await resolveTicket(as(db, tech), { reference: closedTicket.reference, version: closedTicket.version }, { code: 'FIXED', note: 'Done.' });
+    await changeStatus(as(db, tech), { reference: closedTicket.reference, version: r.version }, 'CLOSED');
+    await expectRefused(db, () => agent.post(`/s/${closedToken}/reply`).type('form').send({ _csrf: csrf, body: 'one more thing' }), 422, 'closed');
+    // An empty reply.
+    const fresh = await issueAccessToken(db.pool, t.id, null, 30);
+    await expectRefused(db, () => agent.post(`/s/${fresh}/reply`).type('form').send({ _csrf: csrf, body: '   ' }), 422, 'Your reply is required.');
+  });
+
+  it('a waiting ticket goes back to work when the customer answers', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Wes', email: 'wes@customer.test' } });
+    const started = await changeStatus(as(db, tech), { reference: t.reference, version: t.version }, 'IN_PROGRESS');
+    await changeStatus(as(db, tech), { reference: t.reference, version: started.version }, 'WAITING_ON_CUSTOMER');
+    const token = await issueAccessToken(db.pool, t.id, null, 30);
+    const { agent } = await visitor();
+    const page = await agent.get(`/s/${token}`).expect(200);
+    expect(page.text).toContain('We are waiting for information from you');
+    await agent.post(`/s/${token}/reply`).type('form').send({ _csrf: csrfOf(page.text), body: 'Here is the log.' }).expect(303);
+    expect((await db.prisma.ticket.findUniqueOrThrow({ where: { id: t.id } })).status).toBe('IN_PROGRESS');
+  });
+});
+
+describe('the web request form', () => {
+  it('creates a WEB ticket with NORMAL urgency by the customer, shows its reference and queues the mail', async () => {
+    await buildTicket(db, tech, { customer: { name: 'Original Name', email: 'known@customer.test' } });
+    const { agent, csrf } = await visitor('/request');
+    const before = await countRows(db);
+    const res = await agent.post('/request').type('form').send({
+      _csrf: csrf, name: 'Someone Else', email: 'KNOWN@customer.test', title: 'Portal login loops',
+      description: 'After signing in I land on the sign-in page again.', environment: 'Firefox 140 on Windows 11',
+      occurrence: 'Every time since Monday', website: '',
+    });
+    expect(res.status).toBe(201);
+    const reference = /CB-[0-9A-Z]{7}/.exec(res.text)?.[0];
+    expect(reference).toBeDefined();
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { reference: reference! }, include: { customer: true, history: true } });
+    expect(ticket).toMatchObject({ channel: 'WEB', urgency: 'NORMAL', status: 'NEW', createdById: null, environment: 'Firefox 140 on Windows 11' });
+    // The form cannot rename an existing customer.
+    expect(ticket.customer.name).toBe('Original Name');
+    expect(ticket.history).toHaveLength(1);
+    expect(ticket.history[0]).toMatchObject({ action: 'CREATED', actorId: null, actorCustomerId: ticket.customerId });
+    const mails = await db.prisma.outboundMail.findMany({ where: { ticketId: ticket.id } });
+    expect(mails.map((m) => [m.kind, m.recipient, m.state])).toEqual([['TICKET_CREATED', 'known@customer.test', 'QUEUED']]);
+    const after = await countRows(db);
+    expect(after.Ticket! - before.Ticket!).toBe(1);
+    expect(after.Customer! - before.Customer!).toBe(0);
+    // The job that sends it was queued in the same transaction.
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM graphile_worker._private_jobs WHERE payload->>'mailId' = $1`, [String(mails[0]!.id)]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('a bot filling the honeypot is thanked and nothing is saved; bad input and missing CSRF change nothing', async () => {
+    const { agent, csrf } = await visitor('/request');
+    const good = { name: 'Bot', email: 'bot@spam.test', title: 'Cheap pills', description: 'Buy now' };
+    const res = await expectRefused(db, () => agent.post('/request').type('form').send({ _csrf: csrf, ...good, website: 'http://spam.test' }), 200, 'Your request was received.');
+    expect(res.text).not.toMatch(/CB-[0-9A-Z]{7}/);
+    await expectRefused(db, () => agent.post('/request').type('form').send({ _csrf: csrf, ...good, email: 'not-an-email' }), 422, 'Enter a valid email address.');
+    await expectRefused(db, () => agent.post('/request').type('form').send({ _csrf: csrf, ...good, title: 'x'.repeat(201) }), 422, 'at most 200 characters');
+    await expectRefused(db, () => agent.post('/request').type('form').send(good), 403);
+  });
+
+  it('suggests public help articles for the summary, never internal ones', async () => {
+    const pub = await createArticle(as(db, admin), { title: 'Portal login loop after password change', body: 'Clear the portal cookies.', tags: [], visibility: 'PUBLIC' });
+    await setArticleStatus(as(db, admin), pub.id, pub.version, 'PUBLISHED');
+    const internal = await createArticle(as(db, admin), { title: 'Portal login loop: internal SSO notes', body: 'Restart the IdP.', tags: [] });
+    await setArticleStatus(as(db, admin), internal.id, internal.version, 'PUBLISHED');
+    const page = await request(app).get('/request').query({ title: 'portal login loop' }).expect(200);
+    expect(page.text).toContain('Portal login loop after password change');
+    expect(page.text).not.toContain('internal SSO notes');
+    const fragment = await request(app).get('/help/suggest').query({ title: 'portal login' }).expect(200);
+    expect(fragment.text).toContain(`/help/${pub.id}`);
+
+    const help = await request(app).get('/help').query({ q: 'portal login' }).expect(200);
+    expect(help.text).toContain('Portal login loop after password change');
+    expect(help.text).not.toContain('internal SSO notes');
+    await request(app).get(`/help/${pub.id}`).expect(200).expect((r) => expect(r.text).toContain('Clear the portal cookies.'));
+    await request(app).get(`/help/${internal.id}`).expect(404);
+    await request(app).get('/help/not-a-number').expect(404);
+  });
+});
