@@ -1,6 +1,8 @@
 // The domain's vocabularies, their labels, and how they order. The values come from schema.prisma.
 import {
   Channel,
+  MailKind,
+  MailState,
   FixOutcome,
   ResolutionCode,
   Role,
@@ -9,7 +11,7 @@ import {
   WorkLogKind,
 } from '../generated/prisma/enums.js';
 
-export { Channel, FixOutcome, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind };
+export { Channel, MailKind, MailState, FixOutcome, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind };
 
 export const URGENCIES = Object.values(Urgency) as Urgency[];
 export const STATUSES = Object.values(TicketStatus) as TicketStatus[];
@@ -69,6 +71,15 @@ export const WORKLOG_LABEL: Record<WorkLogKind, string> = {
   REPLY: 'Reply to customer',
   CUSTOMER_REPLY: 'Customer reply',
 };
+
+export const MAIL_KIND_LABEL: Record<MailKind, string> = {
+  TICKET_CREATED: 'Request received',
+  REPLY: 'Reply',
+  WAITING_ON_CUSTOMER: 'Waiting on customer',
+  RESOLVED: 'Resolved',
+};
+
+export const MAIL_STATE_LABEL: Record<MailState, string> = { QUEUED: 'queued', SENT: 'sent', FAILED: 'failed' };
 
 /** Work-log kinds the customer sees on their status page (never notes or attempted fixes). */
 export const PUBLIC_WORKLOG_KINDS: readonly WorkLogKind[] = ['REPLY', 'CUSTOMER_REPLY'];

@@ -5,7 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { sql, type Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
-import { mutateTicket, type TicketTarget } from '../tickets/mutate.js';
+import { assertCan } from '../policy.js';
+import { findTicketOrThrow } from '../tickets/rules.js';
+import type { TicketTarget } from '../tickets/mutate.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/; // 32 random bytes, base64url
 
@@ -44,9 +46,14 @@ export async function countActiveAccessLinks(db: Db, ticketId: number): Promise<
   return db.ticketAccessToken.count({ where: { ticketId, revokedAt: null, expiresAt: { gt: new Date() } } });
 }
 
-/** Staff: every link to the ticket stops working now. The next mail carries a fresh one. */
-export function revokeAccessLinks(ctx: ServiceContext, target: TicketTarget): Promise<number> {
-  return mutateTicket(ctx, 'ticket.update', target, async (tx, ticket) => {
+/**
+ * Staff: every link to the ticket stops working now (closed tickets too: withdrawing access is
+ * always allowed). The next mail carries a fresh one.
+ */
+export function revokeAccessLinks(ctx: ServiceContext, target: Pick<TicketTarget, 'reference'>): Promise<number> {
+  assertCan(ctx.actor, 'ticket.update');
+  return ctx.db.$transaction(async (tx) => {
+    const ticket = await findTicketOrThrow(tx, target.reference);
     const now = new Date();
     const { count } = await tx.ticketAccessToken.updateMany({
       where: { ticketId: ticket.id, revokedAt: null, expiresAt: { gt: now } },

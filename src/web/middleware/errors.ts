@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../services/errors.js';
 import { isRecordNotFound, isUniqueViolation } from '../../db/errors.js';
+import { isDatabaseUnavailable } from '../../db/client.js';
 
 const TITLES: Record<number, string> = {
   400: 'That request was not understood',
@@ -34,7 +35,7 @@ function describe(err: unknown): { status: number; message: string } {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return { status: e.status, message: 'The request could not be read.' };
   }
-  if (e?.code === 'ECONNREFUSED' || e?.code === '57P01' || /connect|terminat/i.test(String((err as Error)?.message))) {
+  if (isDatabaseUnavailable(err)) {
     return { status: 503, message: 'The database is not answering right now. Try again in a moment.' };
   }
   return { status: 500, message: 'Caseboard hit an unexpected error. Nothing was saved; try again.' };

@@ -22,11 +22,13 @@ import { linkArticle, unlinkArticle } from '../../services/tickets/link-article.
 import { findSimilarTickets } from '../../services/tickets/similar-tickets.js';
 import { searchArticles, suggestArticles } from '../../services/knowledge/read-articles.js';
 import { LinkArticleForm } from '../schemas/articles.js';
+import { revokeAccessLinks } from '../../services/public/access-links.js';
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors } from '../schemas/common.js';
 import {
   AssignForm,
   DetailsForm,
+  EmptyForm,
   NewTicketForm,
   QueueQuery,
   ReopenForm,
@@ -80,6 +82,8 @@ export function ticketRoutes(db: Database): Router {
       t: view.ticket,
       workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now) })),
       timeline: timeline(view.history, now),
+      mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt), ago: ago(m.sentAt ?? m.createdAt, now) })),
+      activeLinks: view.activeLinks,
       opened: { at: when(view.ticket.createdAt), ago: ago(view.ticket.createdAt, now) },
       updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
       nextStatuses: plainStatusMoves(view.ticket.status),
@@ -180,6 +184,7 @@ export function ticketRoutes(db: Database): Router {
         workaround: f.workaround,
         customer: { name: f.customerName, email: f.customerEmail, phone: f.customerPhone, organization: f.customerOrganization },
         assignToMe: f.assignToMe === '1',
+        notifyCustomer: f.quiet !== '1',
       });
       res.redirect(303, `/tickets/${ticket.reference}`);
     } catch (err) {
@@ -275,6 +280,7 @@ export function ticketRoutes(db: Database): Router {
   action('worklog', WorkLogForm, (c, ref, f) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome }));
   action('articles', LinkArticleForm, (c, ref, f) => linkArticle(c, ref, f.articleId));
   action('unlink-article', LinkArticleForm, (c, ref, f) => unlinkArticle(c, ref, f.articleId));
+  action('revoke-links', EmptyForm, (c, ref) => revokeAccessLinks(c, { reference: ref }));
 
   return router;
 }

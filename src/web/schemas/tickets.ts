@@ -31,9 +31,14 @@ export const NewTicketForm = z.object({
   occurrence: optionalText('When and how it happens', LONG),
   workaround: optionalText('A workaround', LONG),
   assignToMe: z.literal('1').optional(),
+  /** "Do not email the customer" (e.g. an internal ticket); by default they get the reference. */
+  quiet: z.literal('1').optional(),
   /** Set by "Log it as a duplicate of …" among the suggestions. */
   duplicateOf: optionalText('The original reference', 40),
 });
+
+/** An action with no fields but its CSRF token (which the middleware checks). */
+export const EmptyForm = z.object({});
 
 export const DetailsForm = z.object({
   version,
