@@ -16,6 +16,18 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * PostgreSQL is away for now (restarting, shutting down, starting up, unreachable, out of
+ * connections): node's socket errors, PostgreSQL's class 08 and 57P01-57P03 ("the database system
+ * is starting up / shutting down"), 53300, and Prisma's P1001/P1002/P1008/P1017/P2024.
+ */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', 'P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  return /connect|terminat|database system is|not queryable/i.test(String((err as Error | null)?.message));
+}
+
 /** Named prepared statements: PostgreSQL plans each distinct query once per connection. */
 function statementName(query: { sql: string }): string {
   return 'cb_' + createHash('sha1').update(query.sql).digest('hex').slice(0, 24);
@@ -55,6 +67,10 @@ export function connectDatabase(url: string, poolSize = 10, opts: { namedStateme
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   // A dropped connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => console.error('[db] idle connection error:', err.message));
+  // The same for a connection that is checked out (pg-pool only listens while it is idle): without
+  // a listener of its own, its 'error' event would be unhandled and end the process. The holder
+  // still gets the error from its next query; graphile-worker asks for this handler too.
+  pool.on('connect', (client) => client.on('error', (err) => console.error('[db] connection error:', err.message)));
   const adapter = new PrismaPg(pool, opts.namedStatements === false ? {} : { statementNameGenerator: statementName });
   const prisma = new PrismaClient({ adapter });
   direct.set(prisma, { pool, namedStatements: opts.namedStatements !== false });
