@@ -18,6 +18,7 @@ import { adminRoutes } from './web/routes/admin.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
 import { publicRoutes } from './web/routes/public.js';
+import { mailRoutes } from './web/routes/mail.js';
 import { compiledEjs } from './web/view-engine.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,6 +97,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   app.use('/tickets', requireSignIn, ticketRoutes(db));
   app.use('/articles', requireSignIn, articleRoutes(db));
   app.use('/customers', requireSignIn, customerRoutes(db));
+  app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
 
   app.use(notFound);

@@ -7,6 +7,7 @@ import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp } from './app.js';
 import { createMailer } from './mail/mailer.js';
+import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 
 // graphile-worker 0.17 does not wait for failJob()/completeJob(): when PostgreSQL goes away as a
@@ -54,6 +55,13 @@ async function main() {
       (config.MAIL_WORKER_CONCURRENCY === 0 ? ' (sending off in this process)' : ''),
   );
 
+  // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
+  let inbound: InboundSmtp | undefined;
+  if (config.INBOUND_SMTP_PORT !== undefined) {
+    inbound = await startInboundSmtp({ db, ids: mailer.ids, config });
+    console.log(`[caseboard] inbound mail: SMTP on ${config.INBOUND_SMTP_HOST}:${inbound.port}`);
+  }
+
   const app = createApp({ db, config, sessionSecret: secret });
   const server = app.listen(config.PORT, config.HOST ?? '::');
   await new Promise<void>((resolve, reject) => {
@@ -69,6 +77,7 @@ async function main() {
     console.log(`[caseboard] ${signal}: shutting down`);
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await inbound?.stop();
     await mailer.stop();
     await db.close();
     process.exit(0);

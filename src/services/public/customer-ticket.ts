@@ -1,7 +1,7 @@
 // What a customer may see and do on their own ticket, without signing in. Each entry point has
 // proved who they are first: the reference with the ticket's email, a private access link, or
 // (for email) the sender being the ticket's customer.
-import { sql, type Db } from '../../db/client.js';
+import { sql, type Db, type Tx } from '../../db/client.js';
 import { PUBLIC_WORKLOG_KINDS, type ResolutionCode, type TicketStatus, type Urgency } from '../../domain/enums.js';
 import { normalizeReference } from '../../domain/reference.js';
 import { statusAfterCustomerReply } from '../../domain/status.js';
@@ -83,12 +83,13 @@ export async function addCustomerReply(
   db: Db,
   ticketId: number,
   body: string,
-  opts: { via: 'web' | 'email' },
+  opts: { via: 'web' | 'email'; tx?: Tx },
 ): Promise<{ ticket: Ticket; entry: WorkLogEntry }> {
   if (body.trim().length > 20_000) {
     throw new ValidationError('The reply is too long (at most 20,000 characters).', { body: 'Shorten the reply.' });
   }
-  const result = await db.$transaction(async (tx) => {
+  // opts.tx: inside the caller's transaction (inbound mail records the message with the reply).
+  const run = async (tx: Tx) => {
     const ticket = await tx.ticket.findUnique({ where: { id: ticketId }, include: { customer: true } });
     if (!ticket) throw new NotFoundError('That ticket no longer exists.');
     if (ticket.status === 'CLOSED') {
@@ -100,7 +101,8 @@ export async function addCustomerReply(
     const updated = next === ticket.status ? plain : await changeTicket(tx, actor, plain, { status: next });
     const entry = await appendWorkLog(tx, actor, updated, { kind: 'CUSTOMER_REPLY', body, outcome: null });
     return { ticket: updated, entry, via: opts.via };
-  });
+  };
+  const result = opts.tx ? await run(opts.tx) : await db.$transaction(run);
   invalidateQueueCounts();
   return { ticket: result.ticket, entry: result.entry };
 }

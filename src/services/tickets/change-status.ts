@@ -5,6 +5,7 @@ import { ValidationError } from '../errors.js';
 import { changeTicket, type TicketPatch } from './history.js';
 import { mutateTicket, type TicketTarget } from './mutate.js';
 import { queueTicketMail } from '../mail/outbox.js';
+import { findAssignableUser } from './rules.js';
 
 /**
  * Move a ticket along its life (see domain/status.ts). Resolving needs a reason, so it goes
@@ -26,7 +27,11 @@ export function changeStatus(ctx: ServiceContext, target: TicketTarget, status: 
       throw new ValidationError('To open a resolved ticket again, use Reopen.', { status: 'Use Reopen.' });
     }
     const patch: TicketPatch = { status };
-    if (status === 'IN_PROGRESS' && ticket.assigneeId === null) patch.assigneeId = ctx.actor.id;
+    if (status === 'IN_PROGRESS' && ticket.assigneeId === null) {
+      // The starter becomes the owner: deactivated users cannot be given tickets.
+      await findAssignableUser(tx, ctx.actor.id, 'status');
+      patch.assigneeId = ctx.actor.id;
+    }
     const changed = await changeTicket(tx, ctx.actor, ticket, patch);
     // The customer is told when the ticket waits on them.
     if (status === 'WAITING_ON_CUSTOMER') await queueTicketMail(tx, changed, 'WAITING_ON_CUSTOMER');

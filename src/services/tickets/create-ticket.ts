@@ -3,11 +3,11 @@ import type { Channel, Urgency } from '../../domain/enums.js';
 import { generateReference } from '../../domain/reference.js';
 import { sql } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import type { Db } from '../../db/client.js';
+import type { Db, Tx } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
-import { requireText } from './rules.js';
-import { countCreatedTicket } from './queue.js';
+import { findAssignableUser, requireText } from './rules.js';
+import { countCreatedTicket, invalidateQueueCounts } from './queue.js';
 
 export interface NewTicket {
   title: string;
@@ -87,6 +87,8 @@ type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number;
  */
 export async function createTicket(ctx: ServiceContext, input: NewTicket): Promise<Ticket> {
   assertCan(ctx.actor, 'ticket.create');
+  // Deactivated users cannot be given tickets, not even their own new one.
+  if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, 'assignToMe');
   return insertTicket(ctx.db, input, { id: ctx.actor.id, name: ctx.actor.name });
 }
 
@@ -95,11 +97,25 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
  * is the actor of its creation, and they are mailed its reference and access link.
  * The caller (a customer-facing service) has checked the input and the channel.
  */
-export function createTicketForCustomer(db: Db, input: NewTicket & { channel: 'WEB' | 'EMAIL' }): Promise<Ticket> {
-  return insertTicket(db, { ...input, assignToMe: false, notifyCustomer: true }, null);
+export function createTicketForCustomer(
+  db: Db,
+  input: NewTicket & { channel: 'WEB' | 'EMAIL' },
+  opts: { tx?: Tx } = {},
+): Promise<Ticket> {
+  return insertTicket(db, { ...input, assignToMe: false, notifyCustomer: true }, null, opts.tx);
 }
 
-async function insertTicket(db: Db, input: NewTicket, staff: { id: number; name: string } | null): Promise<Ticket> {
+/**
+ * `tx`: run inside the caller's transaction (inbound mail records the message with its ticket).
+ * There a reference collision aborts the transaction instead of being retried: the caller fails
+ * and tries again later (once in 34 billion).
+ */
+async function insertTicket(
+  db: Db,
+  input: NewTicket,
+  staff: { id: number; name: string } | null,
+  tx?: Tx,
+): Promise<Ticket> {
   const title = requireText(input.title, 'title', 'A title');
   const description = requireText(input.description, 'description', 'A description');
   const email = requireText(input.customer.email, 'customerEmail', "The customer's email").toLowerCase();
@@ -131,10 +147,12 @@ async function insertTicket(db: Db, input: NewTicket, staff: { id: number; name:
         bornTail,
         input.notifyCustomer ?? true,
       ];
-      const [row] = await sql<CreatedRow>(db, CREATE_TICKET, values);
+      const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {
         const ticket: Ticket = { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
-        countCreatedTicket(db, ticket);
+        // Not yet committed inside a caller's transaction: the queue counts again instead.
+        if (tx) invalidateQueueCounts();
+        else countCreatedTicket(db, ticket);
         return ticket;
       }
       // The customer was being added by another request at the same moment: try again.

@@ -1,5 +1,6 @@
 import { sql } from '../../db/client.js';
 import type { Customer, Ticket, TicketHistory, WorkLogEntry } from '../../generated/prisma/client.js';
+import type { MailKind, MailState } from '../../generated/prisma/enums.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan } from '../policy.js';
@@ -31,6 +32,21 @@ export interface TicketView {
   };
   workLog: (WorkLogEntry & { author: Author })[];
   history: (TicketHistory & { actor: Author })[];
+  /** Mails to the customer about this ticket (the outbox), oldest first. */
+  mails: MailLine[];
+  /** Private access links that still work. */
+  activeLinks: number;
+}
+
+export interface MailLine {
+  id: number;
+  kind: MailKind;
+  state: MailState;
+  recipient: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
 }
 
 /** A timestamp as epoch milliseconds: far cheaper to turn into a Date than PostgreSQL's text. */
@@ -71,7 +87,14 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                ) ORDER BY h."createdAt", h.id), '[]')
           FROM "TicketHistory" h LEFT JOIN "User" u ON u.id = h."actorId"
           LEFT JOIN "Customer" hc ON hc.id = h."actorCustomerId"
-         WHERE h."ticketId" = t.id) AS history
+         WHERE h."ticketId" = t.id) AS history,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', m.id, 'kind', m.kind, 'state', m.state, 'recipient', m.recipient, 'attempts', m.attempts,
+                 'lastError', m."lastError", 'createdAt', ${ms('m."createdAt"')}, 'sentAt', ${ms('m."sentAt"')}
+               ) ORDER BY m."createdAt", m.id), '[]')
+          FROM "OutboundMail" m WHERE m."ticketId" = t.id) AS mails,
+       (SELECT count(*)::int FROM "TicketAccessToken" k
+         WHERE k."ticketId" = t.id AND k."revokedAt" IS NULL AND k."expiresAt" > now()) AS "activeLinks"
 FROM "Ticket" t
 JOIN "Customer" c ON c.id = t."customerId"
 LEFT JOIN "User" cb ON cb.id = t."createdById"
@@ -98,6 +121,8 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   articles: TicketView['ticket']['articles'] | string;
   workLog: (Omit<WorkLogEntry, 'createdAt'> & { createdAt: number; authorName: string })[] | string;
   history: (Omit<TicketHistory, 'createdAt'> & { createdAt: number; actorName: string })[] | string;
+  mails: (Omit<MailLine, 'createdAt' | 'sentAt'> & { createdAt: number; sentAt: number | null })[] | string;
+  activeLinks: number;
 };
 
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
@@ -113,6 +138,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   const {
     c_name, c_email, c_phone, c_organization, c_createdAt, c_updatedAt,
     assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
+    mails, activeLinks,
     ...fields
   } = row;
   const ticket: TicketView['ticket'] = {
@@ -149,6 +175,12 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       createdAt: new Date(h.createdAt),
       actor: authorOf(h.actorId, h.actorCustomerId, actorName),
     })),
+    mails: json(mails).map((m) => ({
+      ...m,
+      createdAt: new Date(m.createdAt),
+      sentAt: m.sentAt === null ? null : new Date(m.sentAt),
+    })),
+    activeLinks,
   };
 }
 

@@ -1,0 +1,148 @@
+// The inbound SMTP listener: the organisation's mail server (MTA) delivers support mail here, and
+// each message goes to receiveMail (src/services/mail/inbound.ts).
+//
+// It sits behind that MTA, on loopback by default (INBOUND_SMTP_HOST=127.0.0.1): the MTA does the
+// public side — TLS, spam and virus filtering, sender checks — so this listener offers neither
+// AUTH nor STARTTLS. Do not expose it to the internet: anyone who can connect can hand it mail.
+//
+// Replies, so that the MTA does the right thing with each message:
+//   250  taken (recorded, whatever became of it: reply, new ticket, quarantine, ignored)
+//   552  larger than INBOUND_MAX_BYTES (permanent: the sender gets a bounce saying so)
+//   550  no usable From address; 554 not readable as a message at all (permanent)
+//   451  anything failed while taking it (database down…): the MTA keeps it and tries again;
+//        nothing was written, and a redelivery that did get through once is recognised.
+// No error in one message ends the listener.
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/env.js';
+import type { Database } from '../db/client.js';
+import { receiveMail } from '../services/mail/inbound.js';
+import type { MessageIds } from './message-id.js';
+import { stopReplyTrimmer, toParsedInbound } from './parse.js';
+
+export interface InboundSmtp {
+  /** The port it listens on (the real one when INBOUND_SMTP_PORT is 0). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface InboundSmtpDeps {
+  db: Database;
+  ids: MessageIds;
+  config: Pick<Config, 'INBOUND_SMTP_PORT' | 'INBOUND_SMTP_HOST' | 'INBOUND_MAX_BYTES' | 'INBOUND_MAX_NEW_PER_HOUR' | 'MAIL_FROM'>;
+}
+
+/** An error for smtp-server's onData callback: the reply code and text the client gets. */
+function refusal(code: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+function describeSession(session: SMTPServerSession): string {
+  const from = session.envelope.mailFrom ? session.envelope.mailFrom.address || '<>' : '?';
+  return `from ${session.remoteAddress} (MAIL FROM ${from})`;
+}
+
+export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Promise<InboundSmtp> {
+  const maxBytes = config.INBOUND_MAX_BYTES;
+
+  async function take(raw: Buffer, session: SMTPServerSession): Promise<string> {
+    let parsed;
+    try {
+      parsed = await simpleParser(raw, { skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024 });
+    } catch (err) {
+      console.error(`[inbound] unreadable message ${describeSession(session)}: ${(err as Error).message}`);
+      throw refusal(554, '5.6.0 Message refused: it could not be read as an email message');
+    }
+    const envelopeSender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const msg = toParsedInbound(parsed, envelopeSender);
+    if (!msg) {
+      console.error(`[inbound] refused a message without a usable From address ${describeSession(session)}`);
+      throw refusal(550, '5.6.0 Message refused: it has no valid From address');
+    }
+    try {
+      const { mail, redelivered } = await receiveMail(db.prisma, ids, msg, {
+        ownAddress: config.MAIL_FROM,
+        maxNewPerHour: config.INBOUND_MAX_NEW_PER_HOUR,
+      });
+      const what = redelivered ? `already received as #${mail.id}` : `#${mail.id} ${mail.state}`;
+      console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);
+      return `2.0.0 Accepted as #${mail.id}`;
+    } catch (err) {
+      console.error(`[inbound] could not take ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}; the sender will retry:`, err);
+      throw refusal(451, '4.3.0 Temporary failure while storing the message; try again later');
+    }
+  }
+
+  function onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let answered = false;
+    const answer = (err: Error | null, message?: string) => {
+      if (answered) return;
+      answered = true;
+      callback(err, message);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      // Past the limit the rest is read and dropped (the client is answered at the end).
+      if (bytes <= maxBytes) chunks.push(chunk);
+    });
+    stream.on('error', (err) => {
+      console.error(`[inbound] receiving failed ${describeSession(session)}: ${err.message}`);
+      answer(refusal(451, '4.3.0 Temporary failure while receiving the message; try again later'));
+    });
+    stream.on('end', () => {
+      if (stream.sizeExceeded || bytes > maxBytes) {
+        console.error(`[inbound] refused a message of ${bytes} bytes ${describeSession(session)} (limit ${maxBytes})`);
+        answer(refusal(552, `5.3.4 Message too big: Caseboard accepts at most ${maxBytes} bytes`));
+        return;
+      }
+      take(Buffer.concat(chunks), session).then(
+        (message) => answer(null, message),
+        (err: unknown) => {
+          const e = err as { responseCode?: number };
+          if (typeof e?.responseCode === 'number') return answer(err as Error);
+          console.error(`[inbound] unexpected failure ${describeSession(session)}:`, err);
+          answer(refusal(451, '4.3.0 Temporary failure; try again later'));
+        },
+      );
+    });
+  }
+
+  const server = new SMTPServer({
+    name: 'caseboard',
+    banner: 'Caseboard inbound mail',
+    // Behind the organisation's MTA on loopback: no AUTH, no STARTTLS (see the top of this file).
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    authOptional: true,
+    size: maxBytes,
+    disableReverseLookup: true,
+    logger: false,
+    maxClients: 50,
+    socketTimeout: 60_000,
+    closeTimeout: 5_000,
+    onData,
+  });
+  // Socket errors of one client (resets, timeouts) are reported here; they must not end the process.
+  server.on('error', (err: Error) => console.error('[inbound] connection error:', err.message));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const net = server.server;
+    const failed = (err: Error) => reject(err);
+    net.once('error', failed);
+    server.listen(config.INBOUND_SMTP_PORT ?? 0, config.INBOUND_SMTP_HOST, () => {
+      net.off('error', failed);
+      resolve((net.address() as AddressInfo).port);
+    });
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => server.close(() => resolve())).then(() => stopReplyTrimmer());
+      return stopped;
+    },
+  };
+}

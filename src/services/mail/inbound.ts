@@ -1,0 +1,286 @@
+// Mail from customers: every message is recorded (InboundMail) with what became of it, in the
+// same transaction as what it did (a reply added to its ticket, a new ticket), so a message is
+// never half taken: either both are there or neither, and the MTA is told to try again.
+//
+// What happens to a message, in this order:
+//  1. A Message-ID seen before: nothing (a redelivery); the earlier record is the answer.
+//  2. Automatic mail (auto-replies, bounces, delivery reports, mail from Caseboard's own address):
+//     recorded as IGNORED with the reason; never a ticket, never a reply, never answered — so no
+//     mail loop can start here.
+//  3. Which ticket it is about: genuine signed Caseboard Message-IDs in In-Reply-To/References
+//     first (a forged or altered one is no match), else a [CB-XXXXXXX] tag in the subject.
+//     Several different tickets: QUARANTINED (ambiguous), listing them.
+//  4. A ticket matched: from its customer (or an address merged into that customer) → the
+//     customer's reply (ADDED; a resolved ticket opens again). From anyone else, or the ticket is
+//     closed → QUARANTINED, saying how it matched and whose ticket it is.
+//  5. No ticket: a new EMAIL ticket with the sender as its customer (NEW_TICKET; they are mailed
+//     its reference) — unless this address already opened INBOUND_MAX_NEW_PER_HOUR tickets by mail
+//     within the hour: QUARANTINED, so that a loop with another robot or a flood stops there.
+import type { Db, Tx } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { normalizeReference } from '../../domain/reference.js';
+import type { InboundMail, InboundMailState } from '../../generated/prisma/client.js';
+import type { MessageIds } from '../../mail/message-id.js';
+import { clip, MAX_BODY_CHARS, visibleText } from '../../mail/parse.js';
+import { ValidationError } from '../errors.js';
+import { addCustomerReply } from '../public/customer-ticket.js';
+import { createTicketForCustomer } from '../tickets/create-ticket.js';
+import { invalidateQueueCounts } from '../tickets/queue.js';
+
+/** One received message, as the SMTP listener (src/mail/parse.ts) hands it over. */
+export interface ParsedInbound {
+  /** The Message-ID header as sent (with its angle brackets), or null when it had none. */
+  messageId: string | null;
+  /** The From header's first address (lower-case) and display name. */
+  from: { address: string; name: string | null };
+  /** SMTP MAIL FROM, lower-case; '' is the null sender of bounces. */
+  envelopeSender: string;
+  subject: string;
+  /** The plain text (mailparser converts HTML-only mail to text). */
+  text: string;
+  inReplyTo: string | null;
+  references: string[];
+  /** Lower-case header names → values, for telling automatic mail apart. */
+  headers: Record<string, string>;
+  /** Names of attached files (not kept: the text says they were there). */
+  attachments?: string[];
+}
+
+export interface InboundOptions {
+  /** Caseboard's own sending address (MAIL_FROM): mail from it is a loop. */
+  ownAddress: string;
+  /** INBOUND_MAX_NEW_PER_HOUR. */
+  maxNewPerHour: number;
+}
+
+export interface ReceiveResult {
+  mail: InboundMail;
+  /** The same Message-ID was received before: nothing was done, `mail` is the earlier record. */
+  redelivered: boolean;
+}
+
+const MAX_SUBJECT = 998;
+const MAX_NAME = 200;
+const MAX_MESSAGE_ID = 998;
+/** More candidates than this in one message are not looked up (nobody's reply names that many). */
+const MAX_CANDIDATES = 20;
+
+/** The address in `Name <address>` (or the whole value), lower-case. */
+export function addressOf(value: string): string {
+  const m = /<([^<>\s]+)>\s*$/.exec(value);
+  return (m?.[1] ?? value).trim().toLowerCase();
+}
+
+const AUTO_PRECEDENCE = new Set(['bulk', 'junk', 'list', 'auto_reply']);
+
+/** Why this message is automatic mail that must never be answered or become a ticket, or null. */
+export function automaticReason(msg: ParsedInbound, ownAddress: string): string | null {
+  const h = (name: string) => msg.headers[name]?.trim() ?? '';
+  const first = (v: string) => v.split(';')[0]!.trim().toLowerCase();
+  const local = msg.from.address.split('@')[0]!.toLowerCase();
+  const own = addressOf(ownAddress);
+
+  if (msg.envelopeSender === '') return 'Bounce: the envelope sender (MAIL FROM) is empty.';
+  if (local === 'mailer-daemon' || local === 'postmaster') return `Bounce: sent by ${msg.from.address}.`;
+  if (first(h('content-type')) === 'multipart/report') return 'Delivery or read report (Content-Type: multipart/report).';
+  const autoSubmitted = first(h('auto-submitted'));
+  if (autoSubmitted && autoSubmitted !== 'no') return `Automatic mail (Auto-Submitted: ${clip(h('auto-submitted'), 100)}).`;
+  if (AUTO_PRECEDENCE.has(first(h('precedence')))) return `Automatic mail (Precedence: ${clip(h('precedence'), 100)}).`;
+  if ('x-autoreply' in msg.headers) return 'Auto-reply (X-Autoreply).';
+  if ('x-autorespond' in msg.headers) return 'Auto-reply (X-Autorespond).';
+  // Exchange marks its own automatic messages (out of office, receipts) with this header.
+  if (/\b(all|oof|autoreply)\b/i.test(h('x-auto-response-suppress'))) {
+    return `Automatic mail (X-Auto-Response-Suppress: ${clip(h('x-auto-response-suppress'), 100)}).`;
+  }
+  if (msg.from.address === own || msg.envelopeSender === own) return `Mail from Caseboard's own address ${own} (a loop).`;
+  if ('x-caseboard-loop' in msg.headers || addressOf(h('x-loop')) === own) return 'Mail that Caseboard sent itself (X-Loop).';
+  return null;
+}
+
+/** The [CB-XXXXXXX] tags in a subject, as references (case, spaces and the O/0 mix-up forgiven). */
+export function subjectReferences(subject: string): string[] {
+  const found = new Set<string>();
+  for (const m of subject.matchAll(/\[\s*(CB[\s-]*[0-9A-Za-z]{7})\s*\]/gi)) {
+    const ref = normalizeReference(m[1]!);
+    if (ref) found.add(ref);
+    if (found.size >= MAX_CANDIDATES) break;
+  }
+  return [...found];
+}
+
+interface Candidate {
+  id: number;
+  reference: string;
+  status: string;
+  customerId: number;
+  customerName: string;
+  customerEmail: string;
+}
+
+type Match =
+  | { kind: 'none' }
+  | { kind: 'ambiguous'; how: 'signed' | 'subject'; tickets: Candidate[] }
+  | { kind: 'ticket'; how: 'signed' | 'subject'; ticket: Candidate };
+
+const HOW = {
+  signed: 'a Caseboard Message-ID in In-Reply-To/References',
+  subject: 'the [CB-…] tag in the subject',
+} as const;
+
+async function candidates(tx: Tx, where: { id: { in: number[] } } | { reference: { in: string[] } }): Promise<Candidate[]> {
+  const rows = await tx.ticket.findMany({
+    where,
+    select: { id: true, reference: true, status: true, customerId: true, customer: { select: { name: true, email: true } } },
+    orderBy: { id: 'asc' },
+  });
+  return rows.map((t) => ({
+    id: t.id,
+    reference: t.reference,
+    status: t.status,
+    customerId: t.customerId,
+    customerName: t.customer.name,
+    customerEmail: t.customer.email,
+  }));
+}
+
+/** Which ticket the message is about: signed Message-IDs first, then the subject's tag. */
+async function matchTicket(tx: Tx, ids: MessageIds, msg: ParsedInbound): Promise<Match> {
+  const signed = ids.ticketIdsIn(msg.inReplyTo ?? undefined, msg.references).slice(0, MAX_CANDIDATES);
+  const bySigned = signed.length ? await candidates(tx, { id: { in: signed } }) : [];
+  if (bySigned.length > 1) return { kind: 'ambiguous', how: 'signed', tickets: bySigned };
+  if (bySigned.length === 1) return { kind: 'ticket', how: 'signed', ticket: bySigned[0]! };
+  const refs = subjectReferences(msg.subject);
+  const bySubject = refs.length ? await candidates(tx, { reference: { in: refs } }) : [];
+  if (bySubject.length > 1) return { kind: 'ambiguous', how: 'subject', tickets: bySubject };
+  if (bySubject.length === 1) return { kind: 'ticket', how: 'subject', ticket: bySubject[0]! };
+  return { kind: 'none' };
+}
+
+/**
+ * Whether `address` is the ticket's customer: their address, or the address of a record that
+ * was merged into theirs (staff decided the two are the same person).
+ */
+export async function isTicketCustomer(tx: Tx, address: string, customerId: number): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ ok: number }[]>`
+    WITH RECURSIVE chain AS (
+      SELECT id, "mergedIntoId", 1 AS depth FROM "Customer" WHERE email = ${address}::varchar
+      UNION ALL
+      SELECT c.id, c."mergedIntoId", chain.depth + 1 FROM "Customer" c JOIN chain ON c.id = chain."mergedIntoId"
+      WHERE chain.depth < 50
+    )
+    SELECT 1::int AS ok FROM chain WHERE id = ${customerId}::int LIMIT 1`;
+  return rows.length > 0;
+}
+
+/** New tickets this address opened by mail within the last hour. */
+async function newTicketsLastHour(tx: Tx, address: string): Promise<number> {
+  return tx.inboundMail.count({
+    where: { fromAddress: address, state: 'NEW_TICKET', receivedAt: { gte: new Date(Date.now() - 3600_000) } },
+  });
+}
+
+/** The text kept: what the sender wrote, and the names of attachments (which are not kept). */
+async function bodyOf(msg: ParsedInbound): Promise<string> {
+  const text = await visibleText(msg.text);
+  const files = (msg.attachments ?? []).slice(0, 20).map((f) => clip(f.replace(/\s+/g, ' '), 100));
+  if (files.length === 0) return text;
+  const more = (msg.attachments?.length ?? 0) > files.length ? ', …' : '';
+  const note = `[Attachments not kept by Caseboard: ${files.join(', ')}${more}]`;
+  return text ? `${clip(text, MAX_BODY_CHARS - note.length - 2).trimEnd()}\n\n${note}` : note;
+}
+
+/**
+ * Takes one received message. Idempotent by Message-ID: a redelivery does nothing and returns
+ * the earlier record (also when two deliveries race: the second one's transaction fails on the
+ * unique Message-ID and is rolled back whole, ticket or reply included).
+ */
+export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, opts: InboundOptions): Promise<ReceiveResult> {
+  const messageId = msg.messageId && msg.messageId.length <= MAX_MESSAGE_ID ? msg.messageId : null;
+  const earlier = async () => (messageId ? db.inboundMail.findUnique({ where: { messageId } }) : null);
+  const seen = await earlier();
+  if (seen) return { mail: seen, redelivered: true };
+
+  const address = msg.from.address.trim().toLowerCase();
+  const body = await bodyOf(msg);
+  const base = {
+    messageId,
+    fromAddress: address,
+    fromName: msg.from.name ? clip(msg.from.name, MAX_NAME) : null,
+    subject: clip(msg.subject, MAX_SUBJECT),
+    body,
+  };
+  const record = (tx: Tx, state: InboundMailState, extra: { reason?: string; ticketId?: number; matchedTicketId?: number } = {}) =>
+    tx.inboundMail.create({ data: { ...base, state, ...extra } });
+
+  try {
+    const automatic = automaticReason({ ...msg, from: { ...msg.from, address } }, opts.ownAddress);
+    if (automatic) {
+      return { mail: await record(db, 'IGNORED', { reason: automatic }), redelivered: false };
+    }
+    const mail = await db.$transaction(
+      async (tx) => {
+        const match = await matchTicket(tx, ids, msg);
+        if (match.kind === 'ambiguous') {
+          const list = match.tickets.map((t) => `${t.reference} (${t.customerEmail})`).join(', ');
+          return record(tx, 'QUARANTINED', { reason: `Ambiguous: ${HOW[match.how]} names several tickets: ${list}.` });
+        }
+        if (match.kind === 'ticket') {
+          const t = match.ticket;
+          const matched = `Matched ${t.reference} by ${HOW[match.how]}`;
+          if (!(await isTicketCustomer(tx, address, t.customerId))) {
+            return record(tx, 'QUARANTINED', {
+              matchedTicketId: t.id,
+              reason:
+                `${matched}, but the sender ${address} is not its customer ` +
+                `(${t.customerName} <${t.customerEmail}>)${t.status === 'CLOSED' ? '; the ticket is also closed' : ''}.`,
+            });
+          }
+          if (t.status === 'CLOSED') {
+            return record(tx, 'QUARANTINED', { matchedTicketId: t.id, reason: `${matched}, but the ticket is closed and takes no more replies.` });
+          }
+          try {
+            await addCustomerReply(db, t.id, body || '(empty message)', { via: 'email', tx });
+          } catch (err) {
+            // Closed between the look-up and the reply (nothing was written yet): hold it.
+            if (err instanceof ValidationError) {
+              return record(tx, 'QUARANTINED', { matchedTicketId: t.id, reason: `${matched}, but the reply was refused: ${err.message}` });
+            }
+            throw err;
+          }
+          return record(tx, 'ADDED', { ticketId: t.id, matchedTicketId: t.id, reason: `${matched}.` });
+        }
+        // A new ticket, unless this address has opened too many within the hour. The lock makes
+        // simultaneous messages from one address count one after the other.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`caseboard.inbound:${address}`}::text, 0))`;
+        const recent = await newTicketsLastHour(tx, address);
+        if (recent >= opts.maxNewPerHour) {
+          return record(tx, 'QUARANTINED', {
+            reason: `Too many new tickets from this address: ${recent} in the last hour (at most ${opts.maxNewPerHour}); held so that a mail loop or flood stops here.`,
+          });
+        }
+        const ticket = await createTicketForCustomer(
+          db,
+          {
+            title: clip(msg.subject.trim(), 200) || '(no subject)',
+            description: body || '(empty message)',
+            channel: 'EMAIL',
+            urgency: 'NORMAL',
+            customer: { name: clip(base.fromName ?? '', 120) || clip(address.split('@')[0]!, 120) || address, email: address },
+          },
+          { tx },
+        );
+        return record(tx, 'NEW_TICKET', { ticketId: ticket.id });
+      },
+      { timeout: 15_000, maxWait: 10_000 },
+    );
+    invalidateQueueCounts();
+    return { mail, redelivered: false };
+  } catch (err) {
+    // The same message delivered twice at once: the other delivery's record is the answer.
+    if (isUniqueViolation(err)) {
+      const other = await earlier();
+      if (other) return { mail: other, redelivered: true };
+    }
+    throw err;
+  }
+}
