@@ -31,6 +31,9 @@ export interface AppDeps {
   pruneSessions?: boolean;
 }
 
+const hasNul = (v: unknown): boolean =>
+  typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
+
 /** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
 export function createApp({ db, config, sessionSecret, pruneSessions = true }: AppDeps): Express {
   const app = express();
@@ -88,6 +91,10 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   });
   // Locals first, so that even a refused form's error page shows who is signed in.
   app.use(templateLocals((req) => generateToken(req)));
+  // PostgreSQL text cannot hold U+0000: refuse it at the edge with a clear 400, whatever the form.
+  app.use((req, _res, next) => {
+    next(hasNul(req.query) || hasNul(req.body) ? Object.assign(new Error('U+0000 in the request'), { status: 400 }) : undefined);
+  });
   app.use(csrfSynchronisedProtection);
 
   app.use(authRoutes(db, config, passport));

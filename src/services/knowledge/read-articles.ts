@@ -45,8 +45,10 @@ export async function searchArticles(
 ): Promise<{ hits: ArticleHit[]; hasMore: boolean }> {
   assertCan(ctx.actor, 'article.read');
   const page = Math.max(0, Math.min(opts.page ?? 0, 50));
-  const q = opts.q?.trim() ?? '';
-  const category = opts.category?.trim() ? Prisma.sql`AND a.category = ${opts.category.trim()}` : Prisma.empty;
+  // PostgreSQL cannot compare text with NUL in it (a 500): search text without it (e.g. ?kb= on a ticket page).
+  const q = opts.q?.replaceAll('\u0000', '').trim() ?? '';
+  const cat = opts.category?.replaceAll('\u0000', '').trim();
+  const category = cat ? Prisma.sql`AND a.category = ${cat}` : Prisma.empty;
   const limit = SEARCH_PAGE_SIZE + 1;
   const offset = page * SEARCH_PAGE_SIZE;
   const columns = Prisma.sql`a.id, a.title, a.category, a.tags, a.status::text AS status, a.visibility::text AS visibility, a."updatedAt"`;
@@ -100,6 +102,7 @@ export async function suggestArticles(ctx: ServiceContext, title: string, limit 
   const words = title.trim();
   if (words.length < 3) return [];
   for (const query of [andQuery(words), orQuery(words)]) {
+    if (!query) break; // no words at all: nothing can match
     const rows = await ctx.db.$queryRaw<{ id: number; title: string; category: string | null }[]>`
       WITH q AS (SELECT to_tsquery('caseboard', ${query}) AS query),
       candidates AS (
@@ -118,7 +121,7 @@ export async function suggestArticles(ctx: ServiceContext, title: string, limit 
 
 /** The words of a sentence as a tsquery that needs all of them. */
 export function andQuery(text: string): string {
-  return words(text).join(' & ') || "''";
+  return words(text).join(' & ');
 }
 
 /**
@@ -126,7 +129,7 @@ export function andQuery(text: string): string {
  * for suggestions, where every word need not match. Only letters and digits reach the query.
  */
 export function orQuery(text: string): string {
-  return words(text).join(' | ') || "''";
+  return words(text).join(' | ');
 }
 
 function words(text: string): string[] {

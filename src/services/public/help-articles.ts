@@ -40,6 +40,7 @@ export async function searchHelp(db: Db, q: string, page = 0): Promise<{ hits: H
 export async function suggestHelp(db: Db, title: string, limit = 5): Promise<{ id: number; title: string }[]> {
   if (title.trim().length < 3) return [];
   for (const query of [andQuery(title), orQuery(title)]) {
+    if (!query) break; // no words at all: nothing can match
     const rows = await db.$queryRaw<{ id: number; title: string }[]>`
       WITH q AS (SELECT to_tsquery('caseboard', ${query}) AS query),
       candidates AS (

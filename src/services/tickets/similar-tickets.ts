@@ -19,6 +19,7 @@ export async function findSimilarTickets(ctx: ServiceContext, title: string, lim
   assertCan(ctx.actor, 'ticket.read');
   if (title.trim().length < 3) return [];
   for (const query of [andQuery(title), orQuery(title)]) {
+    if (!query) break; // no words at all: nothing can match
     const rows = await ctx.db.$queryRaw<SimilarTicket[]>`
       WITH q AS (SELECT to_tsquery('caseboard', ${query}) AS query),
       candidates AS (

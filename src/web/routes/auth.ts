@@ -48,13 +48,32 @@ export function authRoutes(db: Database, config: Config, passport: InstanceType<
     },
   });
 
+  // Password spraying (a few passwords against many accounts from one address): a wider limit
+  // per client address alone.
+  const sprayThrottle = rateLimit({
+    windowMs: config.LOGIN_WINDOW_MINUTES * 60_000,
+    limit: config.LOGIN_MAX_ATTEMPTS * 10,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
+    handler: (_req, res) => {
+      res.status(429).render('login', {
+        title: 'Sign in',
+        email: '',
+        next: '/tickets',
+        error: 'Too many failed attempts from your address. Wait a few minutes, then try again.',
+      });
+    },
+  });
+
   const router = Router();
   router.get('/login', (req, res) => {
     if (req.user) return res.redirect(303, safeReturnPath(req.query.next));
     res.render('login', { title: 'Sign in', email: '', next: safeReturnPath(req.query.next), error: null });
   });
 
-  router.post('/login', throttle, (req, res, next) => {
+  router.post('/login', sprayThrottle, throttle, (req, res, next) => {
     const form = LoginForm.safeParse(req.body ?? {});
     const email = form.success ? form.data.email : '';
     const returnTo = safeReturnPath(form.success ? form.data.next : undefined);

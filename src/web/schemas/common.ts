@@ -10,13 +10,21 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
   return out;
 }
 
+/**
+ * Any text from a form or a URL. PostgreSQL cannot store or compare the NUL character: refused
+ * here with a message, instead of by the database with a 500.
+ */
+export const text = (message = 'Text cannot contain the NUL character.') =>
+  z.string().refine((s) => !s.includes('\u0000'), message);
+
 /** A required line of text, trimmed, with a readable message for empty and over-long input. */
 export const requiredText = (label: string, max: number) =>
   z
     .string({ error: `${label} is required.` })
     .trim()
     .min(1, `${label} is required.`)
-    .max(max, `${label} can be at most ${max} characters.`);
+    .max(max, `${label} can be at most ${max} characters.`)
+    .refine((s) => !s.includes('\u0000'), `${label} cannot contain the NUL character.`);
 
 /** An optional text; empty means none (null). */
 export const optionalText = (label: string, max: number) =>
@@ -24,6 +32,7 @@ export const optionalText = (label: string, max: number) =>
     .string()
     .trim()
     .max(max, `${label} can be at most ${max} characters.`)
+    .refine((s) => !s.includes('\u0000'), `${label} cannot contain the NUL character.`)
     .optional()
     .transform((v) => (v ? v : null));
 
@@ -33,6 +42,8 @@ export const choice = <T extends string>(label: string, values: readonly T[]) =>
 export const version = z.coerce
   .number({ error: 'The form is missing its version: reload the page.' })
   .int()
-  .min(1, 'The form is missing its version: reload the page.');
+  .min(1, 'The form is missing its version: reload the page.')
+  // A version past the column's range is stale too; it must not reach a query (a 500).
+  .max(2_147_483_647, 'The form is missing its version: reload the page.');
 
 export const id = z.coerce.number().int().min(1).max(2_147_483_647);

@@ -1,0 +1,419 @@
+// How to call every route of the app, and what each kind of user must get back.
+//
+// ROUTE_CASES has one entry per 'METHOD /path' the router has (tests/security/routes.ts reads
+// them from the app). authorization-matrix.test.ts fails when a route is missing here (or an
+// entry names a route that no longer exists), so a new route cannot go unreviewed: add its entry
+// with the status each role must get, and a `call` that fills its path and body.
+//
+// Roles:
+//   anonymous   — no sign-in; holds a session with a valid CSRF token (from the sign-in page),
+//                 so a refusal shows the authorization check, not the CSRF one.
+//   technician  — a signed-in technician.
+//   admin       — a signed-in admin.
+//   deactivated — an admin signed in, then deactivated by another admin (through the users page),
+//                 who replays the cookie and CSRF token they held: their session must be gone.
+//
+// Expected results: a status code, or 'login' = a 303 to /login?next=… (staff pages send
+// strangers to sign in).
+import request from 'supertest';
+import type { Express } from 'express';
+import type { Database } from '../../src/db/client.js';
+import type { Actor } from '../../src/services/context.js';
+import type { Ticket } from '../../src/generated/prisma/client.js';
+import { createArticle, setArticleStatus, updateArticle } from '../../src/services/knowledge/manage-articles.js';
+import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
+import { linkArticle } from '../../src/services/tickets/link-article.js';
+import { issueAccessToken } from '../../src/services/public/access-links.js';
+import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
+import { csrfOf } from '../helpers/http.js';
+
+export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
+export type Role = (typeof ROLES)[number];
+export type Expected = number | 'login';
+export type Expectations = Record<Role, Expected>;
+
+/** What to send: values for the path's parameters, a query string, a form body. */
+export interface Call {
+  params?: Record<string, string | number>;
+  query?: string;
+  body?: Record<string, unknown>;
+}
+
+export interface RouteCase {
+  expect: Expectations;
+  /** Builds the request for one role; state-changing routes get fresh records for every call. */
+  call?: (w: World, role: Role) => Promise<Call> | Call;
+  /** The request ends the caller's session (sign-out): run it on a session of its own. */
+  endsSession?: boolean;
+}
+
+// The usual rows.
+const PUBLIC_PAGE: Expectations = { anonymous: 200, technician: 200, admin: 200, deactivated: 200 };
+const STAFF_PAGE: Expectations = { anonymous: 'login', technician: 200, admin: 200, deactivated: 'login' };
+const ADMIN_PAGE: Expectations = { anonymous: 'login', technician: 403, admin: 200, deactivated: 'login' };
+// Anonymous posts carry a valid token and meet requireSignIn (401); the deactivated user's token
+// belonged to a session that no longer exists (403 from the CSRF check).
+const STAFF_POST: Expectations = { anonymous: 401, technician: 303, admin: 303, deactivated: 403 };
+const ADMIN_POST: Expectations = { anonymous: 401, technician: 403, admin: 303, deactivated: 403 };
+const PUBLIC_FORM = (ok: number): Expectations => ({ anonymous: ok, technician: ok, admin: ok, deactivated: 403 });
+
+/** A client for one role: every request replays the same cookie (and, for forms, the same token). */
+export interface Client {
+  role: Role;
+  cookie: string;
+  csrf: string;
+  actor?: Actor;
+}
+
+export const sessionCookie = (res: { headers: Record<string, unknown> }): string | undefined =>
+  ([] as string[])
+    .concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])
+    .find((c) => c.startsWith('caseboard.sid='))
+    ?.split(';')[0];
+
+/** Signs in through the form and returns the session cookie and a CSRF token of that session. */
+export async function signInRaw(app: Express, email: string): Promise<{ cookie: string; csrf: string }> {
+  const page = await request(app).get('/login').expect(200);
+  const first = sessionCookie(page)!;
+  const res = await request(app)
+    .post('/login')
+    .set('Cookie', first)
+    .type('form')
+    .send({ email, password: PASSWORD, _csrf: csrfOf(page.text) })
+    .expect(303);
+  const cookie = sessionCookie(res)!;
+  const after = await request(app).get('/tickets').set('Cookie', cookie).expect(200);
+  return { cookie, csrf: csrfOf(after.text) };
+}
+
+/** The records the calls use, and the users behind the roles. */
+export class World {
+  /** Shared records for the pages (GET); state-changing calls make their own. */
+  ticket!: Ticket;
+  article!: { id: number };
+  /** Two of the shared article's saved revisions. */
+  revisions!: [number, number];
+  customerId!: number;
+  customerEmail!: string;
+  /** A working private access link to the shared ticket, and a published article for customers. */
+  token!: string;
+  helpArticle!: { id: number };
+  user!: Actor;
+  private n = 0;
+
+  constructor(
+    readonly db: Database,
+    readonly app: Express,
+    /** Sets up records and deactivates; never one of the roles' own sessions. */
+    readonly admin: Actor,
+  ) {}
+
+  static async create(db: Database, app: Express): Promise<World> {
+    const admin = await buildUser(db, { role: 'ADMIN', name: 'Setup Admin' });
+    const w = new World(db, app, admin);
+    w.ticket = await w.freshTicket();
+    w.article = await w.publishedArticle();
+    // A second revision, so that /compare has two to compare.
+    const a = await w.db.prisma.article.findUniqueOrThrow({ where: { id: w.article.id } });
+    await updateArticle(as(db, admin), a.id, a.version, { title: a.title, body: `${a.body}\n\nSecond revision.` });
+    const revs = await w.db.prisma.articleRevision.findMany({ where: { articleId: a.id }, orderBy: { version: 'asc' } });
+    w.revisions = [revs[0]!.version, revs[1]!.version];
+    w.customerId = w.ticket.customerId;
+    w.customerEmail = (await db.prisma.customer.findUniqueOrThrow({ where: { id: w.customerId } })).email;
+    w.token = await w.accessToken(w.ticket.id);
+    w.helpArticle = await w.publishedArticle('PUBLIC');
+    w.user = await buildUser(db, { name: 'Paula Page' });
+    return w;
+  }
+
+  unique(): string {
+    return `${Date.now().toString(36)}${(this.n++).toString(36)}`;
+  }
+
+  freshTicket(): Promise<Ticket> {
+    return buildTicket(this.db, this.admin, { customer: { name: 'Matrix Customer', email: `matrix-${this.unique()}@customer.test` } });
+  }
+
+  async resolvedTicket(): Promise<Ticket> {
+    const t = await this.freshTicket();
+    return resolveTicket(as(this.db, this.admin), { reference: t.reference, version: t.version }, { code: 'FIXED', note: 'Fixed it.' });
+  }
+
+  async publishedArticle(visibility: 'INTERNAL' | 'PUBLIC' = 'INTERNAL'): Promise<{ id: number; version: number }> {
+    const a = await createArticle(as(this.db, this.admin), {
+      title: `Printer spooler hangs ${this.unique()}`,
+      body: 'Restart the spooler service.',
+      visibility,
+    });
+    return setArticleStatus(as(this.db, this.admin), a.id, a.version, 'PUBLISHED');
+  }
+
+  /** A private access link, as a mail to the customer would carry it. */
+  accessToken(ticketId: number, validDays = 30): Promise<string> {
+    return issueAccessToken(this.db.pool, ticketId, null, validDays);
+  }
+
+  /** A message held in the mail quarantine, as the inbound mail service stores it. */
+  async quarantinedMail(): Promise<number> {
+    const m = await this.db.prisma.inboundMail.create({
+      data: {
+        messageId: `<${this.unique()}@mail.test>`,
+        fromAddress: `stranger-${this.unique()}@mail.test`,
+        fromName: 'A Stranger',
+        subject: 'About my printer',
+        body: 'It prints blank pages again.',
+        state: 'QUARANTINED',
+        reason: 'The sender is not the customer of the ticket it names.',
+      },
+    });
+    return m.id;
+  }
+
+  async customerVersion(id: number): Promise<number> {
+    return (await this.db.prisma.customer.findUniqueOrThrow({ where: { id } })).version;
+  }
+
+  async freshUser(): Promise<{ id: number; version: number; email: string }> {
+    const u = await buildUser(this.db, { name: 'Target User' });
+    const row = await this.db.prisma.user.findUniqueOrThrow({ where: { id: u.id } });
+    return { id: row.id, version: row.version, email: row.email };
+  }
+
+  /** A client of the role, with a session of its own. */
+  async client(role: Role): Promise<Client> {
+    if (role === 'anonymous') {
+      const page = await request(this.app).get('/login').expect(200);
+      return { role, cookie: sessionCookie(page)!, csrf: csrfOf(page.text) };
+    }
+    const actor = await buildUser(this.db, {
+      role: role === 'technician' ? 'TECHNICIAN' : 'ADMIN',
+      name: `${role} ${this.unique()}`,
+    });
+    const session = await signInRaw(this.app, actor.email);
+    if (role === 'deactivated') {
+      // Another admin deactivates them through the users page, while they are signed in.
+      const by = await signInRaw(this.app, this.admin.email);
+      const row = await this.db.prisma.user.findUniqueOrThrow({ where: { id: actor.id } });
+      await request(this.app)
+        .post(`/admin/users/${actor.id}/active`)
+        .set('Cookie', by.cookie)
+        .type('form')
+        .send({ _csrf: by.csrf, version: row.version, active: 'false' })
+        .expect(303);
+    }
+    return { role, ...session, actor };
+  }
+}
+
+/** The ticket actions: each gets a fresh ticket in the state it needs. */
+function ticketAction(body: (t: Ticket, w: World) => Record<string, unknown> | Promise<Record<string, unknown>>, ticket?: (w: World) => Promise<Ticket>): RouteCase {
+  return {
+    expect: STAFF_POST,
+    call: async (w) => {
+      const t = await (ticket ? ticket(w) : w.freshTicket());
+      return { params: { reference: t.reference }, body: await body(t, w) };
+    },
+  };
+}
+
+const ticketPage = (w: World): Call => ({ params: { reference: w.ticket.reference } });
+const articlePage = (w: World): Call => ({ params: { id: w.article.id } });
+const customerPage = (w: World): Call => ({ params: { id: w.customerId } });
+const userPage = (w: World): Call => ({ params: { id: w.user.id } });
+
+export const ROUTE_CASES: Record<string, RouteCase> = {
+  // No session needed.
+  'GET /health': { expect: PUBLIC_PAGE },
+
+  // Signing in and out.
+  'GET /login': { expect: { anonymous: 200, technician: 303, admin: 303, deactivated: 200 } },
+  'POST /login': {
+    // A wrong password gets the one answer for every failed sign-in.
+    expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 403 },
+    call: (w) => ({ body: { email: `nobody-${w.unique()}@example.test`, password: 'not the password' } }),
+  },
+  'POST /logout': { expect: { anonymous: 303, technician: 303, admin: 303, deactivated: 403 }, endsSession: true },
+  'GET /': { expect: { anonymous: 303, technician: 303, admin: 303, deactivated: 303 } },
+
+  // Customer-facing pages: anyone, no sign-in. Their forms still need the session's CSRF token,
+  // which the deactivated user's dead session no longer has.
+  'GET /status': { expect: PUBLIC_PAGE },
+  'POST /status': { expect: PUBLIC_FORM(200), call: (w) => ({ body: { reference: w.ticket.reference, email: w.customerEmail } }) },
+  'GET /s/:token': { expect: PUBLIC_PAGE, call: (w) => ({ params: { token: w.token } }) },
+  'POST /s/:token/reply': {
+    expect: PUBLIC_FORM(303),
+    call: async (w) => {
+      const t = await w.freshTicket();
+      return { params: { token: await w.accessToken(t.id) }, body: { body: 'It still happens, see attached.' } };
+    },
+  },
+  'GET /request': { expect: PUBLIC_PAGE, call: () => ({ query: 'title=printer' }) },
+  'POST /request': {
+    expect: PUBLIC_FORM(201),
+    call: (w) => ({ body: { name: 'Web Customer', email: `web-${w.unique()}@customer.test`, title: 'Cannot log in', description: 'Since Monday.' } }),
+  },
+  'GET /help': { expect: PUBLIC_PAGE, call: () => ({ query: 'q=spooler' }) },
+  'GET /help/suggest': { expect: PUBLIC_PAGE, call: () => ({ query: 'title=spooler' }) },
+  'GET /help/:id': { expect: PUBLIC_PAGE, call: (w) => ({ params: { id: w.helpArticle.id } }) },
+
+  // Tickets: every signed-in member of staff.
+  'GET /tickets': { expect: STAFF_PAGE },
+  'GET /tickets/new': { expect: STAFF_PAGE, call: () => ({ query: 'title=printer' }) },
+  'GET /tickets/suggest': { expect: STAFF_PAGE, call: () => ({ query: 'title=printer' }) },
+  'POST /tickets': {
+    expect: STAFF_POST,
+    call: (w) => ({
+      body: {
+        title: 'Scanner jams',
+        description: 'Every third page.',
+        urgency: 'NORMAL',
+        channel: 'PHONE',
+        customerName: 'Sam Scanner',
+        customerEmail: `sam-${w.unique()}@customer.test`,
+      },
+    }),
+  },
+  'GET /tickets/:reference': { expect: STAFF_PAGE, call: ticketPage },
+  'POST /tickets/:reference/details': ticketAction((t) => ({
+    version: t.version,
+    title: 'Printer prints grey pages',
+    description: t.description,
+    channel: 'EMAIL',
+  })),
+  'POST /tickets/:reference/urgency': ticketAction((t) => ({ version: t.version, urgency: 'HIGH' })),
+  'POST /tickets/:reference/status': ticketAction((t) => ({ version: t.version, status: 'OPEN' })),
+  'POST /tickets/:reference/take': ticketAction((t) => ({ version: t.version })),
+  'POST /tickets/:reference/assign': ticketAction((t, w) => ({ version: t.version, assigneeId: w.user.id })),
+  'POST /tickets/:reference/resolve': ticketAction((t) => ({ version: t.version, resolutionCode: 'FIXED', resolutionNote: 'Replaced the toner.' })),
+  'POST /tickets/:reference/reopen': ticketAction((t) => ({ version: t.version, reason: 'It came back.' }), (w) => w.resolvedTicket()),
+  'POST /tickets/:reference/worklog': ticketAction(() => ({ kind: 'NOTE', body: 'Called the customer.' })),
+  'POST /tickets/:reference/articles': ticketAction(async (_t, w) => ({ articleId: (await w.publishedArticle()).id })),
+  'POST /tickets/:reference/revoke-links': ticketAction(async (t, w) => {
+    await w.accessToken(t.id);
+    return {};
+  }),
+  'POST /tickets/:reference/unlink-article': ticketAction(
+    (t) => ({ articleId: (t as Ticket & { linked: number }).linked }),
+    async (w) => {
+      const t = await w.freshTicket();
+      const a = await w.publishedArticle();
+      await linkArticle(as(w.db, w.admin), t.reference, a.id);
+      return Object.assign(t, { linked: a.id });
+    },
+  ),
+
+  // Knowledge base: staff read and propose; admins edit published articles and change status.
+  'GET /articles': { expect: STAFF_PAGE, call: () => ({ query: 'q=spooler' }) },
+  'GET /articles/new': { expect: STAFF_PAGE },
+  'POST /articles': {
+    expect: STAFF_POST,
+    call: () => ({ body: { title: 'Proposed fix', body: 'Try turning it off and on.', category: 'Printing', tags: 'printer' } }),
+  },
+  'GET /articles/:id': { expect: STAFF_PAGE, call: articlePage },
+  // The form is shown to anyone who may read the article (a technician cannot save it: see the POST).
+  'GET /articles/:id/edit': { expect: STAFF_PAGE, call: articlePage },
+  'POST /articles/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const a = await w.publishedArticle();
+      return { params: { id: a.id }, body: { version: a.version, title: 'Spooler: the full fix', body: 'Restart it, then clear the queue.' } };
+    },
+  },
+  'POST /articles/:id/status': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const a = await w.publishedArticle();
+      return { params: { id: a.id }, body: { version: a.version, status: 'ARCHIVED' } };
+    },
+  },
+  'GET /articles/:id/revisions/:version': { expect: STAFF_PAGE, call: (w) => ({ params: { id: w.article.id, version: w.revisions[1] } }) },
+  'GET /articles/:id/compare': { expect: STAFF_PAGE, call: (w) => ({ params: { id: w.article.id }, query: `from=${w.revisions[0]}&to=${w.revisions[1]}` }) },
+
+  // Customers: staff read and edit; admins merge.
+  'GET /customers': { expect: STAFF_PAGE },
+  'GET /customers/lookup': { expect: STAFF_PAGE, call: () => ({ query: 'q=matrix' }) },
+  'GET /customers/:id': { expect: STAFF_PAGE, call: customerPage },
+  'POST /customers/:id': {
+    expect: STAFF_POST,
+    call: async (w) => {
+      const t = await w.freshTicket();
+      return {
+        params: { id: t.customerId },
+        body: { version: await w.customerVersion(t.customerId), name: 'Renamed Customer', email: `renamed-${w.unique()}@customer.test` },
+      };
+    },
+  },
+  'GET /customers/:id/merge': { expect: ADMIN_PAGE, call: customerPage },
+  'POST /customers/:id/merge': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const [keep, merge] = [await w.freshTicket(), await w.freshTicket()];
+      return {
+        params: { id: keep.customerId },
+        body: {
+          mergeId: merge.customerId,
+          keepVersion: await w.customerVersion(keep.customerId),
+          mergeVersion: await w.customerVersion(merge.customerId),
+        },
+      };
+    },
+  },
+
+  // Inbound mail quarantine: staff sort the messages Caseboard would not take on its own.
+  'GET /mail': { expect: { anonymous: 'login', technician: 303, admin: 303, deactivated: 'login' } },
+  'GET /mail/quarantine': { expect: STAFF_PAGE },
+  'POST /mail/quarantine/:id/attach': {
+    expect: STAFF_POST,
+    call: async (w) => ({ params: { id: await w.quarantinedMail() }, body: { reference: (await w.freshTicket()).reference } }),
+  },
+  'POST /mail/quarantine/:id/new-ticket': { expect: STAFF_POST, call: async (w) => ({ params: { id: await w.quarantinedMail() } }) },
+  'POST /mail/quarantine/:id/discard': { expect: STAFF_POST, call: async (w) => ({ params: { id: await w.quarantinedMail() } }) },
+
+  // Users: admins only.
+  'GET /admin/users': { expect: ADMIN_PAGE },
+  'GET /admin/users/new': { expect: ADMIN_PAGE },
+  'POST /admin/users': {
+    expect: ADMIN_POST,
+    call: (w) => ({ body: { email: `new-${w.unique()}@example.test`, name: 'New Person', role: 'TECHNICIAN', password: 'a long enough password' } }),
+  },
+  'GET /admin/users/:id': { expect: ADMIN_PAGE, call: userPage },
+  'POST /admin/users/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const u = await w.freshUser();
+      return { params: { id: u.id }, body: { version: u.version, email: u.email, name: 'Renamed Person', role: 'TECHNICIAN' } };
+    },
+  },
+  'POST /admin/users/:id/active': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const u = await w.freshUser();
+      return { params: { id: u.id }, body: { version: u.version, active: 'false' } };
+    },
+  },
+  'POST /admin/users/:id/password': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const u = await w.freshUser();
+      return { params: { id: u.id }, body: { version: u.version, password: 'another long password' } };
+    },
+  },
+};
+
+/** Paths served by middleware the router cannot see into (express.static): checked separately. */
+export const OPAQUE_MOUNTS: Record<string, { path: string; status: number }> = {
+  '/public': { path: '/public/css/app.css', status: 200 },
+};
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/**
+ * Sends one request as the client: its cookie, and for forms its CSRF token (`token` overrides it;
+ * null sends none).
+ */
+export function send(app: Express, client: Client, method: string, url: string, body?: Record<string, unknown>, token: string | null = client.csrf) {
+  const m = method.toLowerCase() as Method;
+  const req = request(app)[m](url).set('Cookie', client.cookie);
+  if (m === 'get') return req;
+  return req.type('form').send({ ...(body ?? {}), ...(token === null ? {} : { _csrf: token }) });
+}
