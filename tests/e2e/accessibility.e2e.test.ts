@@ -1,0 +1,212 @@
+// Accessibility of every page, from one list: each is opened (as an admin, or signed out), must
+// answer with its expected status, is screenshotted (artifacts/pages-<name>.png) and must have no
+// serious or critical axe-core violation. The scenarios audit the pages they pass through too.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ADMIN, createTicket, expectAccessible, goto, launchBrowser, navigate, newContext, screenshot, signIn } from './support.js';
+
+const { baseUrl, mailDir } = inject('e2e');
+
+/** The access token in the first mail about `reference` (waits for the mail worker). */
+async function accessTokenFor(reference: string): Promise<string> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const file = existsSync(mailDir) ? readdirSync(mailDir).find((n) => n.includes(reference)) : undefined;
+    // Quoted-printable may wrap the link: undo soft line breaks before looking for it.
+    const mail = file ? readFileSync(join(mailDir, file), 'utf8').replace(/=\r?\n/g, '') : '';
+    const token = /\/s\/([A-Za-z0-9_-]{43})/.exec(mail)?.[1];
+    if (token) return token;
+    if (Date.now() > end) throw new Error(`No mail with an access link for ${reference} in ${mailDir}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Records the pages below need, made before the audit (the ticket over HTTP, the article in the browser). */
+interface Fixtures {
+  reference: string;
+  articleId: number;
+  customerId: number;
+  userId: number;
+  /** A private access link's token, from the "request received" mail the app wrote. */
+  accessToken: string;
+  publicArticleId: number;
+}
+
+interface PageToAudit {
+  name: string;
+  /** Who looks at it (default: an admin, who sees every control). */
+  as?: 'admin' | 'anonymous';
+  /** The address; or `open` for a page reached by doing something (a refused form). */
+  path?: string | ((f: Fixtures) => string);
+  open?: (page: Page, f: Fixtures) => Promise<Response>;
+  /** The status the page must answer with (default 200). */
+  status?: number;
+}
+
+// THE LIST. One line per page; a page reached by an action gets an `open` function below.
+const PAGES: PageToAudit[] = [
+  { name: 'login', as: 'anonymous', path: '/login' },
+  { name: 'queue', path: '/tickets' },
+  { name: 'queue, no match', path: '/tickets?q=nothing-matches-this' },
+  { name: 'new ticket', path: '/tickets/new' },
+  { name: 'new ticket, refused', status: 422, open: submitEmptyNewTicket },
+  { name: 'ticket page', path: (f) => `/tickets/${f.reference}` },
+  { name: 'conflict page', status: 409, open: openConflictPage },
+  { name: 'articles list', path: '/articles' },
+  { name: 'new article', path: '/articles/new' },
+  { name: 'article', path: (f) => `/articles/${f.articleId}` },
+  { name: 'customers', path: '/customers' },
+  { name: 'customer', path: (f) => `/customers/${f.customerId}` },
+  { name: 'admin users', path: '/admin/users' },
+  { name: 'admin new user', path: '/admin/users/new' },
+  { name: 'admin user', path: (f) => `/admin/users/${f.userId}` },
+  { name: 'error 404', status: 404, path: '/no-such-page' },
+  { name: 'error 404, signed out', as: 'anonymous', status: 404, path: '/no-such-page' },
+  { name: 'mail quarantine', path: '/mail/quarantine' },
+  // Customer-facing pages (no sign-in).
+  { name: 'public status lookup', as: 'anonymous', path: '/status' },
+  { name: 'public status, not found', as: 'anonymous', status: 404, open: lookUpWrongTicket },
+  { name: 'public ticket (reference + email)', as: 'anonymous', open: lookUpTicket },
+  { name: 'public ticket (private link)', as: 'anonymous', path: (f) => `/s/${f.accessToken}` },
+  { name: 'public request form', as: 'anonymous', path: '/request?title=label+printer+offline' },
+  { name: 'public request sent', as: 'anonymous', status: 201, open: sendRequest },
+  { name: 'public help', as: 'anonymous', path: '/help?q=label+printer' },
+  { name: 'public help article', as: 'anonymous', path: (f) => `/help/${f.publicArticleId}` },
+];
+
+/** The status form filled in with the fixture ticket's reference and its customer's email. */
+async function lookUpTicket(page: Page, f: Fixtures, email = 'amara.okafor@example.com', expected = 200): Promise<Response> {
+  await goto(page, '/status');
+  await page.getByLabel('Reference number').fill(f.reference.toLowerCase());
+  await page.getByLabel('Your email address').fill(email);
+  return navigate(page, () => page.getByRole('button', { name: 'Show the ticket' }).click(), expected);
+}
+function lookUpWrongTicket(page: Page, f: Fixtures): Promise<Response> {
+  return lookUpTicket(page, f, 'someone.else@example.com', 404);
+}
+
+/** The public request form, filled in and sent: the page with the new reference. */
+async function sendRequest(page: Page): Promise<Response> {
+  await goto(page, '/request');
+  await page.getByLabel('Your name').fill('Noor Haddad');
+  await page.getByLabel('Your email address').fill('noor.haddad@example.com');
+  await page.getByLabel('Summary').fill('Badge printer prints blank cards');
+  await page.getByLabel('What happens').fill('Every card comes out blank since the update.');
+  return navigate(page, () => page.getByRole('button', { name: 'Send the request' }).click(), 201);
+}
+
+/** The new-ticket form sent empty (the browser's own checks switched off): the server's 422 page. */
+async function submitEmptyNewTicket(page: Page): Promise<Response> {
+  await goto(page, '/tickets/new');
+  await page.locator('form[action="/tickets"]').evaluate((form) => form.setAttribute('novalidate', ''));
+  return navigate(page, () => page.getByRole('button', { name: 'Create ticket' }).click(), 422);
+}
+
+/** A stale urgency form sent after someone else changed the ticket in another tab: the 409 page. */
+async function openConflictPage(page: Page, f: Fixtures): Promise<Response> {
+  await goto(page, `/tickets/${f.reference}`);
+  const other = await page.context().newPage();
+  try {
+    await goto(other, `/tickets/${f.reference}`);
+    const urgency = other.getByLabel('Set urgency to');
+    await urgency.selectOption((await urgency.inputValue()) === 'LOW' ? 'NONE' : 'LOW');
+    await navigate(other, () => other.getByRole('button', { name: 'Change urgency' }).click());
+  } finally {
+    await other.close();
+  }
+  await page.getByLabel('Set urgency to').selectOption({ label: 'High' });
+  return navigate(page, () => page.getByRole('button', { name: 'Change urgency' }).click(), 409);
+}
+
+let browser: Browser;
+let admin: BrowserContext;
+let anonymous: BrowserContext;
+const fx = {} as Fixtures;
+
+/** The number at the end of the link `locator` points to. */
+async function idFrom(page: Page, selector: string): Promise<number> {
+  const href = await page.locator(selector).first().getAttribute('href');
+  const id = Number(/\/(\d+)$/.exec(href ?? '')?.[1]);
+  if (!id) throw new Error(`No id in ${selector} (${href}) on ${page.url()}`);
+  return id;
+}
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  anonymous = await newContext(browser, baseUrl);
+  admin = await newContext(browser, baseUrl);
+  const page = await admin.newPage();
+  await signIn(page, ADMIN);
+
+  fx.reference = await createTicket(baseUrl, ADMIN, {
+    customerName: 'Amara Okafor',
+    customerEmail: 'amara.okafor@example.com',
+    customerPhone: '+234 1 555 0100',
+    title: 'Accessibility audit: label printer offline',
+    description: 'The label printer shows as offline on every workstation.',
+  });
+
+  // An article, written as the admin.
+  await goto(page, '/articles/new');
+  await page.getByLabel('Title').fill('Label printer shows offline');
+  await page.getByLabel('Text (Markdown)').fill('# Check the queue\n\n1. Open **Printers**\n2. Remove stale jobs\n\n`lpstat -p` lists them.');
+  await page.getByLabel('Category').fill('Printing');
+  await navigate(page, () => page.getByRole('button', { name: /Save/ }).click());
+  fx.articleId = Number(/\/articles\/(\d+)$/.exec(new URL(page.url()).pathname)?.[1]);
+  expect(fx.articleId).toBeGreaterThan(0);
+
+  // A public article for the help centre (staff and customers), published.
+  await goto(page, '/articles/new');
+  await page.getByLabel('Title').fill('Label printer offline: what you can try');
+  await page.getByLabel('Text (Markdown)').fill('Switch the printer off and on, then print a test label.');
+  await page.getByLabel('Who can read it').selectOption('PUBLIC');
+  await navigate(page, () => page.getByRole('button', { name: /Save/ }).click());
+  fx.publicArticleId = Number(/\/articles\/(\d+)$/.exec(new URL(page.url()).pathname)?.[1]);
+  await navigate(page, () => page.getByRole('button', { name: 'Publish' }).click());
+  fx.accessToken = await accessTokenFor(fx.reference);
+
+  await goto(page, '/customers?q=amara.okafor%40example.com');
+  fx.customerId = await idFrom(page, 'table a[href^="/customers/"]');
+  await goto(page, '/admin/users');
+  fx.userId = await idFrom(page, 'table a[href^="/admin/users/"]');
+  await page.close();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('the audit itself', () => {
+  it('reports a serious violation readably (so a clean result means something)', async () => {
+    const page = await anonymous.newPage();
+    await page.setContent('<!doctype html><html lang="en"><head><title>t</title></head><body><main><img src="data:,"><input type="text"></main></body></html>');
+    const error = await expectAccessible(page, 'a broken test page', false).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    await page.close();
+    expect(error?.message).toMatch(/\[critical\] image-alt: Images must have alternative text/);
+    expect(error?.message).toMatch(/\[critical\] label: Form elements must have labels/);
+    expect(error?.message).toContain('at img');
+  });
+});
+
+describe('every page has no serious or critical accessibility violation', () => {
+  it.each(PAGES)('$name', async (entry) => {
+    const context = entry.as === 'anonymous' ? anonymous : admin;
+    const page = await context.newPage();
+    try {
+      const res = entry.open
+        ? await entry.open(page, fx)
+        : await goto(page, typeof entry.path === 'function' ? entry.path(fx) : entry.path!, null);
+      expect(res.status(), `status of ${entry.name} (${page.url()})`).toBe(entry.status ?? 200);
+      if (entry.as !== 'anonymous') expect(new URL(page.url()).pathname, 'still signed in').not.toBe('/login');
+      await screenshot(page, `pages--${entry.name}`);
+      await expectAccessible(page, entry.name);
+    } finally {
+      await page.close();
+    }
+  });
+});
