@@ -45,10 +45,8 @@ export async function searchArticles(
 ): Promise<{ hits: ArticleHit[]; hasMore: boolean }> {
   assertCan(ctx.actor, 'article.read');
   const page = Math.max(0, Math.min(opts.page ?? 0, 50));
-  // PostgreSQL cannot compare text with NUL in it (a 500): search text without it (e.g. ?kb= on a ticket page).
-  const q = opts.q?.replaceAll('\u0000', '').trim() ?? '';
-  const cat = opts.category?.replaceAll('\u0000', '').trim();
-  const category = cat ? Prisma.sql`AND a.category = ${cat}` : Prisma.empty;
+  const q = opts.q?.trim() ?? '';
+  const category = opts.category?.trim() ? Prisma.sql`AND a.category = ${opts.category.trim()}` : Prisma.empty;
   const limit = SEARCH_PAGE_SIZE + 1;
   const offset = page * SEARCH_PAGE_SIZE;
   const columns = Prisma.sql`a.id, a.title, a.category, a.tags, a.status::text AS status, a.visibility::text AS visibility, a."updatedAt"`;

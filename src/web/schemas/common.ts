@@ -10,21 +10,13 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
   return out;
 }
 
-/**
- * Any text from a form or a URL. PostgreSQL cannot store or compare the NUL character: refused
- * here with a message, instead of by the database with a 500.
- */
-export const text = (message = 'Text cannot contain the NUL character.') =>
-  z.string().refine((s) => !s.includes('\u0000'), message);
-
 /** A required line of text, trimmed, with a readable message for empty and over-long input. */
 export const requiredText = (label: string, max: number) =>
   z
     .string({ error: `${label} is required.` })
     .trim()
     .min(1, `${label} is required.`)
-    .max(max, `${label} can be at most ${max} characters.`)
-    .refine((s) => !s.includes('\u0000'), `${label} cannot contain the NUL character.`);
+    .max(max, `${label} can be at most ${max} characters.`);
 
 /** An optional text; empty means none (null). */
 export const optionalText = (label: string, max: number) =>
@@ -32,7 +24,6 @@ export const optionalText = (label: string, max: number) =>
     .string()
     .trim()
     .max(max, `${label} can be at most ${max} characters.`)
-    .refine((s) => !s.includes('\u0000'), `${label} cannot contain the NUL character.`)
     .optional()
     .transform((v) => (v ? v : null));
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalText, requiredText, text, version } from './common.js';
+import { optionalText, requiredText, version } from './common.js';
 
 const LONG = 20_000;
 
@@ -9,8 +9,8 @@ const recordId = (message: string) =>
 
 /** The customer list's filters, as they appear in its URL. */
 export const CustomerQuery = z.object({
-  q: text().trim().max(200, 'Search text can be at most 200 characters.').optional(),
-  organization: text().trim().max(120, 'An organization can be at most 120 characters.').optional(),
+  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  organization: z.string().trim().max(120, 'An organization can be at most 120 characters.').optional(),
   after: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,700}\.\d{1,10}$/, 'That page link is not valid.')
@@ -22,7 +22,7 @@ export const CustomerQuery = z.object({
 
 /** The new-ticket form's suggestions. */
 export const LookupQuery = z.object({
-  q: text().trim().max(200, 'Search text can be at most 200 characters.').default(''),
+  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').default(''),
 });
 
 export const CustomerForm = z.object({
@@ -42,7 +42,7 @@ export const CustomerForm = z.object({
 
 /** The merge page: search text for the duplicate, and the duplicate once chosen. */
 export const MergeQuery = z.object({
-  q: text().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
   mergeId: z.union([z.literal('').transform(() => undefined), recordId('Choose a record from the list.')]).optional(),
 });
 
