@@ -122,6 +122,8 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       NODE_ENV: args.env,
       DATABASE_URL,
       ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+      // MAIL_WORKER_CONCURRENCY=0 measures a web instance that leaves sending to another one.
+      ...(process.env.MAIL_WORKER_CONCURRENCY ? { MAIL_WORKER_CONCURRENCY: process.env.MAIL_WORKER_CONCURRENCY } : {}),
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,

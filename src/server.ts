@@ -10,11 +10,11 @@ import { createMailer } from './mail/mailer.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 
-// graphile-worker 0.17 does not wait for failJob()/completeJob(): when PostgreSQL goes away as a
-// job ends, their rejection is unhandled and Node would end the whole app. A database that is away
-// is no reason to die (that job stays locked until its lock expires, then runs again: the mail is
-// late, not lost, and sendQueuedMail never sends a mail twice once it is marked sent). Anything
-// else still stops the process, as Node would.
+// Background database work (the job queue's polling and bookkeeping) can fail while PostgreSQL is
+// restarting; if a library leaves such a rejection unhandled, Node would end the whole app. A
+// database that is away is no reason to die (a job that was running expires back to the queue:
+// the mail is late, not lost, and sendQueuedMail never sends a mail twice once it is marked sent).
+// Anything else still stops the process, as Node would.
 process.on('unhandledRejection', (reason) => {
   if (isDatabaseUnavailable(reason)) {
     console.error('[caseboard] background database work failed while the database was away:', (reason as Error).message);

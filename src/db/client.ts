@@ -69,7 +69,7 @@ export function connectDatabase(url: string, poolSize = 10, opts: { namedStateme
   pool.on('error', (err) => console.error('[db] idle connection error:', err.message));
   // The same for a connection that is checked out (pg-pool only listens while it is idle): without
   // a listener of its own, its 'error' event would be unhandled and end the process. The holder
-  // still gets the error from its next query; graphile-worker asks for this handler too.
+  // still gets the error from its next query.
   pool.on('connect', (client) => client.on('error', (err) => console.error('[db] connection error:', err.message)));
   const adapter = new PrismaPg(pool, opts.namedStatements === false ? {} : { statementNameGenerator: statementName });
   const prisma = new PrismaClient({ adapter });

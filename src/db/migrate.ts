@@ -48,7 +48,7 @@ const LOCK_KEY = 72_616_190; // any constant: serialises migrators of several ap
  */
 export async function migrate(pool: pg.Pool, files = readMigrations()): Promise<string[]> {
   const done = await applyMigrations(pool, files);
-  // The job queue's schema (graphile-worker keeps its own migrations): the outbox trigger uses it.
+  // The job queue's schema and queues (pg-boss keeps its own migrations): the outbox trigger uses them.
   await installJobQueue(pool);
   return done;
 }

@@ -1,39 +1,78 @@
-// The job queue: graphile-worker on the app's own PostgreSQL (no other service to run).
-// Jobs are queued by SQL inside the transaction that needs them (see the OutboundMail trigger),
-// taken with FOR UPDATE SKIP LOCKED (several instances never run one job twice), and retried
-// with exponential backoff when their task throws.
+// The job queue: pg-boss on the app's own PostgreSQL (no other service to run).
+// Jobs are queued by SQL inside the transaction that needs them (the OutboundMail trigger inserts
+// into pg-boss's job table as its own send() does), taken with FOR UPDATE SKIP LOCKED (several
+// instances never run one job at the same time), retried with exponential backoff when their
+// handler throws, and expired back to the queue by pg-boss's maintenance when a process died
+// while running one.
 import type pg from 'pg';
-import { Logger, run, runMigrations, type Runner, type TaskList } from 'graphile-worker';
+import PgBoss from 'pg-boss';
 
-/** graphile-worker's own chatter stays quiet; warnings and errors reach the log. */
-const logger = new Logger((scope) => (level, message) => {
-  if (level === 'error' || level === 'warning') {
-    console.error(`[jobs] ${level}${scope.taskIdentifier ? ` (${scope.taskIdentifier})` : ''}: ${message}`);
-  }
+/** The queue of outgoing mails; its settings are read by the outbox trigger too. */
+export const MAIL_QUEUE = 'send_mail';
+
+const MAIL_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
+  // 12 attempts, 2 s, 4 s, 8 s, … apart (about 2 hours in all), then the mail is marked FAILED.
+  retryLimit: 11,
+  retryDelay: 2,
+  retryBackoff: true,
+  // A send that has not finished in 5 minutes (its process died) is retried.
+  expireInSeconds: 300,
+  retentionMinutes: 14 * 24 * 60,
+};
+
+/** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
+const through = (pool: pg.Pool): PgBoss.Db => ({
+  executeSql: (text, values) => pool.query(text, values),
 });
 
-/** Creates or updates graphile-worker's schema (it keeps its own migrations and lock). */
+/** Creates or updates pg-boss's schema (it keeps its own migrations and lock) and the mail queue. */
 export async function installJobQueue(pool: pg.Pool): Promise<void> {
-  await runMigrations({ pgPool: pool, logger });
+  const boss = new PgBoss({ db: through(pool), migrate: true, supervise: false, schedule: false });
+  boss.on('error', (err: Error) => console.error('[jobs] error:', err.message));
+  await boss.start();
+  try {
+    if (!(await boss.getQueue(MAIL_QUEUE))) await boss.createQueue(MAIL_QUEUE, { name: MAIL_QUEUE, ...MAIL_QUEUE_OPTIONS });
+  } finally {
+    await boss.stop({ graceful: false, close: false });
+  }
 }
 
 export interface WorkerOptions {
+  /** Jobs run at once in this process. */
   concurrency: number;
   pollInterval: number;
-  /** Off for the embedded PGlite, whose connections share one session. */
-  preparedStatements: boolean;
 }
 
-/** Runs the tasks' jobs in this process until stop() (which waits for running jobs). */
-export function startWorker(pool: pg.Pool, taskList: TaskList, opts: WorkerOptions): Promise<Runner> {
-  return run({
-    pgPool: pool,
-    taskList,
-    concurrency: opts.concurrency,
-    pollInterval: opts.pollInterval,
-    noPreparedStatements: !opts.preparedStatements,
-    noHandleSignals: true,
-    crontab: '',
-    logger,
-  });
+export interface JobRunner {
+  stop(): Promise<void>;
+}
+
+export interface JobContext {
+  /** This is the last attempt: a failure now is final. */
+  lastAttempt: boolean;
+}
+
+/** Runs the queue's jobs in this process until stop() (which lets running jobs finish). */
+export async function startWorker(
+  pool: pg.Pool,
+  queue: string,
+  handler: (data: unknown, job: JobContext) => Promise<void>,
+  opts: WorkerOptions,
+): Promise<JobRunner> {
+  const boss = new PgBoss({ db: through(pool), migrate: false, supervise: true, schedule: false });
+  // Polling and maintenance errors (the database restarting, say) are reported, never thrown:
+  // the workers keep polling and carry on once the database is back.
+  boss.on('error', (err: Error) => console.error('[jobs] error:', err.message));
+  await boss.start();
+  const pollingIntervalSeconds = Math.max(0.5, opts.pollInterval / 1000);
+  for (let i = 0; i < opts.concurrency; i++) {
+    await boss.work<unknown>(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds }, async ([job]) => {
+      if (job) await handler(job.data, { lastAttempt: job.retryCount >= job.retryLimit });
+    });
+  }
+  return {
+    async stop() {
+      await boss.stop({ graceful: true, close: false, timeout: 10_000 });
+    },
+  };
 }

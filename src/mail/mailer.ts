@@ -1,9 +1,8 @@
 // Puts email together from the configuration: signed Message-IDs, the transport, the outbox worker.
 import { join } from 'node:path';
-import type { Runner } from 'graphile-worker';
 import type { Config } from '../config/env.js';
 import type { Database } from '../db/client.js';
-import { startWorker } from '../jobs/queue.js';
+import { MAIL_QUEUE, startWorker, type JobRunner } from '../jobs/queue.js';
 import { domainOf, MessageIds } from './message-id.js';
 import { sendQueuedMail, type MailSender } from './send-mail.js';
 import { createMailTransport } from './transport.js';
@@ -27,7 +26,7 @@ export function createMailer(db: Database, config: Config, secret: string): Mail
     publicUrl: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
     accessLinkDays: config.ACCESS_LINK_DAYS,
   };
-  let runner: Runner | undefined;
+  let runner: JobRunner | undefined;
   return {
     ids,
     sender,
@@ -35,17 +34,12 @@ export function createMailer(db: Database, config: Config, secret: string): Mail
       if (config.MAIL_WORKER_CONCURRENCY === 0) return;
       runner = await startWorker(
         db.pool,
-        {
-          send_mail: async (payload, helpers) => {
-            const { mailId } = payload as { mailId: number };
-            await sendQueuedMail(sender, mailId, helpers.job.attempts >= helpers.job.max_attempts);
-          },
+        MAIL_QUEUE,
+        async (data, job) => {
+          const { mailId } = data as { mailId: number };
+          await sendQueuedMail(sender, mailId, job.lastAttempt);
         },
-        {
-          concurrency: config.MAIL_WORKER_CONCURRENCY,
-          pollInterval: config.MAIL_POLL_MS,
-          preparedStatements: db.namedStatements,
-        },
+        { concurrency: config.MAIL_WORKER_CONCURRENCY, pollInterval: config.MAIL_POLL_MS },
       );
     },
     async stop() {

@@ -6,14 +6,13 @@
 //      get a clear error page quickly, and the app recovers by itself when the database is back.
 // The figures go to the console and to tests/faults/artifacts/last-run.txt.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AppProcess } from './lib/app-process.js';
 import { Browser } from './lib/browser.js';
-import { PgCluster, type StopMode } from './lib/pg-cluster.js';
+import { freePort, PgCluster, type StopMode } from './lib/pg-cluster.js';
 import { Prober, type Sample } from './lib/prober.js';
 import { pad, secs, writeFigures } from './lib/report.js';
 import { verify } from './lib/verify.js';
@@ -43,16 +42,6 @@ let clusterDescription = 'no PostgreSQL cluster';
 const apps: AppProcess[] = [];
 const dataDirs: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function newApp(name: string, databaseUrl: string): Promise<AppProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), `caseboard-faults-${name}-`));

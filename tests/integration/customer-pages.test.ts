@@ -190,7 +190,7 @@ describe('the web request form', () => {
     expect(after.Ticket! - before.Ticket!).toBe(1);
     expect(after.Customer! - before.Customer!).toBe(0);
     // The job that sends it was queued in the same transaction.
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM graphile_worker._private_jobs WHERE payload->>'mailId' = $1`, [String(mails[0]!.id)]);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'send_mail' AND data->>'mailId' = $1`, [String(mails[0]!.id)]);
     expect(rows[0].n).toBe(1);
   });
 

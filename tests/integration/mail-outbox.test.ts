@@ -1,4 +1,4 @@
-// Email out, end to end: changes queue mails in their own transaction; the worker (graphile-worker)
+// Email out, end to end: changes queue mails in their own transaction; the worker (pg-boss)
 // sends them through a real SMTP server started here, with signed, threaded Message-IDs and a
 // private access link; retries, crashes and two instances neither lose nor double a mail.
 import { createHash } from 'node:crypto';
@@ -142,7 +142,7 @@ describe('the outbox', () => {
   it('a rolled-back change queues and sends nothing', async () => {
     const t = await buildTicket(db, tech, { customer: { name: 'Cy', email: 'cy@customer.test' }, notifyCustomer: false });
     const before = await countRows(db);
-    const jobs = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs`)).rows[0].n as number;
+    const jobs = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job`)).rows[0].n as number;
     const jobsBefore = await jobs();
     await expect(
       db.prisma.$transaction(async (tx) => {
@@ -181,7 +181,7 @@ describe('the outbox', () => {
     });
     expect(failed.state).toBe('QUEUED');
     expect(failed.lastError).toContain('Mailbox busy');
-    // graphile-worker retries after exp(1) ≈ 2.7 s.
+    // pg-boss retries after the queue's retry delay (2 s, doubling).
     await until('the retry', () => (mailsTo('ed@customer.test').length ? true : undefined), 20_000);
     const sent = await db.prisma.outboundMail.findFirstOrThrow({ where: { ticketId: t.id } });
     expect(sent).toMatchObject({ state: 'SENT', attempts: 2, lastError: null });

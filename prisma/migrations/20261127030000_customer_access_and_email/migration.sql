@@ -1,5 +1,5 @@
 -- End users and email: customers act on their own tickets (web form, private access link, email),
--- an outbox of mails (sent by a graphile-worker job queued by a trigger in the same transaction),
+-- an outbox of mails (sent by a pg-boss job queued by a trigger in the same transaction),
 -- hashed private access links, and every inbound message with what became of it (quarantine).
 
 -- AlterEnum (new values are not used in this migration: PostgreSQL only allows that after commit)
@@ -98,11 +98,24 @@ ALTER TABLE "InboundMail" ADD CONSTRAINT "InboundMail_ticketId_fkey" FOREIGN KEY
 ALTER TABLE "InboundMail" ADD CONSTRAINT "InboundMail_decidedById_fkey" FOREIGN KEY ("decidedById") REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
 -- The outbox: every mail row queues its sending job in the same transaction, whatever code wrote it.
--- (graphile_worker's schema is installed by the migrator right after these migrations.)
+-- The job is pg-boss's (its schema is installed by the migrator right after these migrations, with
+-- the queue "send_mail"): this is the row its send() inserts, with the queue's retry and expiry
+-- settings, as its own insert SQL computes them.
 CREATE FUNCTION "caseboard_queue_mail"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM graphile_worker.add_job('send_mail', json_build_object('mailId', NEW.id), max_attempts := 12);
+  INSERT INTO pgboss.job (name, data, retry_limit, retry_delay, retry_backoff, expire_in, keep_until, dead_letter, policy)
+  SELECT q.name, jsonb_build_object('mailId', NEW.id),
+         coalesce(q.retry_limit, 2),
+         CASE WHEN coalesce(q.retry_backoff, false) THEN greatest(coalesce(q.retry_delay, 0), 1) ELSE coalesce(q.retry_delay, 0) END,
+         coalesce(q.retry_backoff, false),
+         coalesce(q.expire_seconds * interval '1 second', interval '15 minutes'),
+         now() + coalesce(q.retention_minutes * interval '1 minute', interval '14 days'),
+         q.dead_letter, q.policy
+  FROM pgboss.queue q WHERE q.name = 'send_mail';
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'the job queue "send_mail" does not exist: the migrator installs it';
+  END IF;
   RETURN NULL;
 END $$;
 

@@ -13,7 +13,8 @@ const OS_USER = 'postgres';
 
 export type StopMode = 'fast' | 'immediate';
 
-function freePort(): Promise<number> {
+/** A free TCP port on loopback (for the cluster and the app). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
