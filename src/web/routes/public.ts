@@ -37,10 +37,10 @@ function ticketPage(t: PublicTicket, now = new Date()) {
 
 export function publicRoutes(db: Database, config: Config): Router {
   const router = Router();
-  const throttle = (what: string) =>
+  const throttle = (what: string, times = 1) =>
     rateLimit({
       windowMs: 15 * 60_000,
-      limit: config.PUBLIC_FORM_LIMIT,
+      limit: config.PUBLIC_FORM_LIMIT * times,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       keyGenerator: (req) => `${what}|${ipKeyGenerator(req.ip ?? '')}`,
@@ -80,7 +80,8 @@ export function publicRoutes(db: Database, config: Config): Router {
     }
     return ticketId;
   };
-  router.get('/s/:token', throttle('link'), async (req, res) => {
+  // Following a link is no guess (the token is 256 random bits): a looser limit than the forms.
+  router.get('/s/:token', throttle('link', 4), async (req, res) => {
     const ticketId = await byToken(req, res);
     if (ticketId === null) return;
     const ticket = await publicTicketById(db.prisma, ticketId);
