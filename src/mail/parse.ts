@@ -93,6 +93,9 @@ export function htmlToText(html: string): string {
   const newline = () => {
     out += '\n' + '> '.repeat(depth);
   };
+  // Lower-cased once (ASCII tags: positions stay the same) for finding the end of a skipped
+  // element: lower-casing the whole text at every <style> made a crafted mail take minutes.
+  const lower = src.toLowerCase();
   let i = 0;
   while (i < src.length) {
     const lt = src.indexOf('<', i);
@@ -107,7 +110,7 @@ export function htmlToText(html: string): string {
     const closing = head[1] === '/';
     const name = head[2]!.toLowerCase();
     if (!closing && SKIPPED_TAGS.has(name)) {
-      const end = src.toLowerCase().indexOf(`</${name}`, i);
+      const end = lower.indexOf(`</${name}`, i);
       if (end < 0) break;
       const after = src.indexOf('>', end);
       i = after < 0 ? src.length : after + 1;

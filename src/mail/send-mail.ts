@@ -1,6 +1,10 @@
-// The outbox worker's task: sends one queued mail. The mail row is locked while it is sent, and a
-// sent mail is never sent again, so retries and several instances cannot double it; its access
-// token is made in the same transaction (a failed send leaves none behind).
+// The outbox worker's task: sends one queued mail. A sent mail is never sent again: the row is
+// checked (under a lock) before sending and marked sent right after. No transaction is held open
+// while the mail server talks: a slow relay must not hold a database connection (nor, on the
+// embedded database, every other connection: its single session serves the open transaction).
+// Delivery is at least once: if the process dies after the server accepted the mail and before it
+// is marked sent, the job runs again and the mail goes again (same Message-ID, so mail clients
+// show it once). pg-boss runs each job in one worker at a time.
 import type pg from 'pg';
 import type { MailKind } from '../generated/prisma/enums.js';
 import type { MailPayload } from '../services/mail/outbox.js';
@@ -31,28 +35,48 @@ interface MailRow {
 /** Automatic notices are marked so that auto-responders do not answer them (RFC 3834). */
 const AUTOMATIC: ReadonlySet<MailKind> = new Set(['TICKET_CREATED', 'WAITING_ON_CUSTOMER', 'RESOLVED']);
 
+/** Runs `work` in a transaction on one pooled connection, released whatever happens. */
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /**
  * Sends mail `mailId` unless it was sent already. `lastAttempt`: a failure now marks it FAILED
  * (shown to staff) instead of leaving it queued for another try.
  */
 export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt = false): Promise<'sent' | 'skipped'> {
-  const client = await s.pool.connect();
-  try {
-    await client.query('BEGIN');
+  // 1. Still to send? Then a fresh access token for the link it carries (committed with the check).
+  const prepared = await inTransaction(s.pool, async (client) => {
     const { rows } = await client.query<MailRow>(
       `SELECT id, kind, recipient, payload, state, "ticketId" FROM "OutboundMail" WHERE id = $1 FOR UPDATE`,
       [mailId],
     );
     const mail = rows[0];
-    if (!mail || mail.state === 'SENT') {
-      await client.query('COMMIT');
-      return 'skipped';
-    }
+    if (!mail || mail.state === 'SENT') return null;
     const token = await issueAccessToken(client, mail.ticketId, mail.id, s.accessLinkDays);
-    const rendered = renderMail(mail.kind, mail.payload, `${s.publicUrl}/s/${token}`);
-    const messageId = s.ids.forMail(mail.ticketId, mail.id);
-    const root = s.ids.threadRoot(mail.ticketId);
-    const where = await s.transport.send({
+    return { mail, token };
+  });
+  if (!prepared) return 'skipped';
+  const { mail, token } = prepared;
+
+  // 2. Send, outside any transaction.
+  const rendered = renderMail(mail.kind, mail.payload, `${s.publicUrl}/s/${token}`);
+  const messageId = s.ids.forMail(mail.ticketId, mail.id);
+  const root = s.ids.threadRoot(mail.ticketId);
+  let where: string;
+  try {
+    where = await s.transport.send({
       from: s.from,
       to: mail.recipient,
       subject: rendered.subject,
@@ -64,27 +88,28 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
       headers: AUTOMATIC.has(mail.kind) ? { 'Auto-Submitted': 'auto-generated' } : {},
       fileName: `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.payload.reference}-${mail.id}.eml`,
     });
-    await client.query(
-      `UPDATE "OutboundMail" SET state = 'SENT', "sentAt" = now(), "messageId" = $2,
-              attempts = attempts + 1, "lastError" = NULL WHERE id = $1`,
-      [mail.id, messageId],
-    );
-    await client.query('COMMIT');
-    console.log(`[mail] ${mail.kind} for ${mail.payload.reference} to ${mail.recipient}: ${where}`);
-    return 'sent';
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    const message = (err as Error).message.slice(0, 1000);
+    // The link it would have carried never left: withdrawn at once. Then the attempt is recorded.
     await s.pool
       .query(
-        `UPDATE "OutboundMail" SET attempts = attempts + 1, "lastError" = $2,
+        `WITH revoked AS (
+           UPDATE "TicketAccessToken" SET "revokedAt" = now() WHERE "mailId" = $1 AND "revokedAt" IS NULL
+         )
+         UPDATE "OutboundMail" SET attempts = attempts + 1, "lastError" = $2,
                 state = CASE WHEN $3 THEN 'FAILED'::"MailState" ELSE state END
           WHERE id = $1 AND state <> 'SENT'`,
-        [mailId, message, lastAttempt],
+        [mail.id, (err as Error).message.slice(0, 1000), lastAttempt],
       )
-      .catch(() => undefined);
+      .catch((e: unknown) => console.error(`[mail] could not record the failure of mail ${mail.id}:`, (e as Error).message));
     throw err;
-  } finally {
-    client.release();
   }
+
+  // 3. Marked sent: never sent again.
+  await s.pool.query(
+    `UPDATE "OutboundMail" SET state = 'SENT', "sentAt" = now(), "messageId" = $2,
+            attempts = attempts + 1, "lastError" = NULL WHERE id = $1`,
+    [mail.id, messageId],
+  );
+  console.log(`[mail] ${mail.kind} for ${mail.payload.reference} to ${mail.recipient}: ${where}`);
+  return 'sent';
 }

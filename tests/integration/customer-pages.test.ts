@@ -10,6 +10,7 @@ import type { Actor } from '../../src/services/context.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { changeStatus } from '../../src/services/tickets/change-status.js';
+import { updateTicketDetails } from '../../src/services/tickets/update-details.js';
 import { issueAccessToken, revokeAccessLinks } from '../../src/services/public/access-links.js';
 import { createArticle, setArticleStatus } from '../../src/services/knowledge/manage-articles.js';
 
@@ -192,9 +193,35 @@ describe('the web request form', () => {
     // The job that sends it was queued in the same transaction.
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'send_mail' AND data->>'mailId' = $1`, [String(mails[0]!.id)]);
     expect(rows[0].n).toBe(1);
+
+    // Anybody can type somebody's address into the form and sees the reference: so the reference
+    // and the address find the ticket on /status only after its mailed link was opened.
+    const lookUp = () => agent.post('/status').type('form').send({ _csrf: csrf, reference: reference!, email: 'known@customer.test' });
+    await expectRefused(db, lookUp, 404, NOT_FOUND);
+    const token = await issueAccessToken(db.pool, ticket.id, null, 30);
+    await agent.get(`/s/${token}`).expect(200);
+    const found = await lookUp();
+    expect(found.status).toBe(200);
+    expect(found.text).toContain('Portal login loops');
   });
 
-  it('a bot filling the honeypot is thanked and nothing is saved; bad input and missing CSRF change nothing', async () => {
+  it('staff cannot give a ticket the customer reported another channel (it keeps web form or email)', async () => {
+    const { agent, csrf } = await visitor('/request');
+    const res = await agent.post('/request').type('form').send({
+      _csrf: csrf, name: 'Uma', email: 'uma@customer.test', title: 'Cannot upload files', description: 'The button does nothing.',
+    });
+    const reference = /CB-[0-9A-Z]{7}/.exec(res.text)![0];
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { reference } });
+    const edit = { title: ticket.title, description: ticket.description, environment: null, occurrence: null, workaround: null };
+    const before = await countRows(db);
+    await expect(
+      updateTicketDetails(as(db, tech), { reference, version: ticket.version }, { ...edit, channel: 'PHONE' }),
+    ).rejects.toThrow('that stays its channel');
+    expect(await countRows(db)).toEqual(before);
+    expect((await db.prisma.ticket.findUniqueOrThrow({ where: { reference } })).channel).toBe('WEB');
+  });
+
+    it('a bot filling the honeypot is thanked and nothing is saved; bad input and missing CSRF change nothing', async () => {
     const { agent, csrf } = await visitor('/request');
     const good = { name: 'Bot', email: 'bot@spam.test', title: 'Cheap pills', description: 'Buy now' };
     const res = await expectRefused(db, () => agent.post('/request').type('form').send({ _csrf: csrf, ...good, website: 'http://spam.test' }), 200, 'Your request was received.');

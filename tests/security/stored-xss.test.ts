@@ -241,6 +241,8 @@ async function plant(payload: string): Promise<Page[]> {
   });
   expect(web.status, web.text.slice(0, 1000)).toBe(201);
   const webTicket = await db.prisma.ticket.findFirstOrThrow({ where: { customer: { email: webEmail } } });
+  // A web-form ticket shows on /status once its mailed link was opened (the mailbox answered).
+  await customerSide.agent.get(`/s/${await issueAccessToken(db.pool, webTicket.id, null, 30)}`).expect(200);
   const statusOf = (reference: string, email: string) => () =>
     customerSide.agent.post('/status').type('form').send({ _csrf: customerSide.csrf, reference, email });
 

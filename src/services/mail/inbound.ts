@@ -62,6 +62,7 @@ export interface ReceiveResult {
 const MAX_SUBJECT = 998;
 const MAX_NAME = 200;
 const MAX_MESSAGE_ID = 998;
+const MAX_MESSAGE_ID_BYTES = 900;
 /** More candidates than this in one message are not looked up (nobody's reply names that many). */
 const MAX_CANDIDATES = 20;
 
@@ -195,7 +196,12 @@ async function bodyOf(msg: ParsedInbound): Promise<string> {
  * unique Message-ID and is rolled back whole, ticket or reply included).
  */
 export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, opts: InboundOptions): Promise<ReceiveResult> {
-  const messageId = msg.messageId && msg.messageId.length <= MAX_MESSAGE_ID ? msg.messageId : null;
+  // Kept (and deduplicated on) only when its unique index can hold it: a btree entry holds at most
+  // ~2.7 KB, and 998 characters of CJK text are ~3 KB (that message would fail on every retry).
+  const messageId =
+    msg.messageId && msg.messageId.length <= MAX_MESSAGE_ID && Buffer.byteLength(msg.messageId) <= MAX_MESSAGE_ID_BYTES
+      ? msg.messageId
+      : null;
   const earlier = async () => (messageId ? db.inboundMail.findUnique({ where: { messageId } }) : null);
   const seen = await earlier();
   if (seen) return { mail: seen, redelivered: true };

@@ -29,16 +29,21 @@ export async function issueAccessToken(
   return token;
 }
 
-/** The ticket a token opens, or null when it is malformed, unknown, expired or revoked. */
+/**
+ * The ticket a token opens, or null when it is malformed, unknown, expired or revoked. Its first
+ * use is recorded: whoever opened it reads the ticket's mailbox.
+ */
 export async function ticketIdForToken(db: Db, token: string): Promise<number | null> {
   if (!TOKEN.test(token)) return null;
-  const [row] = await sql<{ ticketId: number }>(
+  const [row] = await sql<{ id: number; ticketId: number; used: boolean }>(
     db,
-    `SELECT "ticketId" FROM "TicketAccessToken"
+    `SELECT id, "ticketId", "usedAt" IS NOT NULL AS used FROM "TicketAccessToken"
       WHERE "tokenHash" = $1 AND "revokedAt" IS NULL AND "expiresAt" > now()`,
     [hashOf(token)],
   );
-  return row?.ticketId ?? null;
+  if (!row) return null;
+  if (!row.used) await sql(db, `UPDATE "TicketAccessToken" SET "usedAt" = now() WHERE id = $1 AND "usedAt" IS NULL`, [row.id]);
+  return row.ticketId;
 }
 
 /** How many of the ticket's links still work (shown on the ticket page beside "Revoke"). */

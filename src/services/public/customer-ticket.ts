@@ -7,7 +7,7 @@ import { normalizeReference } from '../../domain/reference.js';
 import { statusAfterCustomerReply } from '../../domain/status.js';
 import type { Ticket, WorkLogEntry } from '../../generated/prisma/client.js';
 import type { CustomerActor } from '../context.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { appendWorkLog } from '../tickets/add-work-log.js';
 import { changeTicket } from '../tickets/history.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
@@ -54,12 +54,17 @@ function present({ customerEmail: _e, replies, ...t }: Row): PublicTicket {
 /**
  * The ticket when the reference and the email both match, else null; the caller says the same
  * "not found" whatever was wrong, so nobody can probe which references exist.
+ * A ticket reported through the public web form is found this way only once one of its access
+ * links was opened: anybody can type somebody else's address into that form and would see its
+ * reference, so the reference and the address alone prove nothing until the mailbox has answered.
  */
 export async function findTicketForCustomer(db: Db, reference: string, email: string): Promise<PublicTicket | null> {
   const ref = normalizeReference(reference);
   const address = email.trim().toLowerCase();
   if (!ref || !address) return null;
-  const [row] = await sql<Row>(db, `${PUBLIC_VIEW} t.reference = $1::varchar AND c.email = $3::varchar`, [
+  const [row] = await sql<Row>(db, `${PUBLIC_VIEW} t.reference = $1::varchar AND c.email = $3::varchar
+      AND (t.channel <> 'WEB' OR t."createdById" IS NOT NULL
+           OR EXISTS (SELECT 1 FROM "TicketAccessToken" k WHERE k."ticketId" = t.id AND k."usedAt" IS NOT NULL))`, [
     ref,
     PUBLIC_WORKLOG_KINDS,
     address,
@@ -102,7 +107,17 @@ export async function addCustomerReply(
     const entry = await appendWorkLog(tx, actor, updated, { kind: 'CUSTOMER_REPLY', body, outcome: null });
     return { ticket: updated, entry, via: opts.via };
   };
-  const result = opts.tx ? await run(opts.tx) : await db.$transaction(run);
+  // Staff changing the ticket at that very moment makes the status change a conflict: the
+  // customer's reply is not based on any form version, so it is simply tried again.
+  let result: Awaited<ReturnType<typeof run>>;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      result = opts.tx ? await run(opts.tx) : await db.$transaction(run);
+      break;
+    } catch (err) {
+      if (opts.tx || !(err instanceof ConflictError) || attempt >= 3) throw err;
+    }
+  }
   invalidateQueueCounts();
   return { ticket: result.ticket, entry: result.entry };
 }

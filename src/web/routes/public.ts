@@ -22,7 +22,8 @@ import { fieldErrors } from '../schemas/common.js';
 import { id } from '../schemas/common.js';
 import { CustomerReplyForm, HelpQuery, StatusLookupForm, TitleQuery, WebRequestForm } from '../schemas/public.js';
 
-const NOT_FOUND = 'No ticket was found for that reference number and email address.';
+const NOT_FOUND =
+  'No ticket was found for that reference number and email address. (A request sent from this website shows here once you have opened the link in our confirmation mail.)';
 const LINK_INVALID =
   'This link is not valid any more: it may have expired or been withdrawn. Use the link in our latest mail, or look your ticket up below.';
 

@@ -10,7 +10,7 @@ export const AttachForm = z.object({
 export const QuarantineQuery = z.object({
   after: z
     .string()
-    .regex(/^\d{1,15}\.\d{1,10}$/, 'That page link is not valid.')
+    .regex(/^\d{1,15}\.\d{1,9}$/, 'That page link is not valid.')
     .optional()
     .transform((s) => (s ? decodeCursor(s) : undefined)),
   discarded: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
