@@ -12,6 +12,7 @@ import type pg from 'pg';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../src/config/env.js';
 import { openDatabase } from '../src/db/open.js';
+import { withTransaction } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { hashPassword, setPasswordCost } from '../src/services/passwords.js';
 import * as W from './seed-data.js';
@@ -262,9 +263,7 @@ function emailOf(name: string): string {
 /** The 20 technicians and the admin; existing ones (an earlier seed) get the new password. */
 async function seedStaff(pool: pg.Pool, passwordHash: string): Promise<{ ids: number[]; names: string[] }> {
   const people = [...W.STAFF.map((name) => ({ name, role: 'TECHNICIAN' })), { name: W.ADMIN_NAME, role: 'ADMIN' }];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const techs = { ids: [] as number[], names: [] as string[] };
     for (const p of people) {
       const { rows } = await client.query<{ id: number; inserted: boolean }>(
@@ -287,14 +286,8 @@ async function seedStaff(pool: pg.Pool, passwordHash: string): Promise<{ ids: nu
         techs.names.push(p.name);
       }
     }
-    await client.query('COMMIT');
     return techs;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function seedCustomers(pool: pg.Pool, n: number, now: Date): Promise<{ ids: number[]; names: string[] }> {

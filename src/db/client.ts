@@ -28,6 +28,22 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /connect|terminat|database system is|not queryable/i.test(String((err as Error | null)?.message));
 }
 
+/** Runs `work` in a transaction on one pooled connection (raw SQL), released whatever happens. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /** Named prepared statements: PostgreSQL plans each distinct query once per connection. */
 function statementName(query: { sql: string }): string {
   return 'cb_' + createHash('sha1').update(query.sql).digest('hex').slice(0, 24);

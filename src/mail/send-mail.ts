@@ -6,6 +6,7 @@
 // is marked sent, the job runs again and the mail goes again (same Message-ID, so mail clients
 // show it once). pg-boss runs each job in one worker at a time.
 import type pg from 'pg';
+import { withTransaction } from '../db/client.js';
 import type { MailKind } from '../generated/prisma/enums.js';
 import type { MailPayload } from '../services/mail/outbox.js';
 import { issueAccessToken } from '../services/public/access-links.js';
@@ -35,29 +36,13 @@ interface MailRow {
 /** Automatic notices are marked so that auto-responders do not answer them (RFC 3834). */
 const AUTOMATIC: ReadonlySet<MailKind> = new Set(['TICKET_CREATED', 'WAITING_ON_CUSTOMER', 'RESOLVED']);
 
-/** Runs `work` in a transaction on one pooled connection, released whatever happens. */
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
-
 /**
  * Sends mail `mailId` unless it was sent already. `lastAttempt`: a failure now marks it FAILED
  * (shown to staff) instead of leaving it queued for another try.
  */
 export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt = false): Promise<'sent' | 'skipped'> {
   // 1. Still to send? Then a fresh access token for the link it carries (committed with the check).
-  const prepared = await inTransaction(s.pool, async (client) => {
+  const prepared = await withTransaction(s.pool, async (client) => {
     const { rows } = await client.query<MailRow>(
       `SELECT id, kind, recipient, payload, state, "ticketId" FROM "OutboundMail" WHERE id = $1 FOR UPDATE`,
       [mailId],

@@ -1,5 +1,6 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import type { ArticleStatus } from '../../generated/prisma/enums.js';
+import type { Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan, can } from '../policy.js';
@@ -44,6 +45,18 @@ export async function searchArticles(
   opts: { q?: string; status?: ArticleStatus; category?: string; page?: number },
 ): Promise<{ hits: ArticleHit[]; hasMore: boolean }> {
   assertCan(ctx.actor, 'article.read');
+  return searchWhere(ctx.db, visibleTo(ctx, opts.status), opts);
+}
+
+/** Published articles marked for customers: what the public help centre shows. */
+export const PUBLIC_ARTICLES = Prisma.sql`a.status = 'PUBLISHED' AND a.visibility = 'PUBLIC'`;
+
+/** The search itself, among the articles `visible` lets through (staff's view, or the public one). */
+export async function searchWhere(
+  db: Db,
+  visible: Prisma.Sql,
+  opts: { q?: string; category?: string; page?: number },
+): Promise<{ hits: ArticleHit[]; hasMore: boolean }> {
   const page = Math.max(0, Math.min(opts.page ?? 0, 50));
   const q = opts.q?.trim() ?? '';
   const category = opts.category?.trim() ? Prisma.sql`AND a.category = ${opts.category.trim()}` : Prisma.empty;
@@ -51,21 +64,21 @@ export async function searchArticles(
   const offset = page * SEARCH_PAGE_SIZE;
   const columns = Prisma.sql`a.id, a.title, a.category, a.tags, a.status::text AS status, a.visibility::text AS visibility, a."updatedAt"`;
   if (!q) {
-    const rows = await ctx.db.$queryRaw<ArticleHit[]>`
+    const rows = await db.$queryRaw<ArticleHit[]>`
       SELECT ${columns}, 0::float8 AS rank, left(a.body, 240) AS snippet
       FROM "Article" a
-      WHERE ${visibleTo(ctx, opts.status)} ${category}
+      WHERE ${visible} ${category}
       ORDER BY a."updatedAt" DESC, a.id DESC
       LIMIT ${limit} OFFSET ${offset}`;
     return { hits: rows.slice(0, SEARCH_PAGE_SIZE), hasMore: rows.length > SEARCH_PAGE_SIZE };
   }
   const headline = `StartSel=${HIT_START}, StopSel=${HIT_END}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
-  const rows = await ctx.db.$queryRaw<ArticleHit[]>`
+  const rows = await db.$queryRaw<ArticleHit[]>`
     WITH q AS (SELECT websearch_to_tsquery('caseboard', ${q}) AS query),
     page AS (
       SELECT a.id, ts_rank_cd(a.search, q.query, 32)::float8 AS rank
       FROM "Article" a, q
-      WHERE a.search @@ q.query AND ${visibleTo(ctx, opts.status)} ${category}
+      WHERE a.search @@ q.query AND ${visible} ${category}
       ORDER BY rank DESC, a.id DESC
       LIMIT ${limit} OFFSET ${offset}
     )
@@ -79,10 +92,10 @@ export async function searchArticles(
     return { hits: rows.slice(0, SEARCH_PAGE_SIZE), hasMore: rows.length > SEARCH_PAGE_SIZE };
   }
   const found = rows.map((r) => r.id);
-  const similar = await ctx.db.$queryRaw<ArticleHit[]>`
+  const similar = await db.$queryRaw<ArticleHit[]>`
     SELECT ${columns}, similarity(a.title, ${q})::float8 AS rank, left(a.body, 240) AS snippet
     FROM "Article" a
-    WHERE a.title % ${q} AND ${visibleTo(ctx, opts.status)} ${category}
+    WHERE a.title % ${q} AND ${visible} ${category}
       AND a.id <> ALL(${found}::int[])
     ORDER BY rank DESC, a.id DESC
     LIMIT ${limit - rows.length}`;
@@ -97,15 +110,20 @@ export async function searchArticles(
  */
 export async function suggestArticles(ctx: ServiceContext, title: string, limit = 5) {
   assertCan(ctx.actor, 'article.read');
+  return suggestWhere(ctx.db, Prisma.sql`a.status = 'PUBLISHED'`, title, limit);
+}
+
+/** The suggestions themselves, among the articles `visible` lets through. */
+export async function suggestWhere(db: Db, visible: Prisma.Sql, title: string, limit = 5) {
   const words = title.trim();
   if (words.length < 3) return [];
   for (const query of [andQuery(words), orQuery(words)]) {
     if (!query) break; // no words at all: nothing can match
-    const rows = await ctx.db.$queryRaw<{ id: number; title: string; category: string | null }[]>`
+    const rows = await db.$queryRaw<{ id: number; title: string; category: string | null }[]>`
       WITH q AS (SELECT to_tsquery('caseboard', ${query}) AS query),
       candidates AS (
         SELECT a.id, a.search FROM "Article" a, q
-        WHERE a.status = 'PUBLISHED' AND a.search @@ q.query
+        WHERE ${visible} AND a.search @@ q.query
         LIMIT 2000
       )
       SELECT a.id, a.title, a.category

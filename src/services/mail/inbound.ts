@@ -245,7 +245,7 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
             return record(tx, 'QUARANTINED', { matchedTicketId: t.id, reason: `${matched}, but the ticket is closed and takes no more replies.` });
           }
           try {
-            await addCustomerReply(db, t.id, body || '(empty message)', { via: 'email', tx });
+            await addCustomerReply(db, t.id, body || '(empty message)', { tx });
           } catch (err) {
             // Closed between the look-up and the reply (nothing was written yet): hold it.
             if (err instanceof ValidationError) {

@@ -19,19 +19,21 @@ export interface MailPayload {
   resolutionNote?: string;
 }
 
-/** Queues a mail about `ticket` to its customer, inside the caller's transaction. */
+/**
+ * Queues a mail about `ticket` to its customer, inside the caller's transaction: one statement,
+ * the customer's address and name read where the row is written.
+ */
 export async function queueTicketMail(
   tx: Tx,
   ticket: Pick<Ticket, 'id' | 'reference' | 'title' | 'customerId'>,
   kind: MailKind,
   extra: Pick<MailPayload, 'body' | 'author' | 'resolutionCode' | 'resolutionNote'> = {},
 ): Promise<void> {
-  const customer = await tx.customer.findUniqueOrThrow({
-    where: { id: ticket.customerId },
-    select: { name: true, email: true },
-  });
-  const payload: MailPayload = { reference: ticket.reference, title: ticket.title, name: customer.name, ...extra };
-  await tx.outboundMail.create({
-    data: { ticketId: ticket.id, kind, recipient: customer.email, payload: payload as object },
-  });
+  await tx.$executeRaw`
+    INSERT INTO "OutboundMail" (kind, recipient, payload, "ticketId")
+    SELECT ${kind}::"MailKind", c.email,
+           jsonb_build_object('reference', ${ticket.reference}::text, 'title', ${ticket.title}::text, 'name', c.name)
+             || ${JSON.stringify(extra)}::jsonb,
+           ${ticket.id}::int
+    FROM "Customer" c WHERE c.id = ${ticket.customerId}::int`;
 }

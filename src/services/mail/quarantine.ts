@@ -176,7 +176,7 @@ export async function attachToTicket(
     const fromCustomer = await isTicketCustomer(tx, mail.fromAddress, ticket.customerId);
     let after: Ticket = ticket;
     if (fromCustomer) {
-      after = (await addCustomerReply(ctx.db, ticket.id, mail.body || '(empty message)', { via: 'email', tx })).ticket;
+      after = (await addCustomerReply(ctx.db, ticket.id, mail.body || '(empty message)', { tx })).ticket;
     } else {
       const received = mail.receivedAt.toISOString().slice(0, 16).replace('T', ' ');
       const quote = `Mail from ${sender(mail)}, received ${received} UTC, subject "${mail.subject || '(no subject)'}":\n\n${mail.body || '(empty message)'}`;

@@ -46,11 +46,6 @@ export async function ticketIdForToken(db: Db, token: string): Promise<number | 
   return row.ticketId;
 }
 
-/** How many of the ticket's links still work (shown on the ticket page beside "Revoke"). */
-export async function countActiveAccessLinks(db: Db, ticketId: number): Promise<number> {
-  return db.ticketAccessToken.count({ where: { ticketId, revokedAt: null, expiresAt: { gt: new Date() } } });
-}
-
 /**
  * Staff: every link to the ticket stops working now (closed tickets too: withdrawing access is
  * always allowed). The next mail carries a fresh one.

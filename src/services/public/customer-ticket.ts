@@ -88,7 +88,7 @@ export async function addCustomerReply(
   db: Db,
   ticketId: number,
   body: string,
-  opts: { via: 'web' | 'email'; tx?: Tx },
+  opts: { tx?: Tx } = {},
 ): Promise<{ ticket: Ticket; entry: WorkLogEntry }> {
   if (body.trim().length > 20_000) {
     throw new ValidationError('The reply is too long (at most 20,000 characters).', { body: 'Shorten the reply.' });
@@ -105,7 +105,7 @@ export async function addCustomerReply(
     const next = statusAfterCustomerReply(ticket.status);
     const updated = next === ticket.status ? plain : await changeTicket(tx, actor, plain, { status: next });
     const entry = await appendWorkLog(tx, actor, updated, { kind: 'CUSTOMER_REPLY', body, outcome: null });
-    return { ticket: updated, entry, via: opts.via };
+    return { ticket: updated, entry };
   };
   // Staff changing the ticket at that very moment makes the status change a conflict: the
   // customer's reply is not based on any form version, so it is simply tried again.

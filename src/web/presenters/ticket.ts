@@ -79,7 +79,7 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
   if (row.action === 'WORKLOG_ADDED') {
     if (row.field === 'ATTEMPTED_FIX') return { summary: `logged an attempted fix: ${OUTCOME_LABEL[row.newValue as FixOutcome] ?? ''}` };
     if (row.field === 'REPLY') return { summary: 'replied to the customer' };
-    if (row.field === 'CUSTOMER_REPLY') return { summary: `replied${row.newValue ? ` (${row.newValue})` : ''}` };
+    if (row.field === 'CUSTOMER_REPLY') return { summary: 'replied' };
     return { summary: 'added a note' };
   }
   if (row.action === 'ACCESS_REVOKED') return { summary: `revoked the customer's access links (${row.newValue ?? ''})` };

@@ -99,7 +99,7 @@ export function publicRoutes(db: Database, config: Config): Router {
     let message = 'Please check the fields marked below.';
     if (form.success) {
       try {
-        await addCustomerReply(db.prisma, ticketId, form.data.body, { via: 'web' });
+        await addCustomerReply(db.prisma, ticketId, form.data.body);
         return res.redirect(303, `/s/${req.params.token}?replied=1`);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
