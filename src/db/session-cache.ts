@@ -4,7 +4,7 @@
  * reads its row once instead of once per request.
  *
  * How stale it can be:
- * - In this process, never: signing out, a session saved, and endSessionsOf / refreshSessionsOf
+ * - In this process, never: signing out, a session saved, and endSessionsOf / userChanged
  *   (deactivation, password reset, a changed user) drop the entries at once, and reads that were
  *   under way then are not kept (see `epoch` and `bypass` below).
  * - Another instance's changes (its sign-outs, its admins deactivating someone) are seen here
@@ -13,7 +13,7 @@
 export const SESSION_CACHE_TTL_MS = 1_000;
 
 /**
- * endSessionsOf/refreshSessionsOf run inside an admin's transaction: until it commits, a read of
+ * endSessionsOf/userChanged run inside an admin's transaction: until it commits, a read of
  * the table still sees the old rows. So for this long after the call, that user's rows are read
  * from the table every time and not kept. Prisma's interactive transactions end within 5 s
  * (their default timeout), well inside this.

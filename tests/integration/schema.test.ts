@@ -26,6 +26,7 @@ function expectedType(field: { type: string; kind: string; nativeType?: unknown;
       Timestamptz: `timestamp${a} with time zone`,
       Timestamp: `timestamp${a} without time zone`,
       Json: 'json',
+      Uuid: 'uuid',
     };
     if (!map[name]) throw new Error(`add a mapping for @db.${name}`);
     return map[name]!;

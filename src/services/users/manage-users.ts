@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../db/client.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Role } from '../../domain/enums.js';
@@ -7,7 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { assertCan } from '../policy.js';
 import { hashPassword } from '../passwords.js';
 import { changeUser, type UserPatch } from './user-history.js';
-import { endSessionsOf, refreshSessionsOf } from './sessions.js';
+import { endSessionsOf, userChanged } from './sessions.js';
 import { invalidateStaffCache } from './list-users.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -108,7 +109,8 @@ export function updateUser(ctx: ServiceContext, userId: number, version: number,
       });
     }
     const updated = await apply(tx, ctx, user, { email: edit.email.trim().toLowerCase(), name, role: edit.role });
-    await refreshSessionsOf(tx, updated);
+    // Sessions read the role, name and email from the user's row: the change counts at once.
+    userChanged(user.id);
     return updated;
   });
 }
@@ -125,7 +127,8 @@ export function setUserActive(ctx: ServiceContext, userId: number, version: numb
         throw new ValidationError('This is the last active admin: make someone else an admin first.');
       }
     }
-    const updated = await apply(tx, ctx, user, { active });
+    // A new stamp ends every session of theirs, even one a sign-in in flight writes later.
+    const updated = await apply(tx, ctx, user, active ? { active } : { active, securityStamp: randomUUID() });
     if (!active) await endSessionsOf(tx, user.id);
     return updated;
   });
@@ -137,7 +140,7 @@ export async function resetPassword(ctx: ServiceContext, userId: number, version
   assertPassword(password);
   const passwordHash = await hashPassword(password);
   return mutateUser(ctx, userId, version, async (tx, user) => {
-    const updated = await apply(tx, ctx, user, { passwordHash });
+    const updated = await apply(tx, ctx, user, { passwordHash, securityStamp: randomUUID() });
     await endSessionsOf(tx, user.id);
     return updated;
   });

@@ -3,22 +3,39 @@ import { forgetSessionsOfUser } from '../../db/session-cache.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Actor } from '../context.js';
 
-/** What a session keeps of its user: enough to act without reading the user on every request. */
+/**
+ * What a session keeps of its user: who, and the security stamp they signed in with. Everything
+ * else (role, name, email, whether they are active) is read from the user's row with the session
+ * (src/web/middleware/session-store.ts), so a change to the user takes effect on their next
+ * request, and a session whose stamp no longer matches is no session at all.
+ */
+export interface SessionIdentity {
+  id: number;
+  stamp: string;
+}
+
+/** A signed-in user, as authenticate() hands them to the session: the actor and their stamp. */
+export type SignedInUser = Actor & { stamp: string };
+
 export function sessionUser(user: Pick<User, 'id' | 'role' | 'name' | 'email'>): Actor {
   return { id: user.id, role: user.role, name: user.name, email: user.email };
 }
 
-/** Signs a user out everywhere (deactivation, password reset): their sessions are deleted. */
+/**
+ * Signs a user out everywhere (deactivation, password reset). The caller has changed the user's
+ * security stamp in the same transaction: that alone ends every session, including one that a
+ * sign-in still in flight writes after this. Deleting the rows is housekeeping.
+ */
 export async function endSessionsOf(tx: Tx, userId: number): Promise<void> {
   // This process's copies of the rows go now, and none is kept until the transaction is over.
   forgetSessionsOfUser(userId);
   await tx.$executeRaw`DELETE FROM "session" WHERE (sess -> 'passport' -> 'user' ->> 'id') = ${String(userId)}`;
 }
 
-/** Keeps open sessions in step with a changed user (role, name, email take effect at once). */
-export async function refreshSessionsOf(tx: Tx, user: User): Promise<void> {
-  forgetSessionsOfUser(user.id);
-  await tx.$executeRaw`
-    UPDATE "session" SET sess = jsonb_set(sess::jsonb, '{passport,user}', ${JSON.stringify(sessionUser(user))}::jsonb)::json
-    WHERE (sess -> 'passport' -> 'user' ->> 'id') = ${String(user.id)}`;
+/**
+ * A user's role, name or email changed: sessions read them from the user's row, so nothing in the
+ * table changes; this process only stops using its copies (other instances' expire within a second).
+ */
+export function userChanged(userId: number): void {
+  forgetSessionsOfUser(userId);
 }

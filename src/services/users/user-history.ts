@@ -1,7 +1,8 @@
 import type { Tx } from '../../db/client.js';
 import type { User } from '../../generated/prisma/client.js';
 
-export type UserPatch = Partial<Pick<User, 'email' | 'name' | 'role' | 'active' | 'passwordHash'>>;
+/** securityStamp is not a change of its own: it moves with a deactivation or a password reset. */
+export type UserPatch = Partial<Pick<User, 'email' | 'name' | 'role' | 'active' | 'passwordHash' | 'securityStamp'>>;
 const TRACKED = ['email', 'name', 'role', 'active', 'passwordHash'] as const;
 
 /**

@@ -7,6 +7,7 @@ import type { Config } from '../../config/env.js';
 import type { Database } from '../../db/client.js';
 import type { Actor } from '../../services/context.js';
 import { authenticate } from '../../services/users/authenticate.js';
+import { sessionUser, type SessionIdentity, type SignedInUser } from '../../services/users/sessions.js';
 import { safeReturnPath } from '../middleware/auth.js';
 
 const LoginForm = z.object({
@@ -26,8 +27,13 @@ export function authRoutes(db: Database, config: Config, passport: InstanceType<
       );
     }),
   );
-  passport.serializeUser((user, done) => done(null, user));
-  passport.deserializeUser((user: Actor, done) => done(null, user));
+  // The session keeps who signed in and their security stamp; the session store hands back the
+  // user as they are now, or no session once the stamp moved on (src/web/middleware/session-store.ts).
+  passport.serializeUser((user, done) => {
+    const { id, stamp } = user as SignedInUser;
+    done(null, { id, stamp } satisfies SessionIdentity);
+  });
+  passport.deserializeUser((user: SignedInUser, done) => done(null, sessionUser(user)));
 
   // Throttles guessing: per client address and account, counting only failed attempts.
   const throttle = rateLimit({
