@@ -114,7 +114,7 @@ const PLAUSIBLE = ['Printer jams on tray 2', 'Works after a restart.', 'Ana Lima
 const NASTY = [
   '\u0000', 'a\u0000b', 'x\u0000'.repeat(50), '\uFEFF', '\u202Etxt.exe', '\uD800', '\r\n', ' ', '<script>alert(1)</script>',
   "' OR 1=1 --", '%00', '../../etc/passwd', '<%= 7*7 %>', '${7*7}', 'null', 'undefined', 'true', '[]', '{}', '__proto__',
-  'constructor', 'CB-', 'cb 0000000', 'OPEN', 'open', 'CLOSED', 'RESOLVED', 'DELETED', 'SUPERUSER', 'ADMIN', 'active ', 'me',
+  'constructor', 'valueOf', 'toString', 'hasOwnProperty', 'CB-', 'cb 0000000', 'OPEN', 'open', 'CLOSED', 'RESOLVED', 'DELETED', 'SUPERUSER', 'ADMIN', 'active ', 'me',
 ];
 const NUMBERS = ['-1', '0', '1', '1.5', '-0', '1e3', '1e308', '1e400', '2147483647', '2147483648', '4294967296', '-2147483649',
   '9007199254740991', '9007199254740993', '99999999999999999999', 'NaN', 'Infinity', '0x10', ' 7 ', '٣', '1_000', '+1', '2e9', '3e9'];
@@ -193,8 +193,13 @@ const submissionArb = (names: string[]): fc.Arbitrary<Submission> =>
     target: fc.nat(),
     huge: fc.record({ unit: fc.constantFrom(...HUGE_UNITS), size: fc.constantFrom(201, 1_001, 20_001, 60_000, 150_000, 300_000) }),
     picks: fc.record(Object.fromEntries(names.map((name) => [name, pickArb]))) as fc.Arbitrary<Record<string, Pick>>,
-    extra: fc.option(fc.record({ name: fc.oneof(fc.constantFrom('version', 'id', 'role', '__proto__', 'status[]', 'assigneeId'), fc.string({ maxLength: 12 })), value: fc.string({ maxLength: 12 }) }), { freq: 6 }),
+    extra: fc.option(fc.record({ name: fc.oneof(fc.constantFrom('version', 'id', 'role', 'status[]', 'assigneeId', ...OBJECT_KEYS), fc.string({ maxLength: 12 })), value: fc.string({ maxLength: 12 }) }), { freq: 6 }),
   });
+/**
+ * Field names that are also properties every plain object inherits: a page or service that looks
+ * a user-supplied name up in a plain object finds a function there instead of nothing.
+ */
+const OBJECT_KEYS = ['__proto__', 'constructor', 'valueOf', 'toString', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleString', '__defineGetter__', 'prototype'];
 
 /** The plausible filling of a text field the page left empty (so that a required field is sometimes valid). */
 function currentValue(field: FormField): string | undefined {
@@ -260,6 +265,12 @@ async function fuzzForm(form: Fuzzed, runs: number) {
     ...names.map((_, target) => alone(target, 'a', 20_001)),
     ...names.flatMap((x, target) => (/version|id$|^(from|to|page)$/i.test(x) ? [alone(target, '2147483648', 1), alone(target, '-1', 1)] : [])),
     ...(names.some((x) => /version/i.test(x)) ? [[{ mode: 'stale', target: 0, picks: asOnPage(), extra: null, huge: { unit: 'a', size: 1 } }] as [Submission]] : []),
+    // Each inherited property name as an extra field, on the fresh form and on a stale one (whose
+    // "changed meanwhile" page shows every field it was sent).
+    ...OBJECT_KEYS.flatMap((name): [Submission][] => [
+      [{ mode: 'chaos', target: 0, picks: asOnPage(), extra: { name, value: 'x' }, huge: { unit: 'a', size: 1 } }],
+      ...(names.some((x) => /version/i.test(x)) ? [[{ mode: 'stale', target: 0, picks: asOnPage(), extra: { name, value: 'x' }, huge: { unit: 'a', size: 1 } }] as [Submission]] : []),
+    ]),
   ];
   await fc.assert(
     fc.asyncProperty(submissionArb(names), async (sub) => {
@@ -287,7 +298,7 @@ async function fuzzForm(form: Fuzzed, runs: number) {
         values[name] = pick.k === 'current' ? (field ? currentValue(field) : undefined) : resolvePick(pick, field);
         if (sub.mode === 'stale' && /version/i.test(name) && /^\d+$/.test(String(values[name]))) values[name] = String(Number(values[name]) + 1);
       }
-      if (sub.extra && sub.extra.name !== '_csrf' && sub.mode === 'chaos') values[sub.extra.name] = sub.extra.value;
+      if (sub.extra && sub.extra.name !== '_csrf' && (sub.mode === 'chaos' || sub.mode === 'stale')) values[sub.extra.name] = sub.extra.value;
       await send(form.method, form.action, values);
     }),
     // The examples count among the runs: `runs` random ones follow them.
