@@ -44,6 +44,8 @@ export interface ParsedInbound {
   headers: Record<string, string>;
   /** Names of attached files (not kept: the text says they were there). */
   attachments?: string[];
+  /** The Authentication-Results header fields ("Authentication-Results: …"), topmost first. */
+  authenticationResults?: string[];
 }
 
 export interface InboundOptions {
