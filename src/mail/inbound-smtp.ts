@@ -31,7 +31,8 @@ export interface InboundSmtp {
 export interface InboundSmtpDeps {
   db: Database;
   ids: MessageIds;
-  config: Pick<Config, 'INBOUND_SMTP_PORT' | 'INBOUND_SMTP_HOST' | 'INBOUND_MAX_BYTES' | 'INBOUND_MAX_NEW_PER_HOUR' | 'MAIL_FROM'>;
+  config: Pick<Config, 'INBOUND_SMTP_PORT' | 'INBOUND_SMTP_HOST' | 'INBOUND_MAX_BYTES' | 'INBOUND_MAX_NEW_PER_HOUR' | 'MAIL_FROM'> &
+    Partial<Pick<Config, 'MAIL_TRUSTED_AUTHSERV_ID' | 'MAIL_REQUIRE_AUTHENTICATION' | 'MAIL_ACK_MAX_PER_ADDRESS' | 'MAIL_ACK_MAX_PER_DOMAIN'>>;
 }
 
 /** An error for smtp-server's onData callback: the reply code and text the client gets. */
@@ -71,6 +72,10 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
       const { mail, redelivered } = await receiveMail(db.prisma, ids, msg, {
         ownAddress: config.MAIL_FROM,
         maxNewPerHour: config.INBOUND_MAX_NEW_PER_HOUR,
+        trustedAuthservIds: config.MAIL_TRUSTED_AUTHSERV_ID ?? [],
+        requireAuthentication: config.MAIL_REQUIRE_AUTHENTICATION ?? false,
+        ackMaxPerAddress: config.MAIL_ACK_MAX_PER_ADDRESS,
+        ackMaxPerDomain: config.MAIL_ACK_MAX_PER_DOMAIN,
       });
       const what = redelivered ? `already received as #${mail.id}` : `#${mail.id} ${mail.state}`;
       console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);

@@ -51,8 +51,11 @@ const LOOP_HEADERS = [
   'x-loop',
   'x-caseboard-loop',
 ];
-/** Mailing-list mail (RFC 2369, 2919): never acknowledged (RFC 3834), see services/mail/inbound.ts. */
-const LIST_HEADERS = ['list-id', 'list-unsubscribe', 'list-post'];
+/**
+ * Mailing-list mail (RFC 2369, 2919): never acknowledged (RFC 3834), see services/mail/inbound.ts.
+ * mailparser gathers the List-* fields into one 'list' header ({ id, post, unsubscribe, … }).
+ */
+const LIST_FIELDS = ['id', 'post', 'unsubscribe'] as const;
 
 /** The parts of mailparser's result that Caseboard reads (what a decoding worker sends back). */
 export interface MailFields extends Pick<ParsedMail, 'from' | 'subject' | 'text' | 'html' | 'messageId' | 'inReplyTo' | 'references' | 'headers'> {
@@ -70,9 +73,16 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
   const address = noNul(first?.address ?? '').trim().toLowerCase();
   if (!address || address.length > 254 || !/^[^\s@<>]+@[^\s@<>]+$/.test(address)) return null;
   const headers: Record<string, string> = {};
-  for (const name of [...LOOP_HEADERS, ...LIST_HEADERS]) {
+  for (const name of LOOP_HEADERS) {
     const value = mail.headers.get(name);
     if (value !== undefined) headers[name] = noNul(headerText(value));
+  }
+  const list = mail.headers.get('list');
+  if (list && typeof list === 'object') {
+    for (const field of LIST_FIELDS) {
+      const v = Object.hasOwn(list, field) ? (list as Record<string, unknown>)[field] : undefined;
+      if (v !== undefined) headers[`list-${field}`] = clip(noNul(JSON.stringify(v) ?? ''), 200);
+    }
   }
   const refs = mail.references === undefined ? [] : Array.isArray(mail.references) ? mail.references : [mail.references];
   return {
@@ -239,7 +249,7 @@ parentPort.on('message', async (task) => {
 const workerData = {
   mailparser: requireCjs.resolve('mailparser'),
   replyParser: requireCjs.resolve('email-reply-parser'),
-  headers: [...LOOP_HEADERS, ...LIST_HEADERS],
+  headers: [...LOOP_HEADERS, 'list'],
   // Twice the trimmer's input: cutting here changes nothing that visibleText keeps.
   maxText: 2 * MAX_TRIM_INPUT,
 };
