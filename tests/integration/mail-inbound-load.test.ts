@@ -95,7 +95,7 @@ async function slowestHealthDuring(during: Promise<unknown>): Promise<{ slowest:
 }
 
 describe('the inbound listener under load', () => {
-  it('keeps /health answering within 250 ms while a 9 MB message is parsed', async () => {
+  it('keeps /health answering within 400 ms while a 9 MB message is parsed', async () => {
     const from = `big-${unique()}@customer.test`;
     // ~9.4 MB of ISO-8859-1 text: mailparser decodes and converts all of it (the text kept is cut
     // to 20,000 characters); on the main thread this held every request for ~0.5 s.
@@ -109,7 +109,9 @@ describe('the inbound listener under load', () => {
     expect(mail).toMatchObject({ state: 'NEW_TICKET' });
     expect(mail!.body.length).toBeLessThanOrEqual(20_000);
     console.log(`[load] 9 MB message: answered in ${result!.ms} ms; /health ${count} requests, slowest ${slowest.toFixed(0)} ms`);
-    expect(slowest).toBeLessThan(250);
+    // Decoding on the main thread held it 495–942 ms here; in the worker the slowest is 60–190 ms
+    // (what is left: receiving the 9 MB through smtp-server), on a machine shared with other work.
+    expect(slowest).toBeLessThan(400);
   }, 120_000);
 
   it('takes a normal message promptly behind ten whose quote trimming is slow', async () => {
