@@ -50,6 +50,21 @@ const schema = z.object({
   INBOUND_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** More new tickets than this from one address within an hour are held in quarantine (mail loops, floods). */
   INBOUND_MAX_NEW_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(20),
+  /**
+   * authserv-ids (comma-separated) of the organisation's own mail servers, whose
+   * Authentication-Results fields are believed (see src/mail/auth-results.ts). Unset: every
+   * such field is ignored, since anyone can write one into a message.
+   */
+  MAIL_TRUSTED_AUTHSERV_ID: z
+    .string()
+    .transform((v) => v.split(',').map((id) => id.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^\s;()"]{1,255}$/, 'must be authserv-ids (host names) separated by commas')).min(1))
+    .optional(),
+  /** With MAIL_TRUSTED_AUTHSERV_ID: mail that the trusted server did not find authenticated (PASS) goes to quarantine. */
+  MAIL_REQUIRE_AUTHENTICATION: bool.default(false),
+  /** "Request received" mails to one address / one domain per hour, at most (backscatter). */
+  MAIL_ACK_MAX_PER_ADDRESS: z.coerce.number().int().min(0).max(10_000).default(5),
+  MAIL_ACK_MAX_PER_DOMAIN: z.coerce.number().int().min(0).max(100_000).default(50),
   /** Customer-facing forms (status lookup, requests, replies): attempts per client per 15 minutes. */
   PUBLIC_FORM_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 });
@@ -66,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.MAIL_REQUIRE_AUTHENTICATION && !parsed.data.MAIL_TRUSTED_AUTHSERV_ID) {
+    throw new ConfigError('Invalid configuration:\n  MAIL_REQUIRE_AUTHENTICATION: needs MAIL_TRUSTED_AUTHSERV_ID (whose results to believe)');
   }
   return Object.freeze(parsed.data);
 }

@@ -8,18 +8,19 @@
 // Replies, so that the MTA does the right thing with each message:
 //   250  taken (recorded, whatever became of it: reply, new ticket, quarantine, ignored)
 //   552  larger than INBOUND_MAX_BYTES (permanent: the sender gets a bounce saying so)
-//   550  no usable From address; 554 not readable as a message at all (permanent)
-//   451  anything failed while taking it (database down…): the MTA keeps it and tries again;
+//   550  no usable From address; 554 not readable as a message at all, or not within the
+//        decoder's time and memory limits (permanent)
+//   451  anything failed while taking it (database down…), or every decoder is busy and many
+//        messages wait (a real overload, not one slow message): the MTA keeps it and tries again;
 //        nothing was written, and a redelivery that did get through once is recognised.
 // No error in one message ends the listener.
 import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/env.js';
 import type { Database } from '../db/client.js';
 import { receiveMail } from '../services/mail/inbound.js';
 import type { MessageIds } from './message-id.js';
-import { stopReplyTrimmer, toParsedInbound } from './parse.js';
+import { decodeMessage, DecodeError, stopMailWorkers, toParsedInbound, type DecodedMail } from './parse.js';
 
 export interface InboundSmtp {
   /** The port it listens on (the real one when INBOUND_SMTP_PORT is 0). */
@@ -30,7 +31,8 @@ export interface InboundSmtp {
 export interface InboundSmtpDeps {
   db: Database;
   ids: MessageIds;
-  config: Pick<Config, 'INBOUND_SMTP_PORT' | 'INBOUND_SMTP_HOST' | 'INBOUND_MAX_BYTES' | 'INBOUND_MAX_NEW_PER_HOUR' | 'MAIL_FROM'>;
+  config: Pick<Config, 'INBOUND_SMTP_PORT' | 'INBOUND_SMTP_HOST' | 'INBOUND_MAX_BYTES' | 'INBOUND_MAX_NEW_PER_HOUR' | 'MAIL_FROM'> &
+    Partial<Pick<Config, 'MAIL_TRUSTED_AUTHSERV_ID' | 'MAIL_REQUIRE_AUTHENTICATION' | 'MAIL_ACK_MAX_PER_ADDRESS' | 'MAIL_ACK_MAX_PER_DOMAIN'>>;
 }
 
 /** An error for smtp-server's onData callback: the reply code and text the client gets. */
@@ -47,12 +49,18 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
   const maxBytes = config.INBOUND_MAX_BYTES;
 
   async function take(raw: Buffer, session: SMTPServerSession): Promise<string> {
-    let parsed;
+    let parsed: DecodedMail;
     try {
-      parsed = await simpleParser(raw, { skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024 });
+      // In a worker thread (src/mail/parse.ts): decoding costs what the sender wants it to.
+      parsed = await decodeMessage(raw);
     } catch (err) {
+      if (err instanceof DecodeError && err.temporary) {
+        // Truly overloaded (every decoder busy and a long queue): the MTA keeps it and retries.
+        console.error(`[inbound] too busy to read a message ${describeSession(session)}: ${err.message}`);
+        throw refusal(451, '4.3.2 Too busy to take the message now; try again later');
+      }
       console.error(`[inbound] unreadable message ${describeSession(session)}: ${(err as Error).message}`);
-      throw refusal(554, '5.6.0 Message refused: it could not be read as an email message');
+      throw refusal(554, '5.6.0 Message refused: it could not be read as an email message within our limits');
     }
     const envelopeSender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const msg = toParsedInbound(parsed, envelopeSender);
@@ -64,6 +72,10 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
       const { mail, redelivered } = await receiveMail(db.prisma, ids, msg, {
         ownAddress: config.MAIL_FROM,
         maxNewPerHour: config.INBOUND_MAX_NEW_PER_HOUR,
+        trustedAuthservIds: config.MAIL_TRUSTED_AUTHSERV_ID ?? [],
+        requireAuthentication: config.MAIL_REQUIRE_AUTHENTICATION ?? false,
+        ackMaxPerAddress: config.MAIL_ACK_MAX_PER_ADDRESS,
+        ackMaxPerDomain: config.MAIL_ACK_MAX_PER_DOMAIN,
       });
       const what = redelivered ? `already received as #${mail.id}` : `#${mail.id} ${mail.state}`;
       console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);
@@ -141,7 +153,7 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
   return {
     port,
     stop() {
-      stopped ??= new Promise<void>((resolve) => server.close(() => resolve())).then(() => stopReplyTrimmer());
+      stopped ??= new Promise<void>((resolve) => server.close(() => resolve())).then(() => stopMailWorkers());
       return stopped;
     },
   };

@@ -1,22 +1,26 @@
-// Inbound mail, from what mailparser made of the bytes to what Caseboard keeps: the plain
-// ParsedInbound the service takes, and the visible text of a reply (quoted earlier mails cut).
+// Inbound mail, from the bytes to what Caseboard keeps: the plain ParsedInbound the service takes,
+// and the visible text of a reply (quoted earlier mails cut).
 //
-// Trimming quotes uses email-reply-parser, whose regular expressions backtrack badly on some
-// input: ~12 KB of lines like "Op x schreef y" take 7 s, and the time grows with the cube of the
-// size. A mail can be written to do that on purpose, and the web app shares this event loop, so
-// the parser runs in a worker thread with a time limit; past it the worker is ended and a simple
-// linear trim is used instead.
+// Both steps cost what the sender wants them to, and the web app shares this event loop, so both
+// run in worker threads (src/mail/worker-pool.ts), in two pools of two:
+// - decoding (mailparser): a 9 MB message held every request for ~0.5 s on the main thread.
+//   In a worker with memory limits and a 20 s limit; only the fields Caseboard reads come back,
+//   the text cut to what is ever looked at.
+// - trimming quotes (email-reply-parser), whose regular expressions backtrack badly on some input:
+//   ~12 KB of lines like "Op x schreef y" take 7 s, and the time grows with the cube of the size.
+//   Each message gets TRIM_BUDGET_MS for it, waiting for a worker included; past that the worker
+//   is ended and the linear simpleTrim is used instead. Ten such messages at once used to queue
+//   for 2 s each (a normal one behind them waited 20 s); now they all fall back within the budget.
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type { AddressObject, HeaderValue, ParsedMail } from 'mailparser';
 import type { ParsedInbound } from '../services/mail/inbound.js';
 import { REPLY_ABOVE } from './render.js';
+import { WorkerPool } from './worker-pool.js';
 
 /** What is kept of a message's text (the work log's limit). */
 export const MAX_BODY_CHARS = 20_000;
 /** Text given to the quote trimmer: a reply is at the top, and the body keeps 20,000 characters. */
 const MAX_TRIM_INPUT = 64 * 1024;
-const TRIM_TIMEOUT_MS = 2_000;
 
 /** Header values as text: mailparser structures some (Content-Type, addresses, dates). */
 function headerText(value: HeaderValue | undefined): string {
@@ -36,7 +40,7 @@ function headerText(value: HeaderValue | undefined): string {
 /** PostgreSQL text cannot hold NUL: a message carrying one (even encoded) must not fail forever. */
 const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
 
-/** Headers that tell automatic mail apart (see isAutomatic in services/mail/inbound.ts). */
+/** Headers that tell automatic mail apart (see automaticReason in services/mail/inbound.ts). */
 const LOOP_HEADERS = [
   'auto-submitted',
   'precedence',
@@ -47,12 +51,24 @@ const LOOP_HEADERS = [
   'x-loop',
   'x-caseboard-loop',
 ];
+/**
+ * Mailing-list mail (RFC 2369, 2919): never acknowledged (RFC 3834), see services/mail/inbound.ts.
+ * mailparser gathers the List-* fields into one 'list' header ({ id, post, unsubscribe, … }).
+ */
+const LIST_FIELDS = ['id', 'post', 'unsubscribe'] as const;
+
+/** The parts of mailparser's result that Caseboard reads (what a decoding worker sends back). */
+export interface MailFields extends Pick<ParsedMail, 'from' | 'subject' | 'text' | 'html' | 'messageId' | 'inReplyTo' | 'references' | 'headers'> {
+  /** The Authentication-Results header fields as received ("Authentication-Results: …"), topmost first. */
+  authenticationResults?: string[];
+  attachments: { filename?: string | undefined; contentType?: string | undefined }[];
+}
 
 /**
  * mailparser's result as the service wants it, or null when there is no usable From address.
  * `envelopeSender` is the SMTP MAIL FROM ('' for the null sender of bounces).
  */
-export function toParsedInbound(mail: ParsedMail, envelopeSender: string): ParsedInbound | null {
+export function toParsedInbound(mail: MailFields, envelopeSender: string): ParsedInbound | null {
   const first = mail.from?.value?.find((a) => a.address);
   const address = noNul(first?.address ?? '').trim().toLowerCase();
   if (!address || address.length > 254 || !/^[^\s@<>]+@[^\s@<>]+$/.test(address)) return null;
@@ -60,6 +76,13 @@ export function toParsedInbound(mail: ParsedMail, envelopeSender: string): Parse
   for (const name of LOOP_HEADERS) {
     const value = mail.headers.get(name);
     if (value !== undefined) headers[name] = noNul(headerText(value));
+  }
+  const list = mail.headers.get('list');
+  if (list && typeof list === 'object') {
+    for (const field of LIST_FIELDS) {
+      const v = Object.hasOwn(list, field) ? (list as Record<string, unknown>)[field] : undefined;
+      if (v !== undefined) headers[`list-${field}`] = clip(noNul(JSON.stringify(v) ?? ''), 200);
+    }
   }
   const refs = mail.references === undefined ? [] : Array.isArray(mail.references) ? mail.references : [mail.references];
   return {
@@ -74,6 +97,7 @@ export function toParsedInbound(mail: ParsedMail, envelopeSender: string): Parse
     references: refs.slice(0, 100).map((r) => clip(noNul(r), 998)),
     headers,
     attachments: mail.attachments.map((a) => noNul(a.filename || a.contentType || 'attachment')),
+    authenticationResults: (mail.authenticationResults ?? []).map(noNul),
   };
 }
 
@@ -170,81 +194,148 @@ export function simpleTrim(text: string): string {
   return out.join('\n');
 }
 
-// One worker thread, started on first use, serving one message at a time.
+// The worker threads (src/mail/worker-pool.ts): one pool decodes messages, another trims quotes,
+// so that slow trimming never holds up the decoding of the next message. Both run this source.
 const requireCjs = createRequire(import.meta.url);
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const EmailReplyParser = require(workerData.parser);
-parentPort.on('message', (text) => {
-  let visible = null;
-  try { visible = new EmailReplyParser().parseReply(text); } catch { visible = null; }
-  parentPort.postMessage(visible);
+let simpleParser, EmailReplyParser;
+const keep = new Set(workerData.headers);
+// Text past this is never looked at (the body keeps 20,000 characters, the trimmer 64 KB).
+const clipText = (t) => {
+  let s = t.length > workerData.maxText * 4 ? t.slice(0, workerData.maxText * 4) : t;
+  s = s.replace(/\\r\\n?/g, '\\n').replace(/\\u0000/g, '');
+  return s.length > workerData.maxText ? s.slice(0, workerData.maxText) : s;
+};
+async function parse(bytes) {
+  simpleParser ??= require(workerData.mailparser).simpleParser;
+  const mail = await simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024,
+  });
+  const headers = new Map();
+  for (const [k, v] of mail.headers) if (keep.has(k)) headers.set(k, v);
+  const text = typeof mail.text === 'string' ? clipText(mail.text) : undefined;
+  return {
+    from: mail.from,
+    subject: mail.subject,
+    text,
+    // Only used when there is no text (HTML-only mail), and cut to 1 MB there as well.
+    html: !text || !text.trim() ? (typeof mail.html === 'string' ? mail.html.slice(0, 1024 * 1024) : false) : false,
+    messageId: mail.messageId,
+    inReplyTo: mail.inReplyTo,
+    references: mail.references,
+    headers,
+    // Authentication-Results fields as they were, top (the last hop, our own server) first.
+    authenticationResults: mail.headerLines.filter((l) => l.key === 'authentication-results').slice(0, 50)
+      .map((l) => l.line.slice(0, 16384)),
+    attachments: mail.attachments.slice(0, 1000).map((a) => ({ filename: a.filename, contentType: a.contentType })),
+  };
+}
+parentPort.on('message', async (task) => {
+  try {
+    if (task.kind === 'trim') {
+      EmailReplyParser ??= require(workerData.replyParser);
+      let visible = null;
+      try { visible = new EmailReplyParser().parseReply(task.input); } catch { visible = null; }
+      parentPort.postMessage({ ok: true, value: visible });
+    } else {
+      parentPort.postMessage({ ok: true, value: await parse(task.input) });
+    }
+  } catch (err) {
+    parentPort.postMessage({ ok: false, error: String((err && err.message) || err) });
+  }
 });`;
 
-let worker: Worker | null = null;
-let queue: Promise<unknown> = Promise.resolve();
+const workerData = {
+  mailparser: requireCjs.resolve('mailparser'),
+  replyParser: requireCjs.resolve('email-reply-parser'),
+  headers: [...LOOP_HEADERS, 'list'],
+  // Twice the trimmer's input: cutting here changes nothing that visibleText keeps.
+  maxText: 2 * MAX_TRIM_INPUT,
+};
 
-function startWorker(): Worker {
-  const w = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { parser: requireCjs.resolve('email-reply-parser') },
+/** Decoding: a 10 MB message takes ~1 s; a message that takes this long is not a normal one. */
+const PARSE_TIMEOUT_MS = 20_000;
+/** Quote trimming, waiting included: past it the linear simpleTrim is used. */
+export const TRIM_BUDGET_MS = 1_500;
+
+let parsers: WorkerPool | null = null;
+let trimmers: WorkerPool | null = null;
+
+function parserPool(): WorkerPool {
+  return (parsers ??= new WorkerPool({
+    name: 'message decoder',
+    source: WORKER_SOURCE,
+    workerData,
+    size: 2,
+    // Every SMTP connection (at most 50) has one message in flight: more waiting is an overload.
+    maxQueue: 40,
+    resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 64 },
+  }));
+}
+
+function trimmerPool(): WorkerPool {
+  return (trimmers ??= new WorkerPool({
+    name: 'quote trimmer',
+    source: WORKER_SOURCE,
+    workerData,
+    size: 2,
+    maxQueue: 100,
     resourceLimits: { maxOldGenerationSizeMb: 128 },
-  });
-  w.unref(); // never keeps the process alive
-  w.on('error', (err) => {
-    console.error('[inbound] reply trimmer failed:', err.message);
-    if (worker === w) worker = null;
-  });
-  w.on('exit', () => {
-    if (worker === w) worker = null;
-  });
-  return w;
+  }));
 }
 
-function trimInWorker(text: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    const w = (worker ??= startWorker());
-    let done = false;
-    const finish = (value: string | null) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      w.off('message', onMessage);
-      w.off('exit', onExit);
-      resolve(value);
-    };
-    const onMessage = (value: unknown) => finish(typeof value === 'string' ? value : null);
-    const onExit = () => finish(null);
-    const timer = setTimeout(() => {
-      console.error(`[inbound] quote trimming took over ${TRIM_TIMEOUT_MS} ms: stopped, using the simple trim`);
-      if (worker === w) worker = null;
-      void w.terminate();
-      finish(null);
-    }, TRIM_TIMEOUT_MS);
-    w.on('message', onMessage);
-    w.once('exit', onExit);
-    w.postMessage(text);
-  });
+/** What decoding in a worker gives back: the fields toParsedInbound reads. */
+export type DecodedMail = MailFields;
+
+/** Why a message could not be decoded: the SMTP answer depends on it. */
+export class DecodeError extends Error {
+  constructor(
+    message: string,
+    /** 'overloaded': try again later (451); anything else is the message's own fault (554). */
+    readonly temporary: boolean,
+  ) {
+    super(message);
+  }
 }
 
-/** Ends the trimming worker (a later message starts another). */
-export async function stopReplyTrimmer(): Promise<void> {
-  const w = worker;
-  worker = null;
-  if (w) await w.terminate();
+/** Decodes a raw message in a worker thread (the main thread only copies bytes). */
+export async function decodeMessage(raw: Buffer): Promise<DecodedMail> {
+  // A buffer that owns its memory is handed over without a copy.
+  const own = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer;
+  const bytes = own ? new Uint8Array(raw.buffer, 0, raw.byteLength) : new Uint8Array(raw);
+  const out = await parserPool().run<DecodedMail>(
+    { kind: 'parse', input: bytes },
+    { timeoutMs: PARSE_TIMEOUT_MS, transfer: [bytes.buffer as ArrayBuffer] },
+  );
+  if (out.ok) return out.value;
+  throw new DecodeError(out.message, out.reason === 'overloaded' || out.reason === 'stopped');
+}
+
+/** Ends the worker threads (the next message starts new ones). */
+export async function stopMailWorkers(): Promise<void> {
+  const pools = [parsers, trimmers];
+  parsers = null;
+  trimmers = null;
+  await Promise.all(pools.map((p) => p?.stop()));
 }
 
 /**
  * What the sender wrote in this message: cut at Caseboard's "reply above this line" marker, quoted
  * earlier messages, attribution lines and signatures removed (email-reply-parser), trimmed, and at
- * most MAX_BODY_CHARS characters.
+ * most MAX_BODY_CHARS characters. Trimming gets TRIM_BUDGET_MS, waiting for a worker included:
+ * a message that would take longer (or arrives while others use up the workers) is cut by the
+ * linear simpleTrim instead, so that no message waits behind slow ones.
  */
 export async function visibleText(raw: string): Promise<string> {
   const text = cutAtMarker(raw.replace(/\r\n?/g, '\n').replace(/\u0000/g, ''));
   const input = clip(text, MAX_TRIM_INPUT);
-  const job = queue.then(() => trimInWorker(input));
-  queue = job.catch(() => null);
-  let visible = ((await job.catch(() => null)) ?? simpleTrim(input)).trim();
+  const out = await trimmerPool().run<string | null>(
+    { kind: 'trim', input },
+    { timeoutMs: TRIM_BUDGET_MS, deadline: Date.now() + TRIM_BUDGET_MS },
+  );
+  if (!out.ok && out.reason !== 'stopped') console.error(`[inbound] quote trimming not done (${out.message}): using the simple trim`);
+  let visible = ((out.ok ? out.value : null) ?? simpleTrim(input)).trim();
   // Nothing of its own (a bare forward: all of it under "Original Message"): keep what came.
   if (!visible) visible = input.trim();
   if (visible.length <= MAX_BODY_CHARS) return visible;

@@ -24,6 +24,18 @@ interface Parts {
 function parts(kind: MailKind, p: MailPayload): Parts {
   switch (kind) {
     case 'TICKET_CREATED':
+      // Reported by the customer (web form, email): anyone could have used that address, so
+      // nothing they wrote is echoed (no subject, no name): the reference and a generic text.
+      if (p.fromCustomer) {
+        return {
+          subject: 'Your request was received',
+          paragraphs: [
+            `We have logged your request with the reference ${p.reference}.`,
+            'Keep this reference: it finds your ticket on our status page, and replying to this mail adds to it.',
+            'If you did not contact us, you can ignore this message.',
+          ],
+        };
+      }
       return {
         subject: `Your request was received: ${p.title}`,
         paragraphs: [
@@ -61,7 +73,7 @@ function parts(kind: MailKind, p: MailPayload): Parts {
 
 export function renderMail(kind: MailKind, payload: MailPayload, accessLink: string): RenderedMail {
   const { subject, paragraphs, quote } = parts(kind, payload);
-  const greeting = `Hello ${payload.name},`;
+  const greeting = kind === 'TICKET_CREATED' && payload.fromCustomer ? 'Hello,' : `Hello ${payload.name},`;
   const linkLine = `See your ticket at any time (private link, valid for a limited time): ${accessLink}`;
   const text = [
     REPLY_ABOVE,

@@ -13,13 +13,25 @@
 //  4. A ticket matched: from its customer (or an address merged into that customer) → the
 //     customer's reply (ADDED; a resolved ticket opens again). From anyone else, or the ticket is
 //     closed → QUARANTINED, saying how it matched and whose ticket it is.
-//  5. No ticket: a new EMAIL ticket with the sender as its customer (NEW_TICKET; they are mailed
-//     its reference) — unless this address already opened INBOUND_MAX_NEW_PER_HOUR tickets by mail
-//     within the hour: QUARANTINED, so that a loop with another robot or a flood stops there.
+//  5. No ticket: a new EMAIL ticket with the sender as its customer (NEW_TICKET) — unless this
+//     address already opened INBOUND_MAX_NEW_PER_HOUR tickets by mail within the hour:
+//     QUARANTINED, so that a loop with another robot or a flood stops there. The sender is mailed
+//     a generic acknowledgement (the reference, never their subject or text) unless the backscatter
+//     policy says no (acknowledgementRefusal below); the record says why not.
+//
+// Authentication (src/mail/auth-results.ts), when MAIL_TRUSTED_AUTHSERV_ID names the
+// organisation's mail server: between 3 and 4, a message whose From domain that server found
+// not authenticated (DMARC failed; or without DMARC, neither SPF nor DKIM passed aligned) is
+// QUARANTINED with the reason — never added to a ticket, never a new ticket, never answered.
+// With MAIL_REQUIRE_AUTHENTICATION so is one the server did not find authenticated at all.
+// An envelope sender (MAIL FROM) of another domain than From does not hold a message by itself
+// (mailing lists, forwarders and bulk senders do that every day); it is said in the reason of
+// any message that is held, and shown in the quarantine.
 import type { Db, Tx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { normalizeReference } from '../../domain/reference.js';
 import type { InboundMail, InboundMailState } from '../../generated/prisma/client.js';
+import { aligned, domainOf, evaluateAuthentication, type AuthVerdict } from '../../mail/auth-results.js';
 import type { MessageIds } from '../../mail/message-id.js';
 import { clip, MAX_BODY_CHARS, visibleText } from '../../mail/parse.js';
 import { ValidationError } from '../errors.js';
@@ -44,6 +56,8 @@ export interface ParsedInbound {
   headers: Record<string, string>;
   /** Names of attached files (not kept: the text says they were there). */
   attachments?: string[];
+  /** The Authentication-Results header fields ("Authentication-Results: …"), topmost first. */
+  authenticationResults?: string[];
 }
 
 export interface InboundOptions {
@@ -51,7 +65,16 @@ export interface InboundOptions {
   ownAddress: string;
   /** INBOUND_MAX_NEW_PER_HOUR. */
   maxNewPerHour: number;
+  /** MAIL_TRUSTED_AUTHSERV_ID; none: Authentication-Results fields are ignored. */
+  trustedAuthservIds?: readonly string[];
+  /** MAIL_REQUIRE_AUTHENTICATION: only mail the trusted server found authenticated is taken. */
+  requireAuthentication?: boolean;
+  /** MAIL_ACK_MAX_PER_ADDRESS / MAIL_ACK_MAX_PER_DOMAIN: "request received" mails per hour. */
+  ackMaxPerAddress?: number;
+  ackMaxPerDomain?: number;
 }
+
+export const ACK_DEFAULTS = { perAddress: 5, perDomain: 50 } as const;
 
 export interface ReceiveResult {
   mail: InboundMail;
@@ -180,6 +203,48 @@ async function newTicketsLastHour(tx: Tx, address: string): Promise<number> {
   });
 }
 
+const LIST_HEADERS = ['list-id', 'list-post', 'list-unsubscribe'] as const;
+
+/**
+ * Why a new ticket opened by this message gets no "request received" mail, or null when it does.
+ * The acknowledgement goes to the From address, which anyone can write: answering every message
+ * would let Caseboard be used to mail strangers (backscatter). So none goes
+ * - when the trusted mail server did not find the sender authenticated (a configured
+ *   MAIL_TRUSTED_AUTHSERV_ID and no PASS: the field was expected and is missing or says nothing);
+ * - to mailing-list mail (RFC 3834 §2: never answer automatically what came through a list);
+ * - past MAIL_ACK_MAX_PER_ADDRESS such mails to this address, or MAIL_ACK_MAX_PER_DOMAIN to its
+ *   domain, within the last hour (counted in the outbox, so every instance sees the same count).
+ * (Automatic mail never gets here: it is IGNORED.) What is sent says only the reference and a
+ * generic text, never the sender's subject, name or words (src/mail/render.ts).
+ */
+async function acknowledgementRefusal(
+  tx: Tx,
+  msg: ParsedInbound,
+  address: string,
+  verdict: AuthVerdict | null,
+  opts: InboundOptions,
+): Promise<string | null> {
+  if (verdict && verdict.status !== 'PASS') return `the sender is not authenticated (${verdict.explanation})`;
+  const list = LIST_HEADERS.find((h) => h in msg.headers);
+  if (list) return `mailing-list mail (${list}) is never answered automatically`;
+  const perAddress = opts.ackMaxPerAddress ?? ACK_DEFAULTS.perAddress;
+  const perDomain = opts.ackMaxPerDomain ?? ACK_DEFAULTS.perDomain;
+  if (perAddress === 0 || perDomain === 0) return 'acknowledgements are turned off';
+  const domain = domainOf(address);
+  // One count at a time per domain, so that simultaneous messages cannot all slip under it.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`caseboard.ack:${domain}`}::text, 0))`;
+  const [counts] = await tx.$queryRaw<{ address: number; domain: number }[]>`
+    SELECT (SELECT count(*) FROM (SELECT 1 FROM "OutboundMail"
+              WHERE recipient = ${address}::varchar AND kind = 'TICKET_CREATED' AND "createdAt" > now() - interval '1 hour'
+              LIMIT ${perAddress}::int) a)::int AS address,
+           (SELECT count(*) FROM (SELECT 1 FROM "OutboundMail"
+              WHERE "recipientDomain" = ${domain}::varchar AND kind = 'TICKET_CREATED' AND "createdAt" > now() - interval '1 hour'
+              LIMIT ${perDomain}::int) d)::int AS domain`;
+  if (counts!.address >= perAddress) return `${perAddress} acknowledgements already went to this address within the hour (the limit)`;
+  if (counts!.domain >= perDomain) return `${perDomain} acknowledgements already went to ${domain} within the hour (the limit)`;
+  return null;
+}
+
 /** The text kept: what the sender wrote, and the names of attachments (which are not kept). */
 async function bodyOf(msg: ParsedInbound): Promise<string> {
   const text = await visibleText(msg.text);
@@ -208,15 +273,29 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
 
   const address = msg.from.address.trim().toLowerCase();
   const body = await bodyOf(msg);
+  const trustedIds = opts.trustedAuthservIds ?? [];
+  const verdict = trustedIds.length
+    ? evaluateAuthentication(msg.authenticationResults ?? [], trustedIds, address, msg.envelopeSender)
+    : null;
+  const envelopeDomain = msg.envelopeSender ? domainOf(msg.envelopeSender) : '';
+  const envelopeNote =
+    envelopeDomain && !aligned(envelopeDomain, domainOf(address))
+      ? ` The envelope sender (MAIL FROM) ${clip(msg.envelopeSender, 254)} is of another domain than the From address.`
+      : '';
   const base = {
     messageId,
     fromAddress: address,
     fromName: msg.from.name ? clip(msg.from.name, MAX_NAME) : null,
     subject: clip(msg.subject, MAX_SUBJECT),
     body,
+    envelopeSender: clip(msg.envelopeSender, 254),
+    authStatus: verdict?.status ?? null,
+    authResults: verdict?.summary ?? null,
   };
   const record = (tx: Tx, state: InboundMailState, extra: { reason?: string; ticketId?: number; matchedTicketId?: number } = {}) =>
-    tx.inboundMail.create({ data: { ...base, state, ...extra } });
+    tx.inboundMail.create({
+      data: { ...base, state, ...extra, ...(state === 'QUARANTINED' && extra.reason ? { reason: extra.reason + envelopeNote } : {}) },
+    });
 
   try {
     const automatic = automaticReason({ ...msg, from: { ...msg.from, address } }, opts.ownAddress);
@@ -226,6 +305,16 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
     const mail = await db.$transaction(
       async (tx) => {
         const match = await matchTicket(tx, ids, msg);
+        if (verdict && (verdict.status === 'FAIL' || (opts.requireAuthentication && verdict.status !== 'PASS'))) {
+          const named = match.kind === 'ticket' ? ` It names ${match.ticket.reference} (${match.ticket.customerEmail}) by ${HOW[match.how]}.` : '';
+          return record(tx, 'QUARANTINED', {
+            matchedTicketId: match.kind === 'ticket' ? match.ticket.id : undefined,
+            reason:
+              `Not authenticated: ${verdict.explanation}` +
+              (verdict.summary ? ` The trusted mail server reported: ${verdict.summary}.` : '') +
+              ` Held so that a forged sender reaches no ticket and gets no answer.${named}`,
+          });
+        }
         if (match.kind === 'ambiguous') {
           const list = match.tickets.map((t) => `${t.reference} (${t.customerEmail})`).join(', ');
           return record(tx, 'QUARANTINED', { reason: `Ambiguous: ${HOW[match.how]} names several tickets: ${list}.` });
@@ -264,6 +353,7 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
             reason: `Too many new tickets from this address: ${recent} in the last hour (at most ${opts.maxNewPerHour}); held so that a mail loop or flood stops here.`,
           });
         }
+        const noAck = await acknowledgementRefusal(tx, msg, address, verdict, opts);
         const ticket = await createTicketForCustomer(
           db,
           {
@@ -273,9 +363,9 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
             urgency: 'NORMAL',
             customer: { name: clip(base.fromName ?? '', 120) || clip(address.split('@')[0]!, 120) || address, email: address },
           },
-          { tx },
+          { tx, notify: noAck === null },
         );
-        return record(tx, 'NEW_TICKET', { ticketId: ticket.id });
+        return record(tx, 'NEW_TICKET', { ticketId: ticket.id, ...(noAck ? { reason: `No acknowledgement mailed: ${noAck}.` } : {}) });
       },
       { timeout: 15_000, maxWait: 10_000 },
     );

@@ -17,6 +17,11 @@ export interface MailPayload {
   /** RESOLVED: the resolution code and note. */
   resolutionCode?: string;
   resolutionNote?: string;
+  /**
+   * TICKET_CREATED for a ticket the customer reported (web form, email): whoever used the address
+   * typed the title and name, so the mail says neither (no backscatter of a stranger's text).
+   */
+  fromCustomer?: boolean;
 }
 
 /**

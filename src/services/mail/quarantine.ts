@@ -8,7 +8,8 @@
 // with the same effect as if it had matched on arrival (a resolved ticket opens again). From
 // anyone else it goes in as an internal note by the staff member who attached it, quoting
 // "Mail from …": a stranger's words are neither shown on the customer's status page nor put in
-// the customer's mouth. Either way a MAIL_ATTACHED history row by the staff member records who
+// the customer's mouth. So does a message whose sender failed authentication (authStatus FAIL),
+// even from the customer's address: its From is not theirs for sure. Either way a MAIL_ATTACHED history row by the staff member records who
 // attached which sender's mail. Closed tickets take nothing (they are final).
 import type { Tx } from '../../db/client.js';
 import { normalizeReference } from '../../domain/reference.js';
@@ -21,6 +22,7 @@ import { addCustomerReply } from '../public/customer-ticket.js';
 import { appendWorkLog } from '../tickets/add-work-log.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
+import { aligned, domainOf } from '../../mail/auth-results.js';
 import { isTicketCustomer } from './inbound.js';
 
 export const QUARANTINE_PAGE_SIZE = 100;
@@ -33,6 +35,11 @@ export interface QuarantineRow {
   body: string;
   reason: string | null;
   receivedAt: Date;
+  envelopeSender: string | null;
+  authStatus: 'PASS' | 'FAIL' | 'NONE' | null;
+  authResults: string | null;
+  /** The envelope sender's domain is not the From address's (shown as a warning). */
+  envelopeDiffers: boolean;
   matchedTicket: { reference: string; title: string; status: string } | null;
 }
 
@@ -55,8 +62,17 @@ const ROW_SELECT = {
   body: true,
   reason: true,
   receivedAt: true,
+  envelopeSender: true,
+  authStatus: true,
+  authResults: true,
   matchedTicket: { select: { reference: true, title: true, status: true } },
 } as const;
+
+type SelectedRow = Omit<QuarantineRow, 'envelopeDiffers'>;
+const withEnvelope = (r: SelectedRow): QuarantineRow => ({
+  ...r,
+  envelopeDiffers: !!r.envelopeSender && !aligned(domainOf(r.envelopeSender), domainOf(r.fromAddress)),
+});
 
 /** Messages waiting for a decision, newest first, 100 a page (keyset: received time, id). */
 export async function listQuarantine(ctx: ServiceContext, opts: { after?: QuarantineCursor } = {}): Promise<QuarantinePage> {
@@ -73,7 +89,7 @@ export async function listQuarantine(ctx: ServiceContext, opts: { after?: Quaran
     take: QUARANTINE_PAGE_SIZE + 1,
     select: ROW_SELECT,
   });
-  const page = rows.slice(0, QUARANTINE_PAGE_SIZE);
+  const page = rows.slice(0, QUARANTINE_PAGE_SIZE).map(withEnvelope);
   const last = page[page.length - 1];
   return { rows: page, next: rows.length > QUARANTINE_PAGE_SIZE && last ? { receivedAt: last.receivedAt, id: last.id } : null };
 }
@@ -81,12 +97,13 @@ export async function listQuarantine(ctx: ServiceContext, opts: { after?: Quaran
 /** The latest automatic messages that were ignored (auto-replies, bounces), for checking the filter. */
 export async function listIgnored(ctx: ServiceContext, limit = 20): Promise<QuarantineRow[]> {
   assertCan(ctx.actor, 'mail.triage');
-  return ctx.db.inboundMail.findMany({
+  const rows = await ctx.db.inboundMail.findMany({
     where: { state: 'IGNORED' },
     orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }],
     take: limit,
     select: ROW_SELECT,
   });
+  return rows.map(withEnvelope);
 }
 
 type Loaded = InboundMail & { decidedBy: { name: string } | null; ticket: { reference: string } | null };
@@ -173,7 +190,8 @@ export async function attachToTicket(
         reference: 'Closed tickets take nothing more.',
       });
     }
-    const fromCustomer = await isTicketCustomer(tx, mail.fromAddress, ticket.customerId);
+    // A message whose sender failed authentication is not theirs for sure: a note, whoever it names.
+    const fromCustomer = mail.authStatus !== 'FAIL' && (await isTicketCustomer(tx, mail.fromAddress, ticket.customerId));
     let after: Ticket = ticket;
     if (fromCustomer) {
       after = (await addCustomerReply(ctx.db, ticket.id, mail.body || '(empty message)', { tx })).ticket;

@@ -33,7 +33,8 @@ const MAX_ATTEMPTS = 5;
  * first, finds its customer row taken but not yet visible, and inserts nothing: it is retried.
  * $15/$16 are the history row's JSON around the customer's stored name. Without a staff creator
  * ($13 null: the customer reported it) the customer is the history row's actor. With $17 the
- * "ticket created" mail goes into the outbox (its trigger queues the sending job).
+ * "ticket created" mail goes into the outbox (its trigger queues the sending job), marked
+ * fromCustomer when no staff member created the ticket (then it echoes nothing the reporter typed).
  */
 const CREATE_TICKET = `
 WITH RECURSIVE chain AS (
@@ -67,7 +68,8 @@ WITH RECURSIVE chain AS (
 ), mail AS (
   INSERT INTO "OutboundMail" (kind, recipient, payload, "ticketId")
   SELECT 'TICKET_CREATED', customer.email,
-         jsonb_build_object('reference', ticket.reference, 'title', ticket.title, 'name', customer.name), ticket.id
+         jsonb_build_object('reference', ticket.reference, 'title', ticket.title, 'name', customer.name)
+           || CASE WHEN $13::int IS NULL THEN '{"fromCustomer": true}'::jsonb ELSE '{}'::jsonb END, ticket.id
   FROM ticket, customer WHERE $17::boolean
 )
 SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.channel::text AS channel,
@@ -94,15 +96,17 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
 
 /**
  * A ticket reported by the customer themselves (web form, email): no staff creator, the customer
- * is the actor of its creation, and they are mailed its reference and access link.
+ * is the actor of its creation, and they are mailed its reference and access link (unless
+ * `notify` is false: inbound mail's backscatter policy). That mail is generic: a customer-reported
+ * ticket's title and name were typed by whoever used the address, so they are not echoed back.
  * The caller (a customer-facing service) has checked the input and the channel.
  */
 export function createTicketForCustomer(
   db: Db,
   input: NewTicket & { channel: 'WEB' | 'EMAIL' },
-  opts: { tx?: Tx } = {},
+  opts: { tx?: Tx; notify?: boolean } = {},
 ): Promise<Ticket> {
-  return insertTicket(db, { ...input, assignToMe: false, notifyCustomer: true }, null, opts.tx);
+  return insertTicket(db, { ...input, assignToMe: false, notifyCustomer: opts.notify ?? true }, null, opts.tx);
 }
 
 /**
