@@ -29,21 +29,47 @@ export async function issueAccessToken(
   return token;
 }
 
+export interface AccessLink {
+  ticketId: number;
+  /**
+   * A person confirmed a link of this ticket (the button on the link's page): the page shows the
+   * conversation without asking again. Until then the link's page asks for that one click.
+   */
+  confirmed: boolean;
+}
+
 /**
- * The ticket a token opens, or null when it is malformed, unknown, expired or revoked. Its first
- * use is recorded: whoever opened it reads the ticket's mailbox.
+ * The ticket a token opens, or null when it is malformed, unknown, expired or revoked. Reads
+ * only: opening a link (a GET, as mail providers' link scanners do) changes nothing.
  */
-export async function ticketIdForToken(db: Db, token: string): Promise<number | null> {
+export async function accessLinkFor(db: Db, token: string): Promise<AccessLink | null> {
   if (!TOKEN.test(token)) return null;
-  const [row] = await sql<{ id: number; ticketId: number; used: boolean }>(
+  const [row] = await sql<AccessLink>(
     db,
-    `SELECT id, "ticketId", "usedAt" IS NOT NULL AS used FROM "TicketAccessToken"
-      WHERE "tokenHash" = $1 AND "revokedAt" IS NULL AND "expiresAt" > now()`,
+    `SELECT k."ticketId",
+            EXISTS (SELECT 1 FROM "TicketAccessToken" c WHERE c."ticketId" = k."ticketId" AND c."confirmedAt" IS NOT NULL) AS confirmed
+       FROM "TicketAccessToken" k
+      WHERE k."tokenHash" = $1 AND k."revokedAt" IS NULL AND k."expiresAt" > now()`,
     [hashOf(token)],
   );
-  if (!row) return null;
-  if (!row.used) await sql(db, `UPDATE "TicketAccessToken" SET "usedAt" = now() WHERE id = $1 AND "usedAt" IS NULL`, [row.id]);
-  return row.ticketId;
+  return row ?? null;
+}
+
+/**
+ * A person pressed the button on the link's page (a form POST, which link scanners do not send):
+ * whoever holds the link reads the ticket's mailbox. Records it on the link (the first time
+ * only) and returns the ticket, or null when the link does not open one.
+ */
+export async function confirmAccessLink(db: Db, token: string): Promise<number | null> {
+  if (!TOKEN.test(token)) return null;
+  const [row] = await sql<{ ticketId: number }>(
+    db,
+    `UPDATE "TicketAccessToken" SET "confirmedAt" = coalesce("confirmedAt", now())
+      WHERE "tokenHash" = $1 AND "revokedAt" IS NULL AND "expiresAt" > now()
+      RETURNING "ticketId"`,
+    [hashOf(token)],
+  );
+  return row?.ticketId ?? null;
 }
 
 /**

@@ -51,28 +51,41 @@ function present({ customerEmail: _e, replies, ...t }: Row): PublicTicket {
   return { ...t, replies: replies.map((r) => ({ ...r, createdAt: new Date(r.createdAt) })) };
 }
 
+/** What the reference and the email show: where the ticket stands, never what was written on it. */
+export type TicketStatusSummary = Pick<
+  PublicTicket,
+  'id' | 'reference' | 'title' | 'status' | 'urgency' | 'createdAt' | 'updatedAt' | 'resolvedAt' | 'resolutionCode'
+>;
+
 /**
- * The ticket when the reference and the email both match, else null; the caller says the same
- * "not found" whatever was wrong, so nobody can probe which references exist.
- * A ticket reported through the public web form is found this way only once one of its access
- * links was opened: anybody can type somebody else's address into that form and would see its
- * reference, so the reference and the address alone prove nothing until the mailbox has answered.
+ * The ticket's status when the reference and the email both match, else null; the caller says
+ * the same "not found" whatever was wrong, so nobody can probe which references exist.
+ *
+ * A reference and an address are no secret (they are on every mail, and whoever filed a web
+ * request for somebody else's address saw its reference): they show the status, title and dates,
+ * never the conversation or the resolution's text, which only the private link in the mails opens.
+ * A ticket reported through the public web form is found this way only once a person confirmed
+ * one of its links (the button on the link's page): until then nothing says the mailbox's owner
+ * asked for it.
  */
-export async function findTicketForCustomer(db: Db, reference: string, email: string): Promise<PublicTicket | null> {
+export async function findTicketForCustomer(db: Db, reference: string, email: string): Promise<TicketStatusSummary | null> {
   const ref = normalizeReference(reference);
   const address = email.trim().toLowerCase();
   if (!ref || !address) return null;
-  const [row] = await sql<Row>(db, `${PUBLIC_VIEW} t.reference = $1::varchar AND c.email = $3::varchar
-      AND (t.channel <> 'WEB' OR t."createdById" IS NOT NULL
-           OR EXISTS (SELECT 1 FROM "TicketAccessToken" k WHERE k."ticketId" = t.id AND k."usedAt" IS NOT NULL))`, [
-    ref,
-    PUBLIC_WORKLOG_KINDS,
-    address,
-  ]);
-  return row ? present(row) : null;
+  const [row] = await sql<TicketStatusSummary>(
+    db,
+    `SELECT t.id, t.reference, t.title, t.status::text AS status, t.urgency::text AS urgency, t."createdAt",
+            t."updatedAt", t."resolvedAt", t."resolutionCode"::text AS "resolutionCode"
+       FROM "Ticket" t JOIN "Customer" c ON c.id = t."customerId"
+      WHERE t.reference = $1::varchar AND c.email = $2::varchar
+        AND (t.channel <> 'WEB' OR t."createdById" IS NOT NULL
+             OR EXISTS (SELECT 1 FROM "TicketAccessToken" k WHERE k."ticketId" = t.id AND k."confirmedAt" IS NOT NULL))`,
+    [ref, address],
+  );
+  return row ?? null;
 }
 
-/** The ticket behind a verified access link. */
+/** The ticket behind a private access link, with its public conversation. */
 export async function publicTicketById(db: Db, ticketId: number): Promise<PublicTicket> {
   const [row] = await sql<Row>(db, `${PUBLIC_VIEW} t.id = $1::int`, [ticketId, PUBLIC_WORKLOG_KINDS]);
   if (!row) throw new NotFoundError('That ticket no longer exists.');

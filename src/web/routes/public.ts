@@ -1,17 +1,19 @@
-// Customer-facing pages: no staff sign-in. Status by reference + email, the private access link
-// (with replies), the web request form, and the public help centre. Every form is throttled per
-// client and carries a CSRF token; wrong input changes nothing.
+// Customer-facing pages: no staff sign-in. Status by reference + email (the status only), the
+// private access link (the conversation, with replies), the web request form, and the public help
+// centre. Every form is throttled per client and carries a CSRF token; wrong input changes
+// nothing; no page stores anything for a visitor who only reads (no session, no row).
 import { Router, type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Config } from '../../config/env.js';
 import type { Database } from '../../db/client.js';
 import { ValidationError } from '../../services/errors.js';
-import { ticketIdForToken } from '../../services/public/access-links.js';
+import { accessLinkFor, confirmAccessLink } from '../../services/public/access-links.js';
 import {
   addCustomerReply,
   findTicketForCustomer,
   publicTicketById,
   type PublicTicket,
+  type TicketStatusSummary,
 } from '../../services/public/customer-ticket.js';
 import { getHelpArticle, searchHelp, suggestHelp } from '../../services/public/help-articles.js';
 import { submitWebRequest } from '../../services/public/web-request.js';
@@ -23,17 +25,23 @@ import { id } from '../schemas/common.js';
 import { CustomerReplyForm, HelpQuery, StatusLookupForm, TitleQuery, WebRequestForm } from '../schemas/public.js';
 
 const NOT_FOUND =
-  'No ticket was found for that reference number and email address. (A request sent from this website shows here once you have opened the link in our confirmation mail.)';
+  'No ticket was found for that reference number and email address. (A request sent from this website shows here once you have opened the link in our confirmation mail and pressed “Show my request”.)';
 const LINK_INVALID =
   'This link is not valid any more: it may have expired or been withdrawn. Use the link in our latest mail, or look your ticket up below.';
 
-function ticketPage(t: PublicTicket, now = new Date()) {
+function ticketPage(t: PublicTicket | TicketStatusSummary, now = new Date()) {
   return {
     t,
     opened: { at: when(t.createdAt), ago: ago(t.createdAt, now) },
     updated: { at: when(t.updatedAt), ago: ago(t.updatedAt, now) },
-    replies: t.replies.map((r) => ({ ...r, at: when(r.createdAt), ago: ago(r.createdAt, now) })),
+    // null: the status lookup, which never shows the conversation.
+    replies: 'replies' in t ? t.replies.map((r) => ({ ...r, at: when(r.createdAt), ago: ago(r.createdAt, now) })) : null,
   };
+}
+
+/** Pages about one customer's ticket are nobody else's: no shared or browser cache keeps them. */
+function privatePage(res: Response): void {
+  res.set('Cache-Control', 'no-store');
 }
 
 export function publicRoutes(db: Database, config: Config): Router {
@@ -67,6 +75,7 @@ export function publicRoutes(db: Database, config: Config): Router {
       });
     }
     const ticket = await findTicketForCustomer(db.prisma, form.data.reference, form.data.email);
+    privatePage(res);
     if (!ticket) {
       return res.status(404).render('public/status-lookup', { title: 'Check a ticket', values, errors: {}, message: NOT_FOUND });
     }
@@ -74,24 +83,41 @@ export function publicRoutes(db: Database, config: Config): Router {
   });
 
   // The private access link from the customer's mails.
+  const linkInvalid = (res: Response) =>
+    res.status(404).render('public/status-lookup', { title: 'Check a ticket', values: {}, errors: {}, message: LINK_INVALID });
   const byToken = async (req: Request, res: Response): Promise<number | null> => {
-    const ticketId = await ticketIdForToken(db.prisma, String(req.params.token));
-    if (ticketId === null) {
-      res.status(404).render('public/status-lookup', { title: 'Check a ticket', values: {}, errors: {}, message: LINK_INVALID });
-    }
-    return ticketId;
+    const link = await accessLinkFor(db.prisma, String(req.params.token));
+    if (link === null) linkInvalid(res);
+    return link?.ticketId ?? null;
   };
   // Following a link is no guess (the token is 256 random bits): a looser limit than the forms.
+  // Mail providers' link scanners (and previews, prefetchers) GET every link in a mail: this page
+  // changes nothing. Until a person has confirmed a link of the ticket, it shows only a button
+  // (a form, which scanners do not send); after that, the ticket and its conversation.
   router.get('/s/:token', throttle('link', 4), async (req, res) => {
-    const ticketId = await byToken(req, res);
-    if (ticketId === null) return;
-    const ticket = await publicTicketById(db.prisma, ticketId);
+    privatePage(res);
+    const link = await accessLinkFor(db.prisma, String(req.params.token));
+    if (link === null) return linkInvalid(res);
+    const ticket = await publicTicketById(db.prisma, link.ticketId);
+    if (!link.confirmed) {
+      return res.render('public/confirm-link', { title: `${ticket.reference} · your request`, reference: ticket.reference, token: req.params.token });
+    }
     res.render('public/ticket', {
       title: `${ticket.reference} · status`, ...ticketPage(ticket), token: req.params.token, values: {}, errors: {},
       notice: req.query.replied === '1' ? 'Thank you: your reply was added to the ticket.' : null,
     });
   });
+  // The button: the mailbox's owner confirms, and sees the ticket. It proves no more than holding
+  // the link does (it only opens the ticket of the link it is on), so a forged one could only show
+  // somebody their own ticket: it still needs the CSRF token, like every form.
+  router.post('/s/:token/confirm', throttle('confirm', 4), async (req, res) => {
+    privatePage(res);
+    const ticketId = await confirmAccessLink(db.prisma, String(req.params.token));
+    if (ticketId === null) return linkInvalid(res);
+    res.redirect(303, `/s/${req.params.token}`);
+  });
   router.post('/s/:token/reply', throttle('reply'), async (req, res) => {
+    privatePage(res);
     const ticketId = await byToken(req, res);
     if (ticketId === null) return;
     const form = CustomerReplyForm.safeParse(req.body ?? {});
