@@ -168,33 +168,37 @@ async function startApp(port: number, dataDir: string): Promise<App> {
   };
 }
 
-const cookieOf = (res: Response) =>
-  res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0]!)
-    .find((c) => c.startsWith('caseboard.sid='));
+/** The Cookie header after this response: the cookies it sets over those sent before (`before`). */
+const cookiesAfter = (res: Response, before = '') => {
+  const jar = new Map(before.split('; ').filter(Boolean).map((c) => [c.slice(0, c.indexOf('=')), c] as const));
+  for (const c of res.headers.getSetCookie()) {
+    const pair = c.split(';')[0]!;
+    jar.set(pair.slice(0, pair.indexOf('=')), pair);
+  }
+  return [...jar.values()].join('; ');
+};
 const csrfOf = (html: string) => {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   if (!m?.[1]) throw new Error('The page has no CSRF token.');
   return m[1];
 };
 
-/** Signs in like a browser: the login form's token, the POST, then a page for the session's token. */
+/** Signs in like a browser: the login form's token (and its cookie), the POST, then a page for the session's token. */
 async function signIn(base: string): Promise<{ cookie: string; csrf: string }> {
   const page = await fetch(`${base}/login`);
-  const loginCookie = cookieOf(page);
-  if (!loginCookie) throw new Error('GET /login set no session cookie.');
+  const loginCookie = cookiesAfter(page);
+  if (!loginCookie.includes('caseboard.csrf=')) throw new Error('GET /login set no CSRF cookie.');
   const login = await fetch(`${base}/login`, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
     body: new URLSearchParams({ email: BENCH_EMAIL, password: BENCH_PASSWORD, _csrf: csrfOf(await page.text()) }),
   });
-  const cookie = cookieOf(login);
-  if (login.status !== 303 || !cookie) throw new Error(`Sign-in failed: HTTP ${login.status}.`);
-  const queue = await fetch(`${base}/tickets`, { headers: { cookie } });
+  const signedIn = cookiesAfter(login, loginCookie);
+  if (login.status !== 303 || !signedIn.includes('caseboard.sid=')) throw new Error(`Sign-in failed: HTTP ${login.status}.`);
+  const queue = await fetch(`${base}/tickets`, { headers: { cookie: signedIn } });
   if (queue.status !== 200) throw new Error(`GET /tickets after sign-in: HTTP ${queue.status}.`);
-  return { cookie, csrf: csrfOf(await queue.text()) };
+  return { cookie: cookiesAfter(queue, signedIn), csrf: csrfOf(await queue.text()) };
 }
 
 interface Figures {

@@ -4,12 +4,13 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { Passport } from 'passport';
-import { csrfSync } from 'csrf-sync';
+import cookieParser from 'cookie-parser';
 import type { Config } from './config/env.js';
 import type { Database } from './db/client.js';
 import { errorHandler, notFound } from './web/middleware/errors.js';
 import { templateLocals } from './web/middleware/locals.js';
 import { requireSignIn } from './web/middleware/auth.js';
+import { csrfProtection } from './web/middleware/csrf.js';
 import { cachedPgSessionStore } from './web/middleware/session-store.js';
 import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
@@ -86,16 +87,16 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
   app.use(passport.initialize());
   app.use(passport.session());
 
-  const { csrfSynchronisedProtection, generateToken } = csrfSync({
-    getTokenFromRequest: (req) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
-  });
+  // Stateless CSRF tokens (see middleware/csrf.ts): no session row for anonymous visitors.
+  app.use(cookieParser());
+  const csrf = csrfProtection(config, sessionSecret);
   // Locals first, so that even a refused form's error page shows who is signed in.
-  app.use(templateLocals((req) => generateToken(req)));
+  app.use(templateLocals(csrf.generateToken));
   // PostgreSQL text cannot hold U+0000: refuse it at the edge with a clear 400, whatever the form.
   app.use((req, _res, next) => {
     next(hasNul(req.query) || hasNul(req.body) ? Object.assign(new Error('U+0000 in the request'), { status: 400 }) : undefined);
   });
-  app.use(csrfSynchronisedProtection);
+  app.use(csrf.protect);
 
   app.use(authRoutes(db, config, passport));
   // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre).
