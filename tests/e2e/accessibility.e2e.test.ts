@@ -69,7 +69,8 @@ const PAGES: PageToAudit[] = [
   { name: 'public status lookup', as: 'anonymous', path: '/status' },
   { name: 'public status, not found', as: 'anonymous', status: 404, open: lookUpWrongTicket },
   { name: 'public ticket (reference + email)', as: 'anonymous', open: lookUpTicket },
-  { name: 'public ticket (private link)', as: 'anonymous', path: (f) => `/s/${f.accessToken}` },
+  { name: 'public ticket (private link, before its button)', as: 'anonymous', path: (f) => `/s/${f.accessToken}` },
+  { name: 'public ticket (private link)', as: 'anonymous', open: confirmAccessLink },
   { name: 'public request form', as: 'anonymous', path: '/request?title=label+printer+offline' },
   { name: 'public request sent', as: 'anonymous', status: 201, open: sendRequest },
   { name: 'public help', as: 'anonymous', path: '/help?q=label+printer' },
@@ -85,6 +86,12 @@ async function lookUpTicket(page: Page, f: Fixtures, email = 'amara.okafor@examp
 }
 function lookUpWrongTicket(page: Page, f: Fixtures): Promise<Response> {
   return lookUpTicket(page, f, 'someone.else@example.com', 404);
+}
+
+/** The private link opened and its "Show my request" button pressed: the ticket's page. */
+async function confirmAccessLink(page: Page, f: Fixtures): Promise<Response> {
+  await goto(page, `/s/${f.accessToken}`);
+  return navigate(page, () => page.getByRole('button', { name: 'Show my request' }).click(), 200);
 }
 
 /** The public request form, filled in and sent: the page with the new reference. */

@@ -20,6 +20,16 @@ export function csrfOf(html: string): string {
   return m[1];
 }
 
+/**
+ * A person opening a private access link and pressing its "Show my request" button (link
+ * scanners only GET): afterwards the link shows the ticket. Returns that page.
+ */
+export async function confirmLink(agent: ReturnType<typeof request.agent>, token: string) {
+  const page = await agent.get(`/s/${token}`).expect(200);
+  await agent.post(`/s/${token}/confirm`).type('form').send({ _csrf: csrfOf(page.text) }).expect(303).expect('Location', `/s/${token}`);
+  return agent.get(`/s/${token}`).expect(200);
+}
+
 /** A browser-like client signed in as the given user; `csrf` is a valid token for its forms. */
 export async function signIn(app: Express, email: string, password = PASSWORD) {
   const agent = request.agent(app);

@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
-import { csrfOf, expectRefused, testApp } from '../helpers/http.js';
+import { confirmLink, csrfOf, expectRefused, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
@@ -37,7 +37,7 @@ async function visitor(page = '/status', on = app) {
 const NOT_FOUND = 'No ticket was found for that reference number and email address.';
 
 describe('status by reference number and email', () => {
-  it('shows the ticket and its public replies only when both match, in plain words', async () => {
+  it('shows where the ticket stands only when both match, in plain words, and never the conversation', async () => {
     const t = await buildTicket(db, tech, {
       title: 'Scanner drops pages',
       customer: { name: 'Rita Reader', email: 'rita@customer.test' },
@@ -54,12 +54,22 @@ describe('status by reference number and email', () => {
     const res = await agent.post('/status').type('form').send({ _csrf: csrf, reference: loose, email: ' RITA@customer.test ' });
     expect(res.status).toBe(200);
     expect(res.text).toContain('Scanner drops pages');
-    expect(res.text).toContain('Please send us a sample page.');
     expect(res.text).toContain('Resolved');
     expect(res.text).toContain('Workaround provided');
-    expect(res.text).toContain('Scan in batches of ten.');
+    // A reference and an address are no secret: what staff wrote is only behind the private link.
+    expect(res.text).not.toContain('Please send us a sample page.');
+    expect(res.text).not.toContain('Scan in batches of ten.');
+    expect(res.text).toContain('only through the private link in our mails');
     expect(res.text).not.toContain('INTERNAL: customer is on the old driver');
     expect(res.text).not.toContain('SECRET-FIX');
+    expect(res.headers['cache-control']).toBe('no-store');
+
+    // The private link, once confirmed, shows the public conversation and the resolution.
+    const link = await confirmLink(agent, await issueAccessToken(db.pool, t.id, null, 30));
+    expect(link.text).toContain('Please send us a sample page.');
+    expect(link.text).toContain('Scan in batches of ten.');
+    expect(link.text).not.toContain('INTERNAL: customer is on the old driver');
+    expect(link.text).not.toContain('SECRET-FIX');
   });
 
   it('says the same thing whatever was wrong, and writes nothing', async () => {
@@ -99,7 +109,7 @@ describe('private access links', () => {
     await resolveTicket(as(db, tech), { reference: mine.reference, version: mine.version }, { code: 'FIXED', note: 'New VPN profile.' });
 
     const { agent } = await visitor();
-    const page = await agent.get(`/s/${token}`).expect(200);
+    const page = await confirmLink(agent, token);
     expect(page.text).toContain('VPN drops hourly');
     expect(page.text).not.toContain('Someone else’s printer');
 
@@ -159,10 +169,119 @@ describe('private access links', () => {
     await changeStatus(as(db, tech), { reference: t.reference, version: started.version }, 'WAITING_ON_CUSTOMER');
     const token = await issueAccessToken(db.pool, t.id, null, 30);
     const { agent } = await visitor();
-    const page = await agent.get(`/s/${token}`).expect(200);
+    const page = await confirmLink(agent, token);
     expect(page.text).toContain('We are waiting for information from you');
     await agent.post(`/s/${token}/reply`).type('form').send({ _csrf: csrfOf(page.text), body: 'Here is the log.' }).expect(303);
     expect((await db.prisma.ticket.findUniqueOrThrow({ where: { id: t.id } })).status).toBe('IN_PROGRESS');
+  });
+});
+
+describe('reading a stranger’s replies by proxy (issue 9, finding 4)', () => {
+  /** Everything stored about links and sessions: what a visit might change besides row counts. */
+  const linkAndSessionState = async () => ({
+    rows: await countRows(db),
+    links: (await db.pool.query('SELECT * FROM "TicketAccessToken" ORDER BY id')).rows,
+    sessions: (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM "session"')).rows[0]!.n,
+  });
+
+  /** A request filed from the web form with somebody else's address, as an attacker would. */
+  async function filedForVictim(victimEmail: string) {
+    const { agent, csrf } = await visitor('/request');
+    const res = await agent.post('/request').type('form').send({
+      _csrf: csrf, name: 'Not The Victim', email: victimEmail, title: 'Card payment failed', description: 'Please help.',
+    });
+    expect(res.status).toBe(201);
+    const reference = /CB-[0-9A-Z]{7}/.exec(res.text)![0];
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { reference } });
+    // The link that the confirmation mail carries to the victim's mailbox.
+    const token = await issueAccessToken(db.pool, ticket.id, null, 30);
+    const lookUp = () => agent.post('/status').type('form').send({ _csrf: csrf, reference, email: victimEmail });
+    return { attacker: agent, reference, ticket, token, lookUp };
+  }
+
+  it('a link scanner opening the mailed link (GET, HEAD, again and again) changes nothing and unlocks nothing', async () => {
+    const { ticket, token, lookUp } = await filedForVictim(`scanned-${Date.now()}@customer.test`);
+    await addWorkLog(as(db, tech), ticket.reference, { kind: 'REPLY', body: 'Please send us your card number.' });
+    const before = await linkAndSessionState();
+    // Scanners: no cookie, or a jar of their own; GET and HEAD; several of them.
+    for (let i = 0; i < 3; i++) {
+      const page = await request(app).get(`/s/${token}`).expect(200);
+      expect(page.text).toContain('Show my request');
+      expect(page.text).not.toContain('Card payment failed');
+      expect(page.text).not.toContain('Please send us your card number.');
+      expect(page.headers['cache-control']).toBe('no-store');
+      await request(app).head(`/s/${token}`).expect(200);
+      await request.agent(app).get(`/s/${token}`).redirects(5).expect(200);
+    }
+    expect(await linkAndSessionState()).toEqual(before);
+    expect(before.links.find((l) => l.ticketId === ticket.id)?.confirmedAt ?? null).toBeNull();
+    // The filer still cannot find the ticket by its reference and the victim's address.
+    await expectRefused(db, lookUp, 404, NOT_FOUND);
+  });
+
+  it('only the button (a form POST with its CSRF token) confirms the link; then the link shows the conversation and /status the status alone', async () => {
+    const { ticket, token, lookUp } = await filedForVictim(`confirmed-${Date.now()}@customer.test`);
+    await addWorkLog(as(db, tech), ticket.reference, { kind: 'REPLY', body: 'Please send us your card number.' });
+    const victim = request.agent(app);
+    const page = await victim.get(`/s/${token}`).expect(200);
+    // Without the CSRF token, or with another browser's: refused, nothing changes.
+    const before = await linkAndSessionState();
+    await victim.post(`/s/${token}/confirm`).type('form').send({}).expect(403);
+    const other = await visitor(`/s/${token}`);
+    await victim.post(`/s/${token}/confirm`).type('form').send({ _csrf: other.csrf }).expect(403);
+    await request(app).post(`/s/${token}/confirm`).type('form').send({ _csrf: csrfOf(page.text) }).expect(403);
+    await victim.post(`/s/${token.slice(0, -2)}xx/confirm`).type('form').send({ _csrf: csrfOf(page.text) }).expect(404);
+    expect(await linkAndSessionState()).toEqual(before);
+    await expectRefused(db, lookUp, 404, NOT_FOUND);
+
+    // The person presses the button.
+    const confirmed = await victim.post(`/s/${token}/confirm`).type('form').send({ _csrf: csrfOf(page.text) }).expect(303);
+    expect(confirmed.headers.location).toBe(`/s/${token}`);
+    const row = await db.prisma.ticketAccessToken.findFirstOrThrow({ where: { ticketId: ticket.id } });
+    expect(row.confirmedAt).toBeInstanceOf(Date);
+    const shown = await victim.get(`/s/${token}`).expect(200);
+    expect(shown.text).toContain('Card payment failed');
+    expect(shown.text).toContain('Please send us your card number.');
+    // Later links of the same ticket open at once (a person already confirmed one).
+    const later = await issueAccessToken(db.pool, ticket.id, null, 30);
+    expect((await request(app).get(`/s/${later}`).expect(200)).text).toContain('Please send us your card number.');
+
+    // The filer now finds the ticket's status, never what staff wrote to the mailbox's owner.
+    const found = await lookUp();
+    expect(found.status).toBe(200);
+    expect(found.text).toContain(ticket.reference);
+    expect(found.text).toContain('New');
+    expect(found.text).not.toContain('Please send us your card number.');
+    expect(found.text).not.toContain(`/s/${token}`);
+  });
+
+  it('/status says "not found" alike, and as fast, for a wrong address, an unknown reference and an unconfirmed web request', async () => {
+    const loose = testApp(db, { PUBLIC_FORM_LIMIT: '10000' });
+    const real = await buildTicket(db, tech, { customer: { name: 'Tim', email: `timing-${Date.now()}@customer.test` } });
+    const email = `timing-web-${Date.now()}@customer.test`;
+    const { reference: unconfirmed } = await filedForVictim(email);
+    const { agent, csrf } = await visitor('/status', loose);
+    const tries = {
+      wrongAddress: { reference: real.reference, email: 'someone.else@customer.test' },
+      unknownReference: { reference: 'CB-ZZZZZZZ', email },
+      unconfirmed: { reference: unconfirmed, email },
+    };
+    const times: Record<string, number[]> = { wrongAddress: [], unknownReference: [], unconfirmed: [] };
+    const bodies = new Set<string>();
+    for (let round = 0; round < 25; round++) {
+      for (const [kind, form] of Object.entries(tries)) {
+        const t0 = performance.now();
+        const res = await agent.post('/status').type('form').send({ _csrf: csrf, ...form });
+        times[kind]!.push(performance.now() - t0);
+        expect(res.status).toBe(404);
+        bodies.add(res.text.replace(/value="[^"]*"/g, ''));
+      }
+    }
+    expect(bodies.size).toBe(1);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const medians = Object.values(times).map(median);
+    // A generous bound (a shared 2-core machine): an extra query or a hash would show as more.
+    expect(Math.max(...medians) - Math.min(...medians), JSON.stringify(medians)).toBeLessThan(5);
   });
 });
 
@@ -195,11 +314,11 @@ describe('the web request form', () => {
     expect(rows[0].n).toBe(1);
 
     // Anybody can type somebody's address into the form and sees the reference: so the reference
-    // and the address find the ticket on /status only after its mailed link was opened.
+    // and the address find the ticket on /status only after its mailed link was confirmed.
     const lookUp = () => agent.post('/status').type('form').send({ _csrf: csrf, reference: reference!, email: 'known@customer.test' });
     await expectRefused(db, lookUp, 404, NOT_FOUND);
     const token = await issueAccessToken(db.pool, ticket.id, null, 30);
-    await agent.get(`/s/${token}`).expect(200);
+    await confirmLink(request.agent(app), token);
     const found = await lookUp();
     expect(found.status).toBe(200);
     expect(found.text).toContain('Portal login loops');

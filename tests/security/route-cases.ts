@@ -6,7 +6,7 @@
 // with the status each role must get, and a `call` that fills its path and body.
 //
 // Roles:
-//   anonymous   — no sign-in; holds a session with a valid CSRF token (from the sign-in page),
+//   anonymous   — no sign-in; holds a valid CSRF token and its cookie (from the sign-in page),
 //                 so a refusal shows the authorization check, not the CSRF one.
 //   technician  — a signed-in technician.
 //   admin       — a signed-in admin.
@@ -57,9 +57,10 @@ const STAFF_POST: Expectations = { anonymous: 401, technician: 303, admin: 303, 
 const ADMIN_POST: Expectations = { anonymous: 401, technician: 403, admin: 303, deactivated: 403 };
 const PUBLIC_FORM = (ok: number): Expectations => ({ anonymous: ok, technician: ok, admin: ok, deactivated: 403 });
 
-/** A client for one role: every request replays the same cookie (and, for forms, the same token). */
+/** A client for one role: every request replays the same cookies (and, for forms, the same token). */
 export interface Client {
   role: Role;
+  /** The Cookie header: the session cookie (signed in) and the CSRF cookie. */
   cookie: string;
   csrf: string;
   actor?: Actor;
@@ -71,19 +72,34 @@ export const sessionCookie = (res: { headers: Record<string, unknown> }): string
     .find((c) => c.startsWith('caseboard.sid='))
     ?.split(';')[0];
 
-/** Signs in through the form and returns the session cookie and a CSRF token of that session. */
+/**
+ * The Cookie header a browser would send after this response: the cookies it sets (name=value)
+ * over those it had (`before`, a Cookie header); a cookie set to expire is dropped.
+ */
+export function withCookies(res: { headers: Record<string, unknown> }, before = ''): string {
+  const jar = new Map(before.split('; ').filter(Boolean).map((c) => [c.slice(0, c.indexOf('=')), c] as const));
+  for (const set of ([] as string[]).concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])) {
+    const pair = set.split(';')[0]!;
+    const name = pair.slice(0, pair.indexOf('='));
+    if (/expires=Thu, 01 Jan 1970/i.test(set) || pair === `${name}=`) jar.delete(name);
+    else jar.set(name, pair);
+  }
+  return [...jar.values()].join('; ');
+}
+
+/** Signs in through the form and returns the session's cookies and a CSRF token of that session. */
 export async function signInRaw(app: Express, email: string): Promise<{ cookie: string; csrf: string }> {
   const page = await request(app).get('/login').expect(200);
-  const first = sessionCookie(page)!;
+  const first = withCookies(page);
   const res = await request(app)
     .post('/login')
     .set('Cookie', first)
     .type('form')
     .send({ email, password: PASSWORD, _csrf: csrfOf(page.text) })
     .expect(303);
-  const cookie = sessionCookie(res)!;
-  const after = await request(app).get('/tickets').set('Cookie', cookie).expect(200);
-  return { cookie, csrf: csrfOf(after.text) };
+  const signedIn = withCookies(res, first);
+  const after = await request(app).get('/tickets').set('Cookie', signedIn).expect(200);
+  return { cookie: withCookies(after, signedIn), csrf: csrfOf(after.text) };
 }
 
 /** The records the calls use, and the users behind the roles. */
@@ -183,7 +199,7 @@ export class World {
   async client(role: Role): Promise<Client> {
     if (role === 'anonymous') {
       const page = await request(this.app).get('/login').expect(200);
-      return { role, cookie: sessionCookie(page)!, csrf: csrfOf(page.text) };
+      return { role, cookie: withCookies(page), csrf: csrfOf(page.text) };
     }
     const actor = await buildUser(this.db, {
       role: role === 'technician' ? 'TECHNICIAN' : 'ADMIN',
@@ -235,11 +251,15 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /logout': { expect: { anonymous: 303, technician: 303, admin: 303, deactivated: 403 }, endsSession: true },
   'GET /': { expect: { anonymous: 303, technician: 303, admin: 303, deactivated: 303 } },
 
-  // Customer-facing pages: anyone, no sign-in. Their forms still need the session's CSRF token,
-  // which the deactivated user's dead session no longer has.
+  // Customer-facing pages: anyone, no sign-in. Their forms still need a valid CSRF token: the
+  // deactivated user's was bound to their session, which no longer exists.
   'GET /status': { expect: PUBLIC_PAGE },
   'POST /status': { expect: PUBLIC_FORM(200), call: (w) => ({ body: { reference: w.ticket.reference, email: w.customerEmail } }) },
   'GET /s/:token': { expect: PUBLIC_PAGE, call: (w) => ({ params: { token: w.token } }) },
+  'POST /s/:token/confirm': {
+    expect: PUBLIC_FORM(303),
+    call: async (w) => ({ params: { token: await w.accessToken((await w.freshTicket()).id) } }),
+  },
   'POST /s/:token/reply': {
     expect: PUBLIC_FORM(303),
     call: async (w) => {

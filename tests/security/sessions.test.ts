@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf, expectRefused, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
-import { sessionCookie, signInRaw } from './route-cases.js';
+import { sessionCookie, signInRaw, withCookies } from './route-cases.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -51,7 +51,7 @@ async function sessionRowsOf(userId: number): Promise<number> {
   return rows[0]!.n;
 }
 
-const sid = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).replace(/^s:/, '').split('.')[0]!;
+const sid = (cookie: string) => decodeURIComponent(/caseboard\.sid=([^;]+)/.exec(cookie)![1]!).replace(/^s:/, '').split('.')[0]!;
 async function sessionRowExists(cookie: string): Promise<boolean> {
   const { rows } = await db.pool.query('SELECT 1 FROM "session" WHERE sid = $1', [sid(cookie)]);
   return rows.length > 0;
@@ -66,18 +66,20 @@ async function versionOf(userId: number) {
 
 describe('session fixation', () => {
   it('a session id planted before sign-in is not signed in afterwards, and is gone from the table', async () => {
-    // The attacker gets an id from the sign-in page and plants it in the victim's browser.
-    const victim = await buildUser(db);
+    // The sign-in page gives no session id to plant (its CSRF token needs none)...
     const page = await request(app).get('/login').expect(200);
-    const planted = sessionCookie(page)!;
-    expect(await sessionRowExists(planted)).toBe(true);
-    const res = await post(planted, '/login', { email: victim.email, password: PASSWORD, _csrf: csrfOf(page.text) }).expect(303);
-    const issued = sessionCookie(res)!;
-    expect(sid(issued)).not.toBe(sid(planted));
+    expect(sessionCookie(page)).toBeUndefined();
+    // ...so the attacker plants the id (and CSRF cookie and token) of a session of their own.
+    const victim = await buildUser(db);
+    const planted = await signInRaw(app, (await buildUser(db, { name: 'Attacker' })).email);
+    expect(await sessionRowExists(planted.cookie)).toBe(true);
+    const res = await post(planted.cookie, '/login', { email: victim.email, password: PASSWORD, _csrf: planted.csrf }).expect(303);
+    const issued = withCookies(res, planted.cookie);
+    expect(sid(issued)).not.toBe(sid(planted.cookie));
     await get(issued).expect(200);
     // The attacker's copy of the id is worth nothing.
-    await expectSignedOut({ cookie: planted, csrf: csrfOf(page.text) });
-    expect(await sessionRowExists(planted)).toBe(false);
+    await expectSignedOut(planted);
+    expect(await sessionRowExists(planted.cookie)).toBe(false);
   });
 
   it('a made-up session id, or a real one with a forged signature, is not accepted', async () => {
@@ -174,7 +176,7 @@ describe('returning after sign-in', () => {
       expect(new URL(String(res.headers.location), 'https://desk.example/').origin, JSON.stringify(next)).toBe('https://desk.example');
       // Signing in with the return path in the form.
       const page = await request(app).get('/login').expect(200);
-      const done = await post(sessionCookie(page)!, '/login', { email: user.email, password: PASSWORD, _csrf: csrfOf(page.text), next }).expect(303);
+      const done = await post(withCookies(page), '/login', { email: user.email, password: PASSWORD, _csrf: csrfOf(page.text), next }).expect(303);
       expect(new URL(String(done.headers.location), 'https://desk.example/').origin, JSON.stringify(next)).toBe('https://desk.example');
     }
   });
@@ -186,7 +188,7 @@ describe('sign-in throttle (LOGIN_MAX_ATTEMPTS=3)', () => {
     const page = await request(app).get('/login').expect(200);
     return request(app)
       .post('/login')
-      .set('Cookie', sessionCookie(page)!)
+      .set('Cookie', withCookies(page))
       .set(headers)
       .type('form')
       .send({ email, password, _csrf: csrfOf(page.text) });

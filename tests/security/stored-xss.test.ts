@@ -10,11 +10,11 @@ import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { buildUser, PASSWORD } from '../helpers/factories.js';
-import { csrfOf, signIn, testApp } from '../helpers/http.js';
+import { confirmLink, csrfOf, signIn, testApp } from '../helpers/http.js';
 import { issueAccessToken } from '../../src/services/public/access-links.js';
 import { renderMail } from '../../src/mail/render.js';
 import { decodeEntities, scriptHazards } from './html-safety.js';
-import { sessionCookie } from './route-cases.js';
+import { withCookies } from './route-cases.js';
 
 const PAYLOADS = [
   '<script>alert(1)</script>',
@@ -102,11 +102,11 @@ async function posted(agent: TestAgent, url: string, body: Record<string, unknow
   return res.headers.location as string;
 }
 
-/** A customer's browser: no sign-in, a session with a CSRF token. */
+/** A customer's browser: no sign-in, a CSRF token and its cookie. */
 async function anonymous(): Promise<{ agent: TestAgent; csrf: string }> {
   const agent = request.agent(app);
   const page = await agent.get('/request').expect(200);
-  expect(sessionCookie(page)).toBeDefined();
+  expect(withCookies(page)).toContain('caseboard.csrf=');
   return { agent, csrf: csrfOf(page.text) };
 }
 
@@ -241,8 +241,10 @@ async function plant(payload: string): Promise<Page[]> {
   });
   expect(web.status, web.text.slice(0, 1000)).toBe(201);
   const webTicket = await db.prisma.ticket.findFirstOrThrow({ where: { customer: { email: webEmail } } });
-  // A web-form ticket shows on /status once its mailed link was opened (the mailbox answered).
-  await customerSide.agent.get(`/s/${await issueAccessToken(db.pool, webTicket.id, null, 30)}`).expect(200);
+  // A web-form ticket shows on /status once its mailed link was confirmed (the mailbox answered);
+  // a link shows the conversation once confirmed.
+  await confirmLink(customerSide.agent, await issueAccessToken(db.pool, webTicket.id, null, 30));
+  await confirmLink(customerSide.agent, token);
   const statusOf = (reference: string, email: string) => () =>
     customerSide.agent.post('/status').type('form').send({ _csrf: customerSide.csrf, reference, email });
 
@@ -310,7 +312,8 @@ async function plant(payload: string): Promise<Page[]> {
     { url: `/tickets?q=${q(webEmail)}`, agent: tech, shows: present('webname', 'webtitle') },
     { url: `/customers/${webTicket.customerId}`, agent: tech, shows: present('webname', 'webtitle') },
     { url: `/s/${token}`, agent: customerSide.agent, shows: present('titleb', 'reply', 'customerreply', 'user') },
-    { url: '/status', agent: customerSide.agent, shows: present('titleb', 'reply', 'customerreply'), status: 200, send: statusOf(referenceB, ticketBRow.customer.email) },
+    // The status lookup shows no conversation (only the private link does).
+    { url: '/status', agent: customerSide.agent, shows: present('titleb'), status: 200, send: statusOf(referenceB, ticketBRow.customer.email) },
     { url: '/status', agent: customerSide.agent, shows: present('webtitle'), status: 200, send: statusOf(webTicket.reference, webEmail) },
     { url: `/help/${articleId}`, agent: customerSide.agent, shows: present('articletitle', 'category'), markdown: true },
     { url: `/help?q=${q('articletitle')}`, agent: customerSide.agent, shows: [] },
