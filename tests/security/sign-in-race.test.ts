@@ -12,7 +12,7 @@ import { as, buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import { resetPassword, setUserActive, updateUser } from '../../src/services/users/manage-users.js';
-import { sessionCookie, signInRaw } from './route-cases.js';
+import { signInRaw, withCookies } from './route-cases.js';
 
 /** The password check, held: `armed` makes the next check wait for `release()`. */
 const hold = vi.hoisted(() => {
@@ -64,7 +64,7 @@ const versionOf = async (id: number) => (await db.prisma.user.findUniqueOrThrow(
  */
 async function signInWhile(email: string, meanwhile: () => Promise<unknown>): Promise<{ status: number; cookie: string | undefined }> {
   const page = await request(app).get('/login').expect(200);
-  const first = sessionCookie(page)!;
+  const first = withCookies(page);
   const reached = new Promise<void>((resolve) => (hold.reached = resolve));
   hold.gate = new Promise<void>((resolve) => (hold.release = resolve));
   hold.armed = true;
@@ -78,7 +78,7 @@ async function signInWhile(email: string, meanwhile: () => Promise<unknown>): Pr
   await meanwhile();
   hold.release();
   const res = await signingIn;
-  return { status: res.status, cookie: sessionCookie(res) ?? first };
+  return { status: res.status, cookie: withCookies(res, first) };
 }
 
 async function expectNotSignedIn(cookie: string | undefined) {
@@ -113,7 +113,7 @@ describe('a sign-in in flight', () => {
     const page = await request(app).get('/login').expect(200);
     await request(app)
       .post('/login')
-      .set('Cookie', sessionCookie(page)!)
+      .set('Cookie', withCookies(page))
       .type('form')
       .send({ email: user.email, password: 'a completely new password', _csrf: csrfOf(page.text) })
       .expect(303);
