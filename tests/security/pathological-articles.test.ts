@@ -12,6 +12,7 @@ import { as, buildUser } from '../helpers/factories.js';
 import { signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import { createArticle, setArticleStatus, updateArticle } from '../../src/services/knowledge/manage-articles.js';
+import { renderingKey } from '../../src/web/rendering/renderer.js';
 
 /** The render time limit in these tests (RENDER_TIMEOUT_MS); pages must answer well within BOUND_MS. */
 const TIMEOUT_MS = 1000;
@@ -163,5 +164,18 @@ describe('the rendering cache', () => {
     expect(performance.now() - t).toBeLessThan(TIMEOUT_MS / 2);
     expect(okPage.text).toContain('<strong>spooler</strong>');
     expect(badPage.text).toContain('This article is shown as plain text.');
+  });
+
+  it('tries a text that could not be rendered again after a day (a busy moment is not for good)', async () => {
+    const body = 'Turn it **off** and on again.';
+    const a = await publicArticle('Reboot', body);
+    await db.pool.query(
+      `INSERT INTO "RenderedMarkdown" (key, html, failure, "createdAt") VALUES ($1, NULL, 'formatting took longer than 1000 ms', now() - interval '25 hours')`,
+      [renderingKey(body)],
+    );
+    const page = await request(testApp(db)).get(`/help/${a.id}`).expect(200);
+    expect(page.text).toContain('<strong>off</strong>');
+    const row = await db.pool.query('SELECT html, failure FROM "RenderedMarkdown" WHERE key = $1', [renderingKey(body)]);
+    expect(row.rows[0]).toMatchObject({ html: expect.stringContaining('<strong>off</strong>'), failure: null });
   });
 });

@@ -3,7 +3,8 @@
 // task per worker at a time, each with a time limit and a memory limit. A task past its time is
 // stopped by ending its worker (a new one starts for the next task); a task that cannot get a
 // worker soon enough, or finds the queue full, is not run at all. The caller always gets an answer
-// within about twice the time limit, and decides what to show instead.
+// within the longest wait plus the time limit (three times the limit by default), and decides
+// what to show instead.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -31,8 +32,10 @@ export type Outcome =
 export interface PoolOptions {
   /** Worker threads at most. */
   size: number;
-  /** Longest a task may run; also the longest it may wait for a worker. */
+  /** Longest a task may run. */
   timeoutMs: number;
+  /** Longest a task may wait for a worker (a worker's start included); default twice timeoutMs. */
+  maxWaitMs?: number;
   /** Tasks waiting for a worker at most; more are refused at once. */
   maxQueue?: number;
   /** Heap of one worker (MB): past it the worker dies and its task is an error. */
@@ -81,10 +84,12 @@ export class RenderPool {
   private closed = false;
   private readonly maxQueue: number;
   private readonly memoryMb: number;
+  private readonly maxWaitMs: number;
 
   constructor(private readonly opts: PoolOptions) {
     this.maxQueue = opts.maxQueue ?? 64;
     this.memoryMb = opts.memoryMb ?? 128;
+    this.maxWaitMs = opts.maxWaitMs ?? 2 * opts.timeoutMs;
   }
 
   run(task: Task): Promise<Outcome> {
@@ -97,8 +102,8 @@ export class RenderPool {
       job.waiting = setTimeout(() => {
         const at = this.queue.indexOf(job);
         if (at >= 0) this.queue.splice(at, 1);
-        resolve({ ok: false, reason: 'unavailable', detail: `no render worker was free within ${this.opts.timeoutMs} ms` });
-      }, this.opts.timeoutMs);
+        resolve({ ok: false, reason: 'unavailable', detail: `no render worker was free within ${this.maxWaitMs} ms` });
+      }, this.maxWaitMs);
       this.queue.push(job);
       this.pump();
     });
@@ -143,11 +148,21 @@ export class RenderPool {
   }
 
   private spawn(): void {
-    const tsx = WORKER_URL.endsWith('.ts') ? tsxApi() : null;
-    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(BOOT)}`), {
-      workerData: { entry: WORKER_URL, tsx },
-      resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: 16 },
-    });
+    let worker: Worker;
+    try {
+      const tsx = WORKER_URL.endsWith('.ts') ? tsxApi() : null;
+      worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(BOOT)}`), {
+        workerData: { entry: WORKER_URL, tsx },
+        resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: 16 },
+      });
+    } catch (err) {
+      console.error(`[render] the render worker could not start: ${(err as Error).message}`);
+      for (const job of this.queue.splice(0)) {
+        clearTimeout(job.waiting);
+        job.resolve({ ok: false, reason: 'unavailable', detail: 'the render worker could not start' });
+      }
+      return;
+    }
     worker.unref(); // never keeps the process alive
     const slot: Slot = { worker, ready: false, job: null, started: 0 };
     this.slots.push(slot);

@@ -73,23 +73,36 @@ interface Kept {
   html: string | null;
   failure: string | null;
   size: number;
+  /** When it was rendered (or found not to render). */
+  at: number;
 }
 
-const keyOf = (source: string) => createHash('sha256').update(RENDERER_ID).update('\n').update(source).digest('hex');
+/**
+ * A text that could not be rendered is tried again after a day: a time limit missed only because
+ * the machine was very busy does not leave an article unformatted for good (an edit also renders
+ * it again, being a new text), and a hostile text costs one time limit a day.
+ */
+const RETRY_FAILED_MS = 24 * 3600 * 1000;
+const stale = (k: Kept) => k.html === null && Date.now() - k.at > RETRY_FAILED_MS;
+
+/** Where a text's rendering is kept (RenderedMarkdown.key). */
+export const renderingKey = (source: string) => createHash('sha256').update(RENDERER_ID).update('\n').update(source).digest('hex');
 
 export function createRenderer(db: Database, opts: RendererOptions): Renderer {
   const pool = new RenderPool({ size: opts.workers, timeoutMs: opts.timeoutMs });
   const lru = new Lru<Kept>(500, 32 * 1024 * 1024);
   const inFlight = new Map<string, Promise<Kept | null>>();
+  // Pairs of texts found too different to compare, so that asking again costs nothing.
+  const tooDifferent = new Lru<{ size: number }>(1000, 1000);
 
   async function stored(key: string): Promise<Kept | null> {
     try {
-      const { rows } = await db.pool.query<{ html: string | null; failure: string | null }>(
-        'SELECT html, failure FROM "RenderedMarkdown" WHERE key = $1',
+      const { rows } = await db.pool.query<{ html: string | null; failure: string | null; createdAt: Date }>(
+        'SELECT html, failure, "createdAt" FROM "RenderedMarkdown" WHERE key = $1',
         [key],
       );
       const row = rows[0];
-      return row ? { html: row.html, failure: row.failure, size: row.html?.length ?? 0 } : null;
+      return row ? { html: row.html, failure: row.failure, size: row.html?.length ?? 0, at: row.createdAt.getTime() } : null;
     } catch (err) {
       console.error('[render] could not read the rendering cache:', (err as Error).message);
       return null;
@@ -98,8 +111,11 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
 
   async function keep(key: string, kept: Kept): Promise<void> {
     try {
+      // A failure tried again is replaced; a rendering is never replaced by a failure.
       await db.pool.query(
-        'INSERT INTO "RenderedMarkdown" (key, html, failure) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING',
+        `INSERT INTO "RenderedMarkdown" (key, html, failure) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE SET html = EXCLUDED.html, failure = EXCLUDED.failure, "createdAt" = EXCLUDED."createdAt"
+         WHERE "RenderedMarkdown".html IS NULL`,
         [key, kept.html, kept.failure],
       );
     } catch (err) {
@@ -110,20 +126,20 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
   /** The rendering of a text: kept, or made now (null: no worker could take it; try again later). */
   async function rendering(key: string, source: string): Promise<Kept | null> {
     const found = await stored(key);
-    if (found) return found;
+    if (found && !stale(found)) return found;
     const outcome = await pool.run({ kind: 'markdown', source });
     let kept: Kept;
     if (outcome.ok) {
       const html = outcome.value as string;
       kept =
         html.length <= MAX_HTML_CHARS
-          ? { html, failure: null, size: html.length }
-          : { html: null, failure: 'the formatted text would be too large', size: 0 };
+          ? { html, failure: null, size: html.length, at: Date.now() }
+          : { html: null, failure: 'the formatted text would be too large', size: 0, at: Date.now() };
     } else if (outcome.reason === 'unavailable') {
       console.error(`[render] Markdown not rendered: ${outcome.detail}`);
       return null;
     } else {
-      kept = { html: null, failure: outcome.reason === 'timeout' ? `formatting ${outcome.detail}` : outcome.detail, size: 0 };
+      kept = { html: null, failure: outcome.reason === 'timeout' ? `formatting ${outcome.detail}` : outcome.detail, size: 0, at: Date.now() };
     }
     await keep(key, kept);
     return kept;
@@ -131,9 +147,9 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
 
   return {
     async markdown(source) {
-      const key = keyOf(source);
+      const key = renderingKey(source);
       let kept = lru.get(key) ?? null;
-      if (!kept) {
+      if (!kept || stale(kept)) {
         // Viewers of the same new text wait for one rendering.
         let job = inFlight.get(key);
         if (!job) {
@@ -148,11 +164,14 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
     },
 
     async compareLines(before, after) {
+      const pair = createHash('sha256').update(before).update('\u0000').update(after).digest('hex');
+      if (tooDifferent.get(pair)) return { parts: null, reason: 'too-different' };
       // The comparison gives up by itself a little before the pool would end its worker.
       const outcome = await pool.run({ kind: 'lines', before, after, timeoutMs: Math.floor(opts.timeoutMs * 0.8) });
       if (outcome.ok && outcome.value) return { parts: outcome.value as DiffPart[] };
-      if (outcome.ok || outcome.reason === 'timeout') return { parts: null, reason: 'too-different' };
-      return { parts: null, reason: outcome.reason === 'unavailable' ? 'busy' : 'too-different' };
+      if (!outcome.ok && outcome.reason === 'unavailable') return { parts: null, reason: 'busy' };
+      tooDifferent.set(pair, { size: 1 });
+      return { parts: null, reason: 'too-different' };
     },
 
     close: () => pool.close(),
