@@ -6,7 +6,7 @@
 // rendered is shown as written, escaped, with a notice.
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/client.js';
-import type { DiffPart } from '../presenters/article.js';
+import type { DiffPart } from '../presenters/diff.js';
 import { RENDERER_ID, plainTextHtml } from '../presenters/markdown.js';
 import { RenderPool } from './pool.js';
 

@@ -1,7 +1,7 @@
 // The render worker: the unbounded work of pages (Markdown → safe HTML, line-by-line comparison)
 // runs here, in a worker thread the pool (pool.ts) ends when it takes too long.
 import { parentPort } from 'node:worker_threads';
-import { compareLines } from '../presenters/article.js';
+import { compareLines } from '../presenters/diff.js';
 import { markdownToHtml } from '../presenters/markdown.js';
 import type { Reply, Request, Task } from './pool.js';
 

@@ -10,7 +10,8 @@ import { articleCategories, getArticle, getRevisions, searchArticles } from '../
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { ArticleForm, ArticleSearchQuery, ArticleStatusForm, CompareQuery, EditArticleForm } from '../schemas/articles.js';
-import { compareWords, snippetHtml } from '../presenters/article.js';
+import { snippetHtml } from '../presenters/article.js';
+import { compareWords } from '../presenters/diff.js';
 import type { Renderer } from '../rendering/renderer.js';
 import { when } from '../presenters/time.js';
 
