@@ -114,6 +114,41 @@ describe('Markdown that marked cannot render', () => {
   });
 });
 
+describe('the class: Markdown patterns found slow or crashing, at the 100,000-character limit', () => {
+  it('each page answers within its bound, never a 500, and the event loop stays free throughout', async () => {
+    const LIMIT = 100_000;
+    const fill = (unit: string) => unit.repeat(Math.floor(LIMIT / unit.length));
+    const patterns = {
+      emphasis: fill('_a*'), // super-linear in marked's inline rules (minutes at this size)
+      quotes: fill('>'), // stack overflow
+      ordered: fill('1. '), // nested lists: out of memory
+      strong: fill('**a'),
+      inlineHtml: fill('<a>'), // 14 times its size in HTML
+      table: `|${'a|'.repeat(2000)}\n|${'-|'.repeat(2000)}\n${'|\n'.repeat(45_000)}`.slice(0, LIMIT), // every row padded to 2,000 cells
+    };
+    const timeoutMs = 250;
+    const fast = testApp(db, { RENDER_TIMEOUT_MS: String(timeoutMs) });
+    const { agent: staff } = await signIn(fast, admin.email);
+    const ids: number[] = [];
+    for (const [title, body] of Object.entries(patterns)) ids.push((await publicArticle(title, body)).id);
+    const pages: { status: number; ms: number }[] = [];
+    const run = await whileProbing(async () => {
+      for (const id of ids) {
+        const t = performance.now();
+        const res = await staff.get(`/articles/${id}`);
+        pages.push({ status: res.status, ms: performance.now() - t });
+      }
+      return { status: 200, text: '' };
+    });
+    console.info(`pages ${pages.map((p) => Math.round(p.ms)).join(', ')} ms; /health ×${run.probes}, slowest ${Math.round(run.slowestHealthMs)} ms; event loop held ${Math.round(run.loopMaxMs)} ms at most`);
+    expect(pages.map((p) => p.status)).toEqual(ids.map(() => 200));
+    // Each: at most the wait for a worker (twice the limit; a cold start included) and the limit.
+    for (const p of pages) expect(p.ms).toBeLessThan(3 * timeoutMs + 750);
+    expect(run.slowestHealthMs).toBeLessThan(RESPONSIVE_MS);
+    expect(run.loopMaxMs).toBeLessThan(RESPONSIVE_MS);
+  });
+});
+
 describe('comparing revisions', () => {
   it('two very different 8,000-line revisions (32 s on the main thread) answer within the bound, saying they differ too much', async () => {
     const lines = (tag: string) => Array.from({ length: 8000 }, (_, i) => `${tag} ${i}`).join('\n');

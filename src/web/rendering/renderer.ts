@@ -90,7 +90,7 @@ export const renderingKey = (source: string) => createHash('sha256').update(REND
 
 export function createRenderer(db: Database, opts: RendererOptions): Renderer {
   const pool = new RenderPool({ size: opts.workers, timeoutMs: opts.timeoutMs });
-  const lru = new Lru<Kept>(500, 32 * 1024 * 1024);
+  const lru = new Lru<Kept>(500, 16 * 1024 * 1024);
   const inFlight = new Map<string, Promise<Kept | null>>();
   // Pairs of texts found too different to compare, so that asking again costs nothing.
   const tooDifferent = new Lru<{ size: number }>(1000, 1000);
