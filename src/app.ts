@@ -21,6 +21,7 @@ import { customerRoutes } from './web/routes/customers.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
 import { compiledEjs } from './web/view-engine.js';
+import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,14 +31,17 @@ export interface AppDeps {
   sessionSecret: string;
   /** Delete expired sessions every so often (off in tests). */
   pruneSessions?: boolean;
+  /** Markdown and comparisons in worker threads; default: one made from the configuration. */
+  renderer?: Renderer;
 }
 
 const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
 
 /** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
-export function createApp({ db, config, sessionSecret, pruneSessions = true }: AppDeps): Express {
+export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer }: AppDeps): Express {
   const app = express();
+  const render = renderer ?? createRenderer(db, { workers: config.RENDER_WORKERS, timeoutMs: config.RENDER_TIMEOUT_MS });
   app.set('views', join(ROOT, 'views'));
   app.set('view engine', 'ejs');
   // Templates are compiled once, without `with` (see view-engine.ts), everywhere but in
@@ -100,10 +104,10 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true }: A
 
   app.use(authRoutes(db, config, passport));
   // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre).
-  app.use(publicRoutes(db, config));
+  app.use(publicRoutes(db, config, render));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
-  app.use('/articles', requireSignIn, articleRoutes(db));
+  app.use('/articles', requireSignIn, articleRoutes(db, render));
   app.use('/customers', requireSignIn, customerRoutes(db));
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));

@@ -67,6 +67,12 @@ const schema = z.object({
   MAIL_ACK_MAX_PER_DOMAIN: z.coerce.number().int().min(0).max(100_000).default(50),
   /** Customer-facing forms (status lookup, requests, replies): attempts per client per 15 minutes. */
   PUBLIC_FORM_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+
+  // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
+  /** Render worker threads at most in this process. */
+  RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
+  /** Longest one rendering or comparison may take (ms); past it the text is shown as written. */
+  RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

@@ -10,7 +10,7 @@ import type { Actor } from '../../src/services/context.js';
 import { createArticle, setArticleStatus, updateArticle } from '../../src/services/knowledge/manage-articles.js';
 import { searchArticles } from '../../src/services/knowledge/read-articles.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
-import { renderMarkdown } from '../../src/web/presenters/markdown.js';
+import { markdownToHtml } from '../../src/web/presenters/markdown.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -38,7 +38,7 @@ async function published(title: string, body: string, tags: string[] = []) {
 
 describe('Markdown', () => {
   it('renders to HTML with scripts, javascript: links and event handlers removed', () => {
-    const html = renderMarkdown(
+    const html = markdownToHtml(
       '# Fix\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1)) <img src="https://x.test/a.png" onerror="alert(1)"> ' +
         '<a href="https://ok.test" onclick="steal()">ok</a> <iframe src="https://evil.test"></iframe>\n\n**bold** `code`',
     );

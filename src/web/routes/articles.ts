@@ -10,13 +10,14 @@ import { articleCategories, getArticle, getRevisions, searchArticles } from '../
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { ArticleForm, ArticleSearchQuery, ArticleStatusForm, CompareQuery, EditArticleForm } from '../schemas/articles.js';
-import { compareTexts, snippetHtml } from '../presenters/article.js';
-import { renderMarkdown } from '../presenters/markdown.js';
+import { snippetHtml } from '../presenters/article.js';
+import { compareWords } from '../presenters/diff.js';
+import type { Renderer } from '../rendering/renderer.js';
 import { when } from '../presenters/time.js';
 
 type Body = Record<string, unknown>;
 
-export function articleRoutes(db: Database): Router {
+export function articleRoutes(db: Database, renderer: Renderer): Router {
   const router = Router();
   const ctx = (req: Request): ServiceContext => ({ db: db.prisma, actor: actorOf(req) });
   const articleId = (req: Request): number => {
@@ -78,10 +79,11 @@ export function articleRoutes(db: Database): Router {
   router.get('/:id', async (req, res) => {
     const a = await getArticle(ctx(req), articleId(req));
     const actor = actorOf(req);
+    const text = await renderer.markdown(a.body);
     res.render('articles/show', {
       title: a.title,
       a,
-      html: renderMarkdown(a.body),
+      text,
       updated: when(a.updatedAt),
       history: a.history.map((h) => ({ ...h, at: when(h.createdAt) })),
       revisions: a.revisions.map((r) => ({ ...r, at: when(r.createdAt) })),
@@ -130,7 +132,8 @@ export function articleRoutes(db: Database): Router {
     if (!v.success) throw new NotFoundError('No such revision of this article.');
     const { article, revisions } = await getRevisions(ctx(req), articleId(req), [v.data]);
     const r = revisions[0]!;
-    res.render('articles/revision', { title: `${article.title} · revision ${r.version}`, a: article, r, html: renderMarkdown(r.body), at: when(r.createdAt) });
+    const text = await renderer.markdown(r.body);
+    res.render('articles/revision', { title: `${article.title} · revision ${r.version}`, a: article, r, text, at: when(r.createdAt) });
   });
 
   router.get('/:id/compare', async (req, res) => {
@@ -138,13 +141,17 @@ export function articleRoutes(db: Database): Router {
     if (!q.success) throw new ValidationError('Choose two revisions to compare.');
     const { article, revisions } = await getRevisions(ctx(req), articleId(req), [q.data.from, q.data.to]);
     const [from, to] = revisions as [(typeof revisions)[0], (typeof revisions)[0]];
+    // Line by line in a render worker, with a time limit: two very different long texts are
+    // only linked to, with a note that they differ too much to compare.
+    const body = from.body === to.body ? { parts: [{ kind: 'same' as const, text: to.body }] } : await renderer.compareLines(from.body, to.body);
     res.render('articles/compare', {
       title: `${article.title} · revisions ${from.version} and ${to.version}`,
       a: article,
       from,
       to,
-      titleDiff: compareTexts(from.title, to.title, 'words'),
-      bodyDiff: compareTexts(from.body, to.body),
+      titleDiff: compareWords(from.title, to.title),
+      bodyDiff: body.parts,
+      bodyNotCompared: body.parts ? null : body.reason,
     });
   });
 

@@ -17,7 +17,7 @@ import {
 } from '../../services/public/customer-ticket.js';
 import { getHelpArticle, searchHelp, suggestHelp } from '../../services/public/help-articles.js';
 import { submitWebRequest } from '../../services/public/web-request.js';
-import { renderMarkdown } from '../presenters/markdown.js';
+import type { Renderer } from '../rendering/renderer.js';
 import { snippetHtml } from '../presenters/article.js';
 import { ago, when } from '../presenters/time.js';
 import { fieldErrors } from '../schemas/common.js';
@@ -44,7 +44,7 @@ function privatePage(res: Response): void {
   res.set('Cache-Control', 'no-store');
 }
 
-export function publicRoutes(db: Database, config: Config): Router {
+export function publicRoutes(db: Database, config: Config, renderer: Renderer): Router {
   const router = Router();
   const throttle = (what: string, times = 1) =>
     rateLimit({
@@ -190,7 +190,8 @@ export function publicRoutes(db: Database, config: Config): Router {
       return res.status(404).render('public/message', { title: 'Not found', heading: 'Not found', message: 'There is no such help article.' });
     }
     const article = await getHelpArticle(db.prisma, articleId.data);
-    res.render('public/article', { title: article.title, a: article, html: renderMarkdown(article.body), updated: when(article.updatedAt) });
+    const text = await renderer.markdown(article.body);
+    res.render('public/article', { title: article.title, a: article, text, updated: when(article.updatedAt) });
   });
 
   return router;
