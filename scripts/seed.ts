@@ -13,6 +13,7 @@ import cliProgress from 'cli-progress';
 import { loadConfig } from '../src/config/env.js';
 import { openDatabase } from '../src/db/open.js';
 import { withTransaction } from '../src/db/client.js';
+import { backfillEmailSkeletons } from '../src/db/backfill-skeletons.js';
 import { migrate } from '../src/db/migrate.js';
 import { hashPassword, setPasswordCost } from '../src/services/passwords.js';
 import * as W from './seed-data.js';
@@ -379,6 +380,8 @@ async function main() {
     const now = new Date();
     const customers = await seedCustomers(db.pool, CUSTOMERS, now);
     if (customers.ids.length === 0) throw new Error('No customers could be created.');
+    // Their addresses' skeletons (look-alike detection), computed in JavaScript.
+    await backfillEmailSkeletons(db.pool);
     console.log(`Staff: ${staff.ids.length} technicians and 1 admin. Customers: ${customers.ids.length.toLocaleString('en')}.`);
 
     const { rows: existing } = await db.pool.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM "Ticket") AS any');

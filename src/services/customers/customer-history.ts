@@ -1,4 +1,5 @@
 import type { Tx } from '../../db/client.js';
+import { emailSkeleton } from '../../domain/email-address.js';
 import type { Customer } from '../../generated/prisma/client.js';
 import type { Actor } from '../context.js';
 import { ConflictError } from '../errors.js';
@@ -47,9 +48,11 @@ export async function changeCustomer(
   const version = customer.version + 1;
   const updatedAt = change.at ?? new Date();
   const merged = change.mergedIntoId === undefined ? {} : { mergedIntoId: change.mergedIntoId };
+  // A new address gets its skeleton with it (look-alike addresses share one).
+  const skeleton = values.email ? { emailSkeleton: emailSkeleton(values.email) } : {};
   const { count } = await tx.customer.updateMany({
     where: { id: customer.id, version: customer.version },
-    data: { ...values, ...merged, version, updatedAt },
+    data: { ...values, ...skeleton, ...merged, version, updatedAt },
   });
   if (count === 0) throw new ConflictError(`The record of ${customer.name} was changed by someone else meanwhile.`);
 
@@ -64,5 +67,5 @@ export async function changeCustomer(
       ...events,
     ].map((row) => ({ ...row, customerId: customer.id, actorId: actor.id, createdAt: updatedAt })),
   });
-  return { ...customer, ...values, ...merged, version, updatedAt };
+  return { ...customer, ...values, ...skeleton, ...merged, version, updatedAt };
 }

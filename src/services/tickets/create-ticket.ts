@@ -1,5 +1,6 @@
 import type { Ticket } from '../../generated/prisma/client.js';
 import type { Channel, Urgency } from '../../domain/enums.js';
+import { emailSkeleton } from '../../domain/email-address.js';
 import { generateReference } from '../../domain/reference.js';
 import { sql } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
@@ -35,6 +36,7 @@ const MAX_ATTEMPTS = 5;
  * ($13 null: the customer reported it) the customer is the history row's actor. With $17 the
  * "ticket created" mail goes into the outbox (its trigger queues the sending job), marked
  * fromCustomer when no staff member created the ticket (then it echoes nothing the reporter typed).
+ * $18 is a new customer's address skeleton (look-alike addresses share it: src/domain/email-address.ts).
  */
 const CREATE_TICKET = `
 WITH RECURSIVE chain AS (
@@ -46,8 +48,8 @@ WITH RECURSIVE chain AS (
 ), found AS (
   SELECT id, name, email FROM chain WHERE "mergedIntoId" IS NULL
 ), added AS (
-  INSERT INTO "Customer" (email, name, phone, organization)
-  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar WHERE NOT EXISTS (SELECT 1 FROM chain)
+  INSERT INTO "Customer" (email, name, phone, organization, "emailSkeleton")
+  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $18::varchar WHERE NOT EXISTS (SELECT 1 FROM chain)
   ON CONFLICT (email) DO NOTHING
   RETURNING id, name, email
 ), customer AS (
@@ -150,6 +152,7 @@ async function insertTicket(
         bornHead,
         bornTail,
         input.notifyCustomer ?? true,
+        emailSkeleton(email),
       ];
       const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {
