@@ -53,7 +53,7 @@
           known.set(c.email, c);
           var option = document.createElement('option');
           option.value = c.email;
-          option.label = c.name + (c.organization ? ' · ' + c.organization : '');
+          option.label = c.name + (c.organization ? ' · ' + c.organization : '') + (c.plain ? ' · ' + c.plain : '');
           return option;
         });
         list.replaceChildren.apply(list, options);

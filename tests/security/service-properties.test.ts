@@ -67,6 +67,7 @@ import { updateTicketDetails } from '../../src/services/tickets/update-details.j
 import { linkArticle, unlinkArticle } from '../../src/services/tickets/link-article.js';
 import { updateCustomer } from '../../src/services/customers/update-customer.js';
 import { mergeCustomers } from '../../src/services/customers/merge-customers.js';
+import { looksAlike } from '../../src/domain/email-address.js';
 import { createArticle, setArticleStatus, updateArticle } from '../../src/services/knowledge/manage-articles.js';
 import { setUserActive, updateUser } from '../../src/services/users/manage-users.js';
 import { consistencyViolations, historyPrefix, prefixViolations, snapshot, type Prefix, type Scope } from './fuzz-support.js';
@@ -916,10 +917,14 @@ interface RecordRun {
   user: UserState;
 }
 
-type EmailPick = { kind: 'keep' | 'upper' | 'fresh' } | { kind: 'other'; c: number } | { kind: 'text'; text: string };
+type EmailPick =
+  | { kind: 'keep' | 'upper' | 'fresh' }
+  | { kind: 'other'; c: number }
+  | { kind: 'lookalike'; c: number }
+  | { kind: 'text'; text: string };
 type RecordOp =
   | { op: 'editCustomer'; who: Who; c: number; v: VersionPick; name: string; email: EmailPick; phone: string | null; organization: string | null; environment: string | null; notes: string | null }
-  | { op: 'merge'; who: Who; keep: number; merge: number; kv: VersionPick; mv: VersionPick }
+  | { op: 'merge'; who: Who; keep: number; merge: number; kv: VersionPick; mv: VersionPick; confirm: boolean }
   | { op: 'newArticle'; who: Who; title: string; body: string; category: string | null; tags: string[]; visibility: ArticleVisibility | null }
   | { op: 'editArticle'; who: Who; a: number; v: VersionPick; title: string; body: string; category: string | null; tags: string[]; visibility: ArticleVisibility | null }
   | { op: 'articleStatus'; who: Who; a: number; v: VersionPick; status: ArticleStatus }
@@ -943,6 +948,8 @@ const recordOpArb: fc.Arbitrary<RecordOp> = fc.oneof(
       email: fc.oneof(
         { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom<'keep' | 'upper' | 'fresh'>('keep', 'upper', 'fresh') }) },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('other' as const), c }) },
+        // Another record's address with a Cyrillic е: a look-alike (merging it needs a confirmation).
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('lookalike' as const), c }) },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('text' as const), text: textArb }) },
       ),
       phone: optionalTextArb,
@@ -951,7 +958,10 @@ const recordOpArb: fc.Arbitrary<RecordOp> = fc.oneof(
       notes: optionalTextArb,
     }),
   },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('merge' as const), who: whoArb, keep: c, merge: c, kv: versionArb, mv: versionArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('merge' as const), who: whoArb, keep: c, merge: c, kv: versionArb, mv: versionArb, confirm: fc.boolean() }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -1061,6 +1071,8 @@ function emailOf(run: RecordRun, customer: CustomerState, pick: EmailPick, opInd
       return `rec${run.id}-new${opIndex}@customer.test`;
     case 'other':
       return run.customers[pick.c % run.customers.length]!.email;
+    case 'lookalike':
+      return run.customers[pick.c % run.customers.length]!.email.replace('e', '\u0435');
     case 'text':
       return pick.text;
   }
@@ -1123,6 +1135,7 @@ function predictRecordOp(run: RecordRun, op: RecordOp, opIndex: number): RecordS
       if (keep.mergedIntoId !== null || merge.mergedIntoId !== null) refuse('validation', 'a merged record');
       checkVersion(keep.version, versionOf(keep.version, op.kv));
       checkVersion(merge.version, versionOf(merge.version, op.mv));
+      if (!op.confirm && looksAlike(keep.email, merge.email)) refuse('validation', 'look-alike addresses, not confirmed');
       const moved = run.tickets.filter((x) => x.customerId === merge.id);
       const empty = (v: string | null) => v === null || v.trim() === '';
       const filled = (['phone', 'organization', 'environment', 'notes'] as const).filter((f) => empty(keep[f]) && !empty(merge[f]));
@@ -1275,7 +1288,13 @@ async function runRecordOp(run: RecordRun, op: RecordOp, opIndex: number): Promi
     case 'merge': {
       const keep = run.customers[op.keep % run.customers.length]!;
       const merge = run.customers[op.merge % run.customers.length]!;
-      return mergeCustomers(ctx, { keepId: keep.id, mergeId: merge.id, keepVersion: versionOf(keep.version, op.kv), mergeVersion: versionOf(merge.version, op.mv) });
+      return mergeCustomers(ctx, {
+        keepId: keep.id,
+        mergeId: merge.id,
+        keepVersion: versionOf(keep.version, op.kv),
+        mergeVersion: versionOf(merge.version, op.mv),
+        confirmLookalike: op.confirm,
+      });
     }
     case 'newArticle':
       return createArticle(ctx, { title: op.title, body: op.body, category: op.category, tags: op.tags, ...(op.visibility ? { visibility: op.visibility } : {}) });

@@ -5,6 +5,7 @@ import { ACTIVE_STATUSES } from '../../domain/status.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan } from '../policy.js';
+import { lookalikesOf, type Lookalike } from './lookalikes.js';
 
 /** The most tickets the customer page lists; the queue, filtered by the customer, has them all. */
 export const CUSTOMER_TICKET_LIMIT = 100;
@@ -40,6 +41,8 @@ export interface CustomerPage {
   /** Open ones first, then newest first; at most CUSTOMER_TICKET_LIMIT. */
   tickets: CustomerTicketRow[];
   history: (CustomerHistory & { actor: { id: number; name: string } })[];
+  /** Other records whose address looks like this one's (a possible impostor, or the real customer). */
+  lookalikes: Lookalike[];
 }
 
 const ACTIVE = Prisma.join(ACTIVE_STATUSES.map((s) => Prisma.raw(`'${s}'::"TicketStatus"`)));
@@ -82,5 +85,6 @@ export async function getCustomerPage(ctx: ServiceContext, id: number): Promise<
   ]);
   if (!record) throw new NotFoundError(`There is no customer number ${id}.`);
   const { mergedInto, mergedFrom, ...customer } = record;
-  return { customer, mergedInto, mergedFrom, counts, tickets, history };
+  const lookalikes = await lookalikesOf(ctx.db, customer);
+  return { customer, mergedInto, mergedFrom, counts, tickets, history, lookalikes };
 }

@@ -5,7 +5,15 @@ import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 import { changeCustomer, type CustomerPatch } from './customer-history.js';
-import { assertCustomerVersion, assertDifferentRecords, assertNotMerged, customerLabel, findCustomerOrThrow } from './rules.js';
+import {
+  assertCustomerVersion,
+  assertDifferentRecords,
+  assertLookalikeConfirmed,
+  assertNotMerged,
+  customerLabel,
+  findCustomerOrThrow,
+} from './rules.js';
+import { looksAlike } from '../../domain/email-address.js';
 
 /** What the kept record takes from the merged one where it has nothing itself. */
 export const FILLED_FIELDS = ['phone', 'organization', 'environment', 'notes'] as const;
@@ -18,6 +26,11 @@ export interface MergeInput {
   mergeId: number;
   keepVersion: number;
   mergeVersion: number;
+  /**
+   * The admin confirmed that two addresses that look alike but differ ("ann@cust.test" and
+   * "ann@cust.tеst") are the same person's: without it such a merge is refused.
+   */
+  confirmLookalike?: boolean;
 }
 
 export interface MergeResult {
@@ -36,6 +49,8 @@ export interface MergePreview {
   merge: MergeSide | null;
   /** The kept record's empty fields the merged one would fill. */
   filled: FilledField[];
+  /** The two addresses differ but look alike: the duplicate may be an impostor (the merge needs confirmLookalike). */
+  lookalike: boolean;
 }
 
 const isEmpty = (v: string | null) => v === null || v.trim() === '';
@@ -56,12 +71,12 @@ export async function prepareMerge(ctx: ServiceContext, keepId: number, mergeId?
   const keep = await findCustomerOrThrow(db, keepId);
   await assertNotMerged(db, keep);
   const side = async (c: Customer): Promise<MergeSide> => ({ customer: c, tickets: await db.ticket.count({ where: { customerId: c.id } }) });
-  if (mergeId === undefined) return { keep: await side(keep), merge: null, filled: [] };
+  if (mergeId === undefined) return { keep: await side(keep), merge: null, filled: [], lookalike: false };
   assertDifferentRecords(keepId, mergeId);
   const merge = await findCustomerOrThrow(db, mergeId);
   await assertNotMerged(db, merge);
   const [k, m] = await Promise.all([side(keep), side(merge)]);
-  return { keep: k, merge: m, filled: Object.keys(fillFrom(keep, merge)) as FilledField[] };
+  return { keep: k, merge: m, filled: Object.keys(fillFrom(keep, merge)) as FilledField[], lookalike: looksAlike(keep.email, merge.email) };
 }
 
 /** Both records, locked (in id order, so two merges cannot wait on each other). */
@@ -105,6 +120,7 @@ export async function mergeCustomers(ctx: ServiceContext, input: MergeInput): Pr
     await assertNotMerged(tx, merge);
     assertCustomerVersion(keep, input.keepVersion);
     assertCustomerVersion(merge, input.mergeVersion);
+    assertLookalikeConfirmed(keep, merge, input.confirmLookalike === true);
 
     const at = new Date();
     const ticketsMoved = await moveTickets(tx, ctx.actor.id, merge, keep, at);

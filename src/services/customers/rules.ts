@@ -1,6 +1,7 @@
 // Small named checks for customer records. Each throws a typed error whose message says what to do.
 import type { Tx } from '../../db/client.js';
 import type { Customer } from '../../generated/prisma/client.js';
+import { looksAlike, unambiguousAddress } from '../../domain/email-address.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { CustomerPatch } from './customer-history.js';
 
@@ -103,6 +104,21 @@ export function assertDifferentRecords(keepId: number, mergeId: number): void {
       mergeId: 'Choose another record.',
     });
   }
+}
+
+/**
+ * Two addresses that look alike but differ ("ann@cust.test" and "ann@cust.tеst", Cyrillic е) may
+ * be a customer and an impostor: merging them would give the impostor's mailbox the customer's
+ * tickets. Only with the admin's explicit confirmation that both are the same person's.
+ */
+export function assertLookalikeConfirmed(keep: Customer, merge: Customer, confirmed: boolean): void {
+  if (confirmed || !looksAlike(keep.email, merge.email)) return;
+  throw new ValidationError(
+    `The addresses ${unambiguousAddress(keep.email)} and ${unambiguousAddress(merge.email)} look alike but are different mailboxes: ` +
+      'the duplicate may be an impostor. Nothing was merged. Check with the customer that both addresses are theirs, ' +
+      'then tick the confirmation and merge again.',
+    { confirmLookalike: 'Confirm that both addresses belong to the same person.' },
+  );
 }
 
 /** "Name <email>": how a record is named where there may be two with the same name. */

@@ -4,6 +4,7 @@ import type { MailKind, MailState } from '../../generated/prisma/enums.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan } from '../policy.js';
+import { LOOKALIKE_LIMIT, type Lookalike } from '../customers/lookalikes.js';
 
 const person = { select: { id: true, name: true } } as const;
 
@@ -21,7 +22,10 @@ export interface Author {
 
 export interface TicketView {
   ticket: Ticket & {
-    customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'organization' | 'createdAt' | 'updatedAt'>;
+    customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'organization' | 'createdAt' | 'updatedAt'> & {
+      /** Other customers whose address looks like this one's (a possible impostor). */
+      lookalikes: Lookalike[];
+    };
     assignee: Person | null;
     /** Null when the customer reported it themselves (web form, email). */
     createdBy: Person | null;
@@ -55,7 +59,8 @@ const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 /**
  * The whole ticket page in one statement: the ticket with its customer and people, and its work
  * log and history (each in page order, as JSON arrays read through their (ticketId, createdAt, id)
- * indexes).
+ * indexes). Customers whose address looks like the customer's are found through the skeleton's
+ * index (services/customers/lookalikes.ts).
  */
 const TICKET_VIEW = `
 SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.environment, t.occurrence,
@@ -68,6 +73,12 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
           FROM "TicketArticle" ta JOIN "Article" ar ON ar.id = ta."articleId"
          WHERE ta."ticketId" = t.id) AS articles,
        c.name AS "c_name", c.email AS "c_email", c.phone AS "c_phone", c.organization AS "c_organization",
+       (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'email', l.email,
+                 'createdAt', ${ms('l."createdAt"')}) ORDER BY l.id), '[]')
+          FROM (SELECT o.id, o.name, o.email, o."createdAt" FROM "Customer" o
+                 WHERE o."emailSkeleton" = c."emailSkeleton" AND o.id <> c.id AND o.email <> c.email
+                   AND o."mergedIntoId" IS NULL
+                 ORDER BY o.id LIMIT ${LOOKALIKE_LIMIT}) l) AS "c_lookalikes",
        ${ms('c."createdAt"')} AS "c_createdAt", ${ms('c."updatedAt"')} AS "c_updatedAt",
        a.name AS "assigneeName", cb.name AS "createdByName", d.reference AS "duplicateOfReference",
        d.title AS "duplicateOfTitle",
@@ -111,6 +122,7 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   c_email: string;
   c_phone: string | null;
   c_organization: string | null;
+  c_lookalikes: (Omit<Lookalike, 'createdAt'> & { createdAt: number })[] | string;
   c_createdAt: number;
   c_updatedAt: number;
   assigneeName: string | null;
@@ -136,7 +148,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   const [row] = await sql<Row>(ctx.db, TICKET_VIEW, [reference]);
   if (!row) throw new NotFoundError(`No ticket has the reference ${reference}.`);
   const {
-    c_name, c_email, c_phone, c_organization, c_createdAt, c_updatedAt,
+    c_name, c_email, c_phone, c_organization, c_lookalikes, c_createdAt, c_updatedAt,
     assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
     mails, activeLinks,
     ...fields
@@ -154,6 +166,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       organization: c_organization,
       createdAt: new Date(c_createdAt),
       updatedAt: new Date(c_updatedAt),
+      lookalikes: json(c_lookalikes).map((l) => ({ ...l, createdAt: new Date(l.createdAt) })),
     },
     assignee: fields.assigneeId === null ? null : { id: fields.assigneeId, name: assigneeName ?? '' },
     createdBy: fields.createdById === null ? null : { id: fields.createdById, name: createdByName ?? '' },

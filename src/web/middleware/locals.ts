@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { unambiguousAddress, viewAddress } from '../../domain/email-address.js';
 import * as labels from '../../domain/enums.js';
 import { can } from '../../services/policy.js';
 
@@ -11,6 +12,9 @@ export function templateLocals(generateToken: (req: Request, res: Response) => s
     let token: string | undefined;
     res.locals.csrfToken = () => (token ??= generateToken(req, res));
     res.locals.labels = labels;
+    // views/partials/address.ejs: how an email address is shown (punycode, look-alike marks).
+    res.locals.addressView = viewAddress;
+    res.locals.unambiguousAddress = unambiguousAddress;
     res.locals.path = req.path;
     next();
   };

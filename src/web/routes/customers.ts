@@ -4,8 +4,10 @@ import type { ServiceContext } from '../../services/context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
 import { getCustomerPage } from '../../services/customers/customer-page.js';
 import { mergeCustomers, prepareMerge } from '../../services/customers/merge-customers.js';
+import { lookalikesForPage } from '../../services/customers/lookalikes.js';
 import { lookupCustomers, searchCustomers } from '../../services/customers/search.js';
 import { updateCustomer } from '../../services/customers/update-customer.js';
+import { looksAlike, unambiguousAddress } from '../../domain/email-address.js';
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { CustomerForm, CustomerQuery, LookupQuery, MergeForm, MergeQuery, encodeCursor } from '../schemas/customers.js';
@@ -51,6 +53,7 @@ export function customerRoutes(db: Database): Router {
     const parsed = CustomerQuery.safeParse(req.query);
     const query = parsed.success ? parsed.data : { q: undefined, organization: undefined, after: undefined };
     const page = await searchCustomers(ctx(req), query);
+    const lookalikes = await lookalikesForPage(ctx(req), page.rows);
     const filterParams = new URLSearchParams();
     if (query.q) filterParams.set('q', query.q);
     if (query.organization) filterParams.set('organization', query.organization);
@@ -58,7 +61,11 @@ export function customerRoutes(db: Database): Router {
     if (page.next) nextParams.set('after', encodeCursor(page.next));
     res.status(parsed.success ? 200 : 400).render('customers/list', {
       title: query.organization ? `Customers of ${query.organization}` : 'Customers',
-      rows: page.rows.map((r) => ({ ...r, organizationUrl: r.organization ? organizationUrl(r.organization) : null })),
+      rows: page.rows.map((r) => ({
+        ...r,
+        organizationUrl: r.organization ? organizationUrl(r.organization) : null,
+        lookalikes: lookalikes.get(r.id) ?? [],
+      })),
       filters: { q: query.q ?? '', organization: query.organization ?? '' },
       filterQuery: filterParams.toString(),
       nextUrl: page.next ? `/customers?${nextParams.toString()}` : null,
@@ -77,7 +84,13 @@ export function customerRoutes(db: Database): Router {
       return;
     }
     const customers = await lookupCustomers(ctx(req), parsed.data.q);
-    res.json({ customers: customers.map(({ id: cid, name, email, phone, organization }) => ({ id: cid, name, email, phone, organization })) });
+    res.json({
+      customers: customers.map(({ id: cid, name, email, phone, organization }) => {
+        // An international address also as plain ASCII (punycode, code points), so that a look-alike shows.
+        const plain = unambiguousAddress(email);
+        return { id: cid, name, email, phone, organization, ...(plain !== email ? { plain } : {}) };
+      }),
+    });
   });
 
   /** The customer page; a refused edit gets back its input and messages beside the fields. */
@@ -98,6 +111,7 @@ export function customerRoutes(db: Database): Router {
       c: customer,
       mergedInto: page.mergedInto,
       mergedFrom: page.mergedFrom,
+      lookalikes: page.lookalikes,
       organizationUrl: customer.organization ? organizationUrl(customer.organization) : null,
       counts,
       queue: {
@@ -145,18 +159,32 @@ export function customerRoutes(db: Database): Router {
    * The merge page: search for the duplicate, then both records side by side to confirm.
    * `chosen` overrides the URL's choice (after a refused POST, which has none).
    */
-  async function renderMerge(req: Request, res: Response, status = 200, message: string | null = null, chosen?: number) {
+  async function renderMerge(
+    req: Request,
+    res: Response,
+    status = 200,
+    message: string | null = null,
+    chosen?: number,
+    confirmError?: string,
+  ) {
     const c = ctx(req);
     const keepId = customerId(req);
     const parsed = MergeQuery.safeParse(req.query);
     const query = parsed.success ? parsed.data : { q: undefined, mergeId: undefined };
     const preview = await prepareMerge(c, keepId, chosen ?? query.mergeId);
-    const results = !preview.merge && query.q ? (await searchCustomers(c, { q: query.q })).rows.filter((r) => r.id !== keepId) : [];
+    const kept = preview.keep.customer;
+    const results = !preview.merge && query.q
+      ? (await searchCustomers(c, { q: query.q })).rows
+          .filter((r) => r.id !== keepId)
+          .map((r) => ({ ...r, lookalike: looksAlike(kept.email, r.email) }))
+      : [];
     res.status(parsed.success ? status : 400).render('customers/merge', {
       title: `Merge into ${preview.keep.customer.name}`,
       keep: preview.keep,
       merge: preview.merge,
       filled: preview.filled,
+      lookalike: preview.lookalike,
+      confirmError: confirmError ?? null,
       q: query.q ?? '',
       results,
       message: parsed.success ? message : Object.values(fieldErrors(parsed.error)).join(' '),
@@ -170,13 +198,24 @@ export function customerRoutes(db: Database): Router {
     const form = MergeForm.safeParse(req.body ?? {});
     if (!form.success) {
       const errors = fieldErrors(form.error);
-      return renderMerge(req, res, 422, errors.mergeId ?? errors.keepVersion ?? errors.mergeVersion ?? 'Choose the duplicate record.');
+      return renderMerge(req, res, 422, errors.mergeId ?? errors.keepVersion ?? errors.mergeVersion ?? errors.confirmLookalike ?? 'Choose the duplicate record.');
     }
     const f = form.data;
     try {
-      await mergeCustomers(ctx(req), { keepId, mergeId: f.mergeId, keepVersion: f.keepVersion, mergeVersion: f.mergeVersion });
+      await mergeCustomers(ctx(req), {
+        keepId,
+        mergeId: f.mergeId,
+        keepVersion: f.keepVersion,
+        mergeVersion: f.mergeVersion,
+        confirmLookalike: f.confirmLookalike === '1',
+      });
     } catch (err) {
-      if (err instanceof ValidationError) return renderMerge(req, res, 422, err.message);
+      if (err instanceof ValidationError) {
+        // A look-alike merge without confirmation: the same comparison again, with the warning.
+        const confirm = err.fieldErrors.confirmLookalike;
+        if (confirm) return renderMerge(req, res, 422, err.message, f.mergeId, confirm);
+        return renderMerge(req, res, 422, err.message);
+      }
       if (err instanceof ConflictError) {
         return renderMerge(req, res, 409, `${err.message} Nothing was merged: check both records as they are now, and confirm again.`, f.mergeId);
       }

@@ -50,6 +50,8 @@ export const MergeForm = z.object({
   mergeId: recordId('Choose the duplicate record.'),
   keepVersion: version,
   mergeVersion: version,
+  /** "Both addresses are this person's": needed when they look alike but differ. */
+  confirmLookalike: z.literal('1', { error: 'Tick the box to confirm, or leave it empty.' }).optional(),
 });
 
 /** A page link's cursor: the last row's name (base64url) and id. */
