@@ -1,6 +1,7 @@
 // Starts Caseboard: configuration, database (migrated), first admin, then the web server.
 import { ConfigError, loadConfig } from './config/env.js';
 import { sessionSecret } from './config/secret.js';
+import { backfillEmailSkeletons } from './db/backfill-skeletons.js';
 import { migrate, MigrationError } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
@@ -70,6 +71,15 @@ async function main() {
   });
   console.log(`[caseboard] listening on http://localhost:${config.PORT}`);
 
+  // Data only the application can compute (the skeletons of customers' addresses, after the
+  // migration that added them): filled in the background, so that a large installation is not
+  // kept from serving meanwhile (~150 µs per customer, once); `npm run db:migrate` fills them
+  // before a start instead.
+  const filling = backfillEmailSkeletons(db.pool).then(
+    (n) => n > 0 && console.log(`[caseboard] filled in the address skeletons of ${n} customers`),
+    (err: unknown) => console.error('[caseboard] could not fill in address skeletons (next start tries again):', (err as Error).message),
+  );
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -79,6 +89,7 @@ async function main() {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await inbound?.stop();
     await mailer.stop();
+    await filling;
     await db.close();
     process.exit(0);
   };

@@ -4,7 +4,6 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { installJobQueue } from '../jobs/queue.js';
-import { backfillEmailSkeletons } from './backfill-skeletons.js';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations');
 
@@ -51,8 +50,6 @@ export async function migrate(pool: pg.Pool, files = readMigrations()): Promise<
   const done = await applyMigrations(pool, files);
   // The job queue's schema and queues (pg-boss keeps its own migrations): the outbox trigger uses them.
   await installJobQueue(pool);
-  // Data that only the application can compute: the skeletons of customers' addresses.
-  await backfillEmailSkeletons(pool);
   return done;
 }
 
