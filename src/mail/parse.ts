@@ -2,7 +2,7 @@
 // and the visible text of a reply (quoted earlier mails cut).
 //
 // Both steps cost what the sender wants them to, and the web app shares this event loop, so both
-// run in worker threads (src/mail/worker-pool.ts), in two pools of two:
+// run in worker threads (src/workers/pool.ts; the task is src/mail/worker.ts), in two pools of two:
 // - decoding (mailparser): a 9 MB message held every request for ~0.5 s on the main thread.
 //   In a worker with memory limits and a 20 s limit; only the fields Caseboard reads come back,
 //   the text cut to what is ever looked at.
@@ -11,11 +11,11 @@
 //   Each message gets TRIM_BUDGET_MS for it, waiting for a worker included; past that the worker
 //   is ended and the linear simpleTrim is used instead. Ten such messages at once used to queue
 //   for 2 s each (a normal one behind them waited 20 s); now they all fall back within the budget.
-import { createRequire } from 'node:module';
 import type { AddressObject, HeaderValue, ParsedMail } from 'mailparser';
 import type { ParsedInbound } from '../services/mail/inbound.js';
 import { REPLY_ABOVE } from './render.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool } from '../workers/pool.js';
+import type { Task } from './worker.js';
 
 /** What is kept of a message's text (the work log's limit). */
 export const MAX_BODY_CHARS = 20_000;
@@ -194,65 +194,13 @@ export function simpleTrim(text: string): string {
   return out.join('\n');
 }
 
-// The worker threads (src/mail/worker-pool.ts): one pool decodes messages, another trims quotes,
-// so that slow trimming never holds up the decoding of the next message. Both run this source.
-const requireCjs = createRequire(import.meta.url);
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-let simpleParser, EmailReplyParser;
-const keep = new Set(workerData.headers);
-// Text past this is never looked at (the body keeps 20,000 characters, the trimmer 64 KB).
-const clipText = (t) => {
-  let s = t.length > workerData.maxText * 4 ? t.slice(0, workerData.maxText * 4) : t;
-  s = s.replace(/\\r\\n?/g, '\\n').replace(/\\u0000/g, '');
-  return s.length > workerData.maxText ? s.slice(0, workerData.maxText) : s;
-};
-async function parse(bytes) {
-  simpleParser ??= require(workerData.mailparser).simpleParser;
-  const mail = await simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-    skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024,
-  });
-  const headers = new Map();
-  for (const [k, v] of mail.headers) if (keep.has(k)) headers.set(k, v);
-  const text = typeof mail.text === 'string' ? clipText(mail.text) : undefined;
-  return {
-    from: mail.from,
-    subject: mail.subject,
-    text,
-    // Only used when there is no text (HTML-only mail), and cut to 1 MB there as well.
-    html: !text || !text.trim() ? (typeof mail.html === 'string' ? mail.html.slice(0, 1024 * 1024) : false) : false,
-    messageId: mail.messageId,
-    inReplyTo: mail.inReplyTo,
-    references: mail.references,
-    headers,
-    // Authentication-Results fields as they were, top (the last hop, our own server) first.
-    authenticationResults: mail.headerLines.filter((l) => l.key === 'authentication-results').slice(0, 50)
-      .map((l) => l.line.slice(0, 16384)),
-    attachments: mail.attachments.slice(0, 1000).map((a) => ({ filename: a.filename, contentType: a.contentType })),
-  };
-}
-parentPort.on('message', async (task) => {
-  try {
-    if (task.kind === 'trim') {
-      EmailReplyParser ??= require(workerData.replyParser);
-      let visible = null;
-      try { visible = new EmailReplyParser().parseReply(task.input); } catch { visible = null; }
-      parentPort.postMessage({ ok: true, value: visible });
-    } else {
-      parentPort.postMessage({ ok: true, value: await parse(task.input) });
-    }
-  } catch (err) {
-    parentPort.postMessage({ ok: false, error: String((err && err.message) || err) });
-  }
-});`;
-
-const workerData = {
-  mailparser: requireCjs.resolve('mailparser'),
-  replyParser: requireCjs.resolve('email-reply-parser'),
-  headers: [...LOOP_HEADERS, 'list'],
-  // Twice the trimmer's input: cutting here changes nothing that visibleText keeps.
-  maxText: 2 * MAX_TRIM_INPUT,
-};
+// The worker threads: one pool decodes messages, another trims quotes, so that slow trimming never
+// holds up the decoding of the next message. Both run src/mail/worker.ts.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+/** The headers a decoding worker sends back. */
+const WANTED_HEADERS = [...LOOP_HEADERS, 'list'];
+/** Twice the trimmer's input: cutting the text there changes nothing that visibleText keeps. */
+const MAX_DECODED_TEXT = 2 * MAX_TRIM_INPUT;
 
 /** Decoding: a 10 MB message takes ~1 s; a message that takes this long is not a normal one. */
 const PARSE_TIMEOUT_MS = 20_000;
@@ -265,9 +213,8 @@ let trimmers: WorkerPool | null = null;
 function parserPool(): WorkerPool {
   return (parsers ??= new WorkerPool({
     name: 'message decoder',
-    source: WORKER_SOURCE,
-    workerData,
-    size: 2,
+    handler: WORKER,
+    maxThreads: 2,
     // Every SMTP connection (at most 50) has one message in flight: more waiting is an overload.
     maxQueue: 40,
     resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 64 },
@@ -277,9 +224,8 @@ function parserPool(): WorkerPool {
 function trimmerPool(): WorkerPool {
   return (trimmers ??= new WorkerPool({
     name: 'quote trimmer',
-    source: WORKER_SOURCE,
-    workerData,
-    size: 2,
+    handler: WORKER,
+    maxThreads: 2,
     maxQueue: 100,
     resourceLimits: { maxOldGenerationSizeMb: 128 },
   }));
@@ -304,12 +250,11 @@ export async function decodeMessage(raw: Buffer): Promise<DecodedMail> {
   // A buffer that owns its memory is handed over without a copy.
   const own = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer;
   const bytes = own ? new Uint8Array(raw.buffer, 0, raw.byteLength) : new Uint8Array(raw);
-  const out = await parserPool().run<DecodedMail>(
-    { kind: 'parse', input: bytes },
-    { timeoutMs: PARSE_TIMEOUT_MS, transfer: [bytes.buffer as ArrayBuffer] },
-  );
+  const task: Task = { kind: 'parse', bytes, headers: WANTED_HEADERS, maxText: MAX_DECODED_TEXT };
+  const out = await parserPool().run<DecodedMail>(task, { timeoutMs: PARSE_TIMEOUT_MS, transfer: [bytes.buffer as ArrayBuffer] });
   if (out.ok) return out.value;
-  throw new DecodeError(out.message, out.reason === 'overloaded' || out.reason === 'stopped');
+  // Not the message's fault: no decoder to take it now (busy, stopping, or none could start).
+  throw new DecodeError(out.message, out.reason === 'overloaded' || out.reason === 'stopped' || out.reason === 'unavailable');
 }
 
 /** Ends the worker threads (the next message starts new ones). */
@@ -330,8 +275,9 @@ export async function stopMailWorkers(): Promise<void> {
 export async function visibleText(raw: string): Promise<string> {
   const text = cutAtMarker(raw.replace(/\r\n?/g, '\n').replace(/\u0000/g, ''));
   const input = clip(text, MAX_TRIM_INPUT);
+  const task: Task = { kind: 'trim', input };
   const out = await trimmerPool().run<string | null>(
-    { kind: 'trim', input },
+    task,
     { timeoutMs: TRIM_BUDGET_MS, deadline: Date.now() + TRIM_BUDGET_MS },
   );
   if (!out.ok && out.reason !== 'stopped') console.error(`[inbound] quote trimming not done (${out.message}): using the simple trim`);

@@ -1,14 +1,15 @@
-// Bounded rendering for pages: Markdown → safe HTML and line-by-line comparisons run in the render
-// pool's worker threads with a time limit (pool.ts), never on the event loop. Rendered Markdown is
-// kept by content, in this process (a small LRU) and in PostgreSQL (RenderedMarkdown, shared by
-// every instance), failures included: a text that cannot be rendered costs its time limit once
-// per renderer version, not on every view. A page never fails because of a text: what cannot be
-// rendered is shown as written, escaped, with a notice.
+// Bounded rendering for pages: Markdown → safe HTML and line-by-line comparisons run in worker
+// threads (src/workers/pool.ts; the task is worker.ts) with a time limit, never on the event loop.
+// Rendered Markdown is kept by content, in this process (a small LRU) and in PostgreSQL
+// (RenderedMarkdown, shared by every instance), failures included: a text that cannot be rendered
+// costs its time limit once per renderer version, not on every view. A page never fails because
+// of a text: what cannot be rendered is shown as written, escaped, with a notice.
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/client.js';
 import type { DiffPart } from '../presenters/diff.js';
 import { RENDERER_ID, plainTextHtml } from '../presenters/markdown.js';
-import { RenderPool } from './pool.js';
+import { WorkerPool, type Outcome } from '../../workers/pool.js';
+import type { Task } from './worker.js';
 
 export interface RenderedText {
   /** Safe HTML: the rendered Markdown, or the escaped text as written. */
@@ -88,8 +89,41 @@ const stale = (k: Kept) => k.html === null && Date.now() - k.at > RETRY_FAILED_M
 /** Where a text's rendering is kept (RenderedMarkdown.key). */
 export const renderingKey = (source: string) => createHash('sha256').update(RENDERER_ID).update('\n').update(source).digest('hex');
 
+/**
+ * What became of a task. `timeout` and `error` (it threw, or ran out of memory) come from the text
+ * itself: the same text would do it again. `unavailable` (no worker free in time, queue full,
+ * no worker could start) does not.
+ */
+type RenderOutcome = { ok: true; value: unknown } | { ok: false; reason: 'timeout' | 'error' | 'unavailable'; detail: string };
+
+/**
+ * The render workers: one task per worker, each with the time limit and 128 MB of heap. A task
+ * that cannot get a worker within twice the limit (a worker's start included), or finds 64
+ * waiting, is not run at all: a page always gets an answer within three times the limit.
+ */
+function renderPool(opts: RendererOptions): ((task: Task) => Promise<RenderOutcome>) & { close(): Promise<void> } {
+  const pool = new WorkerPool({
+    name: 'render',
+    handler: new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url),
+    maxThreads: opts.workers,
+    maxQueue: 64,
+    resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
+  });
+  const run = async (task: Task): Promise<RenderOutcome> => {
+    const out: Outcome<unknown> = await pool.run(task, { timeoutMs: opts.timeoutMs, maxWaitMs: 2 * opts.timeoutMs });
+    if (out.ok) return out;
+    if (out.reason === 'timeout') return { ok: false, reason: 'timeout', detail: out.message };
+    if (out.reason === 'failed') {
+      console.error(`[render] a ${task.kind} task failed: ${out.message}`);
+      return { ok: false, reason: 'error', detail: out.message };
+    }
+    return { ok: false, reason: 'unavailable', detail: out.message };
+  };
+  return Object.assign(run, { close: () => pool.stop() });
+}
+
 export function createRenderer(db: Database, opts: RendererOptions): Renderer {
-  const pool = new RenderPool({ size: opts.workers, timeoutMs: opts.timeoutMs });
+  const pool = renderPool(opts);
   const lru = new Lru<Kept>(500, 16 * 1024 * 1024);
   const inFlight = new Map<string, Promise<Kept | null>>();
   // Pairs of texts found too different to compare, so that asking again costs nothing.
@@ -127,7 +161,7 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
   async function rendering(key: string, source: string): Promise<Kept | null> {
     const found = await stored(key);
     if (found && !stale(found)) return found;
-    const outcome = await pool.run({ kind: 'markdown', source });
+    const outcome = await pool({ kind: 'markdown', source });
     let kept: Kept;
     if (outcome.ok) {
       const html = outcome.value as string;
@@ -167,7 +201,7 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
       const pair = createHash('sha256').update(before).update('\u0000').update(after).digest('hex');
       if (tooDifferent.get(pair)) return { parts: null, reason: 'too-different' };
       // The comparison gives up by itself a little before the pool would end its worker.
-      const outcome = await pool.run({ kind: 'lines', before, after, timeoutMs: Math.floor(opts.timeoutMs * 0.8) });
+      const outcome = await pool({ kind: 'lines', before, after, timeoutMs: Math.floor(opts.timeoutMs * 0.8) });
       if (outcome.ok && outcome.value) return { parts: outcome.value as DiffPart[] };
       if (!outcome.ok && outcome.reason === 'unavailable') return { parts: null, reason: 'busy' };
       tooDifferent.set(pair, { size: 1 });

@@ -1,11 +1,15 @@
-// The render worker: the unbounded work of pages (Markdown → safe HTML, line-by-line comparison)
-// runs here, in a worker thread the pool (pool.ts) ends when it takes too long.
-import { parentPort } from 'node:worker_threads';
+// The render worker's task (src/workers/pool.ts runs it in a worker thread, ended when it takes
+// too long): the unbounded work of pages, Markdown → safe HTML and line-by-line comparison. It
+// loads only these modules (not the services and the Prisma client), for a quick cold start.
 import { compareLines } from '../presenters/diff.js';
 import { markdownToHtml } from '../presenters/markdown.js';
-import type { Reply, Request, Task } from './pool.js';
 
-function run(task: Task): unknown {
+export type Task =
+  | { kind: 'markdown'; source: string }
+  | { kind: 'lines'; before: string; after: string; timeoutMs: number };
+
+/** A throw (e.g. marked's "Maximum call stack size exceeded" on deeply nested quotes) is the task's error. */
+export default function run(task: Task): unknown {
   switch (task.kind) {
     case 'markdown':
       return markdownToHtml(task.source);
@@ -13,16 +17,3 @@ function run(task: Task): unknown {
       return compareLines(task.before, task.after, task.timeoutMs);
   }
 }
-
-const port = parentPort!;
-port.on('message', ({ id, task }: Request) => {
-  let reply: Reply;
-  try {
-    reply = { id, ok: true, value: run(task) };
-  } catch (err) {
-    // e.g. marked's "Maximum call stack size exceeded" on deeply nested quotes.
-    reply = { id, ok: false, error: err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err) };
-  }
-  port.postMessage(reply);
-});
-port.postMessage('ready');
