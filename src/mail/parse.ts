@@ -238,7 +238,7 @@ export type DecodedMail = MailFields;
 export class DecodeError extends Error {
   constructor(
     message: string,
-    /** 'overloaded': try again later (451); anything else is the message's own fault (554). */
+    /** Busy, stopping or no decoder could start: try again later (451); anything else is the message's own fault (554). */
     readonly temporary: boolean,
   ) {
     super(message);
