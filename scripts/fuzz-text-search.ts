@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { startEmbeddedDatabase } from '../src/db/embedded.js';
-import { PATHOLOGICAL_UNITS } from '../tests/security/pathological-text.js';
+import { PARSER_ALPHABET, PATHOLOGICAL_UNITS, fill } from '../tests/security/pathological-text.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,22 +54,8 @@ const BUDGET = Math.max(1, Number(args.budget));
 /** The longest text any field takes (an article body); the slowest units are timed at this length at the end. */
 const MAX_CHARS = 100_000;
 
-/**
- * Characters the parser's states care about: letters (ASCII, Latin-1, Cyrillic), digits, the
- * punctuation of emails, URLs, hosts, file paths, hyphenated words, versions, numbers, XML
- * entities and tags, and white space.
- */
-export const ALPHABET = [
-  'a', 'Z', 'x', '1', '0', '_', '-', '.', '/', '@', ':', '+', '&', ';', '#', '=', '?', '!', '~',
-  '<', '>', "'", '"', '%', ',', '\\', ' ', '\n', 'é', 'ж',
-];
-
-/** Repeats `unit` to exactly `chars` code points. */
-export function repeatTo(unit: string, chars: number): string {
-  const cps = Array.from(unit);
-  const out = Array.from({ length: Math.ceil(chars / cps.length) }, () => unit).join('');
-  return Array.from(out).slice(0, chars).join('');
-}
+const ALPHABET = PARSER_ALPHABET;
+const repeatTo = fill;
 
 /**
  * The unit's primitive root ("abab" -> "ab"): repeating either gives the same text. Rotations

@@ -8,10 +8,18 @@ export const SEARCH_TEXT_MAX = 200;
 
 export const SEARCH_TEXT_TOO_LONG = `Search text can be at most ${SEARCH_TEXT_MAX} characters.`;
 
-/** The text trimmed, and at most SEARCH_TEXT_MAX characters of it (never half a surrogate pair). */
+/**
+ * The text trimmed, at most SEARCH_TEXT_MAX characters of it (never half a surrogate pair), and
+ * no "-" (websearch_to_tsquery's NOT) that only precedes another one: more than 32 NOTs in a row
+ * ("----…", "- - -…", "-!-!…") make PostgreSQL fail the query ("tsquery stack too small"), which
+ * was a 500 on every search box, the public help centre's too. ("--word", NOT NOT word, becomes
+ * "-word".)
+ */
 export function boundedSearchText(text: string | undefined | null): string {
-  const trimmed = (text ?? '').trim();
-  if (trimmed.length <= SEARCH_TEXT_MAX) return trimmed;
-  const cut = trimmed.slice(0, SEARCH_TEXT_MAX);
-  return (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut).trimEnd();
+  let out = (text ?? '').trim();
+  if (out.length > SEARCH_TEXT_MAX) {
+    const cut = out.slice(0, SEARCH_TEXT_MAX);
+    out = (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut).trimEnd();
+  }
+  return out.replace(/-(?=[^\p{L}\p{N}"]*-)/gu, '');
 }

@@ -32,6 +32,21 @@ CREATE FUNCTION "caseboard_search_text"(text) RETURNS text
            '([^ \t\n\r\f\v]{100})', '\1 ', 'g')
 $$;
 
+-- The knowledge base's snippets (ts_headline) parse the article's body through the same function,
+-- and get the query through this one: ts_headline's search for the best fragments takes time and
+-- memory exponential in the length of a phrase in the query ('"printer printer … printer"', 20
+-- words, over an article with that word in it took all of 23 GB and PostgreSQL was killed; every
+-- word of 'a_1a_1…' or 'a-b.a-b.…' is a phrase operand too) and grows with the number of
+-- operands. The snippet needs only the words to mark: at most 12 different lexemes of the query,
+-- any of which marks (the match and the ranking still use the query itself).
+CREATE FUNCTION "caseboard_headline_query"(tsquery) RETURNS tsquery
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+  SELECT coalesce(string_agg(l, ' | ' ORDER BY n), '')::tsquery FROM (
+    SELECT m.l[1] AS l, min(m.n) AS n
+    FROM regexp_matches($1::text, '(''(?:[^'']|'''')*'')', 'g') WITH ORDINALITY AS m(l, n)
+    GROUP BY m.l[1] ORDER BY min(m.n) LIMIT 12) s
+$$;
+
 -- The generated columns, computed through it. A generated column's expression cannot be altered in
 -- PostgreSQL 15: each is dropped (with its index) and added again, which computes it for every row.
 
