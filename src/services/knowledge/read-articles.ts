@@ -5,8 +5,11 @@ import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan, can } from '../policy.js';
 import { assertCanSee } from './article-rules.js';
+import { boundedSearchText } from '../search-text.js';
 
 export const SEARCH_PAGE_SIZE = 20;
+/** Snippets come from this much of an article's body (most articles are shorter). */
+const SNIPPET_SOURCE_CHARS = 20_000;
 /** Marks around matched words in snippets; the presenter escapes the text, then turns them into <mark>. */
 export const HIT_START = '\u0002';
 export const HIT_END = '\u0003';
@@ -58,7 +61,7 @@ export async function searchWhere(
   opts: { q?: string; category?: string; page?: number },
 ): Promise<{ hits: ArticleHit[]; hasMore: boolean }> {
   const page = Math.max(0, Math.min(opts.page ?? 0, 50));
-  const q = opts.q?.trim() ?? '';
+  const q = boundedSearchText(opts.q);
   const category = opts.category?.trim() ? Prisma.sql`AND a.category = ${opts.category.trim()}` : Prisma.empty;
   const limit = SEARCH_PAGE_SIZE + 1;
   const offset = page * SEARCH_PAGE_SIZE;
@@ -73,8 +76,13 @@ export async function searchWhere(
     return { hits: rows.slice(0, SEARCH_PAGE_SIZE), hasMore: rows.length > SEARCH_PAGE_SIZE };
   }
   const headline = `StartSel=${HIT_START}, StopSel=${HIT_END}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+  // The query and the snippet's text go through caseboard_search_text, as the indexed text does
+  // (migration 20261204010000_bounded_search): the parser's cost stays linear in the body. The
+  // snippet marks the query's words (caseboard_headline_query: at most 12, no phrases), as
+  // ts_headline's cost is exponential in a phrase's length, and is taken from the first
+  // SNIPPET_SOURCE_CHARS of the body (a page shows 20: each is parsed again for its snippet).
   const rows = await db.$queryRaw<ArticleHit[]>`
-    WITH q AS (SELECT websearch_to_tsquery('caseboard', ${q}) AS query),
+    WITH q AS (SELECT websearch_to_tsquery('caseboard', caseboard_search_text(${q})) AS query),
     page AS (
       SELECT a.id, ts_rank_cd(a.search, q.query, 32)::float8 AS rank
       FROM "Article" a, q
@@ -82,7 +90,7 @@ export async function searchWhere(
       ORDER BY rank DESC, a.id DESC
       LIMIT ${limit} OFFSET ${offset}
     )
-    SELECT ${columns}, page.rank, ts_headline('caseboard', a.body, q.query, ${headline}) AS snippet
+    SELECT ${columns}, page.rank, ts_headline('caseboard', caseboard_search_text(left(a.body, ${SNIPPET_SOURCE_CHARS})), caseboard_headline_query(q.query), ${headline}) AS snippet
     FROM page JOIN "Article" a ON a.id = page.id, q
     ORDER BY page.rank DESC, a.id DESC`;
   // Too few, and plain words (no "phrase", OR or -word the user meant exactly): titles that look
@@ -115,7 +123,7 @@ export async function suggestArticles(ctx: ServiceContext, title: string, limit 
 
 /** The suggestions themselves, among the articles `visible` lets through. */
 export async function suggestWhere(db: Db, visible: Prisma.Sql, title: string, limit = 5) {
-  const words = title.trim();
+  const words = boundedSearchText(title);
   if (words.length < 3) return [];
   for (const query of [andQuery(words), orQuery(words)]) {
     if (!query) break; // no words at all: nothing can match

@@ -5,6 +5,7 @@ import { sql } from '../../db/client.js';
 import type { Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
+import { boundedSearchText } from '../search-text.js';
 
 export const QUEUE_PAGE_SIZE = 50;
 
@@ -61,7 +62,7 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
   else if (filter.assignee === 'unassigned') where.push(Prisma.sql`t."assigneeId" IS NULL`);
   else if (typeof filter.assignee === 'number') where.push(Prisma.sql`t."assigneeId" = ${filter.assignee}`);
   if (withUrgency && filter.urgency) where.push(Prisma.sql`t.urgency = ${literal(filter.urgency, URGENCIES, 'Urgency')}`);
-  const text = filter.text?.trim();
+  const text = boundedSearchText(filter.text);
   if (text) where.push(Prisma.sql`t.id IN (${matchingTickets(text, filter.statuses)})`);
   return where;
 }
@@ -70,7 +71,8 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
  * The tickets a text search finds: words in the title or description (the ticket's generated
  * tsvector) or in its work log (each entry's), with websearch syntax ("a phrase", OR, -word),
  * stemmed and accents ignored; or the text inside the customer's name or email. Each part is
- * read through its own index (GIN on the tsvectors, trigram GIN on name and email).
+ * read through its own index (GIN on the tsvectors, trigram GIN on name and email). The words go
+ * through caseboard_search_text, as the indexed text does (a long token is split alike).
  */
 function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prisma.Sql {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
@@ -78,8 +80,8 @@ function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prism
   const inStatuses = statuses.length ? Prisma.join(statuses.map((st) => literal(st, STATUSES, 'TicketStatus'))) : Prisma.sql`NULL`;
   return Prisma.sql`
     SELECT mt.id FROM "Ticket" mt
-      WHERE mt.search @@ websearch_to_tsquery('caseboard', ${text}) AND mt.status IN (${inStatuses})
-    UNION SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ websearch_to_tsquery('caseboard', ${text})
+      WHERE mt.search @@ websearch_to_tsquery('caseboard', caseboard_search_text(${text})) AND mt.status IN (${inStatuses})
+    UNION SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ websearch_to_tsquery('caseboard', caseboard_search_text(${text}))
     UNION SELECT ct.id FROM "Customer" c JOIN "Ticket" ct ON ct."customerId" = c.id
       WHERE c.name ILIKE ${pattern} OR c.email ILIKE ${pattern}`;
 }
@@ -92,12 +94,12 @@ function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prism
 function rankedRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
   if (filter.statuses.length === 0) return null;
   const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
-  const text = filter.text!.trim();
+  const text = boundedSearchText(filter.text);
   return Prisma.sql`
     ${SELECT_ROW}
     FROM "Ticket" t ${JOINS}
     WHERE t.status IN (${statuses}) AND ${and(conditions(actorId, filter, true))}
-    ORDER BY ts_rank_cd(t.search, websearch_to_tsquery('caseboard', ${text}), 32) DESC, t.urgency, t."createdAt", t.id
+    ORDER BY ts_rank_cd(t.search, websearch_to_tsquery('caseboard', caseboard_search_text(${text})), 32) DESC, t.urgency, t."createdAt", t.id
     LIMIT ${Prisma.raw(String(QUEUE_PAGE_SIZE))}`;
 }
 

@@ -1,6 +1,7 @@
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { andQuery, orQuery } from '../knowledge/read-articles.js';
+import { boundedSearchText } from '../search-text.js';
 
 export interface SimilarTicket {
   reference: string;
@@ -17,8 +18,9 @@ export interface SimilarTicket {
  */
 export async function findSimilarTickets(ctx: ServiceContext, title: string, limit = 5): Promise<SimilarTicket[]> {
   assertCan(ctx.actor, 'ticket.read');
-  if (title.trim().length < 3) return [];
-  for (const query of [andQuery(title), orQuery(title)]) {
+  const words = boundedSearchText(title);
+  if (words.length < 3) return [];
+  for (const query of [andQuery(words), orQuery(words)]) {
     if (!query) break; // no words at all: nothing can match
     const rows = await ctx.db.$queryRaw<SimilarTicket[]>`
       WITH q AS (SELECT to_tsquery('caseboard', ${query}) AS query),
