@@ -12,8 +12,8 @@ import { countRows, createTestDatabase, type TestDatabase } from '../helpers/db.
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
 import { expectRefused, signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
-import { MessageIds } from '../../src/mail/message-id.js';
-import { startInboundSmtp, type InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import { startTestInbound } from '../helpers/inbound.js';
 import { ValidationError } from '../../src/services/errors.js';
 import { mergeCustomers } from '../../src/services/customers/merge-customers.js';
 import { lookalikesOf } from '../../src/services/customers/lookalikes.js';
@@ -37,18 +37,7 @@ let adminCsrf: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const ids = new MessageIds('a-test-secret-that-is-long-enough-1234', 'caseboard.test');
-  smtp = await startInboundSmtp({
-    db,
-    ids,
-    config: {
-      INBOUND_SMTP_PORT: 0,
-      INBOUND_SMTP_HOST: '127.0.0.1',
-      INBOUND_MAX_BYTES: 64 * 1024,
-      INBOUND_MAX_NEW_PER_HOUR: 20,
-      MAIL_FROM: `Caseboard Support <${SUPPORT}>`,
-    },
-  });
+  smtp = await startTestInbound(db, { INBOUND_MAX_BYTES: 64 * 1024, INBOUND_MAX_NEW_PER_HOUR: 20, MAIL_FROM: `Caseboard Support <${SUPPORT}>` });
   app = testApp(db);
   tech = await buildUser(db, { name: 'Tia Tech' });
   admin = await buildUser(db, { role: 'ADMIN', name: 'Ada Admin' });

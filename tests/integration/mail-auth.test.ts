@@ -11,8 +11,9 @@ import { countRows, createTestDatabase, type TestDatabase } from '../helpers/db.
 import { buildTicket, buildUser } from '../helpers/factories.js';
 import { signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
-import { MessageIds } from '../../src/mail/message-id.js';
-import { startInboundSmtp, type InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import type { MessageIds } from '../../src/mail/message-id.js';
+import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import { startTestInbound, testMessageIds } from '../helpers/inbound.js';
 import { renderMail } from '../../src/mail/render.js';
 import type { MailPayload } from '../../src/services/mail/outbox.js';
 
@@ -32,13 +33,10 @@ let csrf: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ids = new MessageIds('a-test-secret-that-is-long-enough-1234', 'caseboard.test');
-  smtp = await startInboundSmtp({
+  ids = testMessageIds();
+  smtp = await startTestInbound(
     db,
-    ids,
-    config: {
-      INBOUND_SMTP_PORT: 0,
-      INBOUND_SMTP_HOST: '127.0.0.1',
+    {
       INBOUND_MAX_BYTES: 256 * 1024,
       INBOUND_MAX_NEW_PER_HOUR: 50,
       MAIL_FROM: OWN,
@@ -46,7 +44,8 @@ beforeAll(async () => {
       MAIL_ACK_MAX_PER_ADDRESS: ACK_PER_ADDRESS,
       MAIL_ACK_MAX_PER_DOMAIN: ACK_PER_DOMAIN,
     },
-  });
+    ids,
+  );
   app = testApp(db);
   tech = await buildUser(db, { name: 'Tess Triage' });
   ({ agent, csrf } = await signIn(app, tech.email));

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testApp } from '../helpers/http.js';
-import { MessageIds } from '../../src/mail/message-id.js';
-import { startInboundSmtp, type InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import { startTestInbound } from '../helpers/inbound.js';
 
 const SUPPORT = 'support@caseboard.test';
 let db: TestDatabase;
@@ -20,18 +20,7 @@ let httpPort: number;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const ids = new MessageIds('a-test-secret-that-is-long-enough-1234', 'caseboard.test');
-  smtp = await startInboundSmtp({
-    db,
-    ids,
-    config: {
-      INBOUND_SMTP_PORT: 0,
-      INBOUND_SMTP_HOST: '127.0.0.1',
-      INBOUND_MAX_BYTES: 10 * 1024 * 1024,
-      INBOUND_MAX_NEW_PER_HOUR: 100,
-      MAIL_FROM: 'Caseboard Support <support@caseboard.test>',
-    },
-  });
+  smtp = await startTestInbound(db, { INBOUND_MAX_BYTES: 10 * 1024 * 1024 });
   http = testApp(db).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => http.once('listening', () => resolve()));
   httpPort = (http.address() as AddressInfo).port;

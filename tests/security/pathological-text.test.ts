@@ -23,8 +23,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
 import { csrfOf, signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
-import { MessageIds } from '../../src/mail/message-id.js';
-import { startInboundSmtp, type InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
+import { startTestInbound } from '../helpers/inbound.js';
+import { TRIM_BUDGET_MS } from '../../src/mail/parse.js';
 import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
 import { setArticleStatus } from '../../src/services/knowledge/manage-articles.js';
 import { PATHOLOGICAL_UNITS, PARSER_ALPHABET, fill } from './pathological-text.js';
@@ -60,11 +61,7 @@ let ordinary: { reference: string; id: number };
 beforeAll(async () => {
   db = await createTestDatabase();
   app = testApp(db, { PUBLIC_FORM_LIMIT: '10000' });
-  smtp = await startInboundSmtp({
-    db,
-    ids: new MessageIds('a-test-secret-that-is-long-enough-1234', 'caseboard.test'),
-    config: { INBOUND_SMTP_PORT: 0, INBOUND_SMTP_HOST: '127.0.0.1', INBOUND_MAX_BYTES: 1024 * 1024, INBOUND_MAX_NEW_PER_HOUR: 1000, MAIL_FROM: 'Caseboard <support@caseboard.test>' },
-  });
+  smtp = await startTestInbound(db, { INBOUND_MAX_NEW_PER_HOUR: 1000, MAIL_FROM: 'Caseboard <support@caseboard.test>' });
   admin = await buildUser(db, { role: 'ADMIN' });
   staff = await signIn(app, admin.email);
   const agent = request.agent(app);
@@ -153,8 +150,11 @@ describe('pathological text at the longest length each field takes', () => {
       }
       const times = Object.fromEntries([...done, ...after].map((d) => [d.label, d.ms]));
       if (process.env.SHOW_TIMES) console.log(JSON.stringify(unit), JSON.stringify(times), Math.round(loop.max / 1e6)); // SHOW_TIMES=1: every time
-      const slow = Object.entries(times).filter(([, ms]) => ms > BOUND_MS);
-      expect(slow, `over ${BOUND_MS} ms (all times: ${JSON.stringify(times)})`).toEqual([]);
+      // Mail is also trimmed of quotes, which crafted text can make slow: that has its own budget
+      // (src/mail/parse.ts), after which a linear trim is used.
+      const boundOf = (label: string) => (label.startsWith('mail:') ? BOUND_MS + TRIM_BUDGET_MS : BOUND_MS);
+      const slow = Object.entries(times).filter(([label, ms]) => ms > boundOf(label));
+      expect(slow, `over ${BOUND_MS} ms (mail ${BOUND_MS + TRIM_BUDGET_MS} ms) (all times: ${JSON.stringify(times)})`).toEqual([]);
       const blocked = Math.round(loop.max / 1e6);
       expect(blocked, `the event loop was blocked for ${blocked} ms`).toBeLessThan(BOUND_MS);
     },
