@@ -32,7 +32,7 @@
 // file. On failure fast-check prints the seed, the path and the shrunk sequence of operations;
 // re-run one with PROP_SEED=<seed> PROP_PATH=<path>. PROP_RUNS changes the number of sequences.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
 import {
@@ -70,6 +70,7 @@ import { mergeCustomers } from '../../src/services/customers/merge-customers.js'
 import { looksAlike } from '../../src/domain/email-address.js';
 import { createArticle, setArticleStatus, updateArticle } from '../../src/services/knowledge/manage-articles.js';
 import { setUserActive, updateUser } from '../../src/services/users/manage-users.js';
+import { PATHOLOGICAL_UNITS, fill } from './pathological-text.js';
 import { consistencyViolations, historyPrefix, prefixViolations, snapshot, type Prefix, type Scope } from './fuzz-support.js';
 
 const RUNS = Number(process.env.PROP_RUNS ?? 40);
@@ -206,7 +207,15 @@ const textArb = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
   { weight: 1, arbitrary: fc.constantFrom('x'.repeat(41), 'y'.repeat(81), 'z'.repeat(121), 'w'.repeat(201)) },
   { weight: 2, arbitrary: fc.tuple(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), fc.string({ maxLength: 8 })).map(([a, b]) => `${a}\0${b}`) },
+  // Text that PostgreSQL's text-search parser once took quadratic time on (every indexed field
+  // parses it): each step is bounded in time too (STEP_BOUND_MS).
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...PATHOLOGICAL_UNITS), fc.constantFrom(150, 2_000, 20_000)).map(([unit, n]) => fill(unit, n)) },
 );
+/**
+ * The longest one operation may take, whatever its text (a generous bound: with bounded indexing
+ * the slowest takes a fraction of it; before, a 20,000-character '_a' description took seconds).
+ */
+const STEP_BOUND_MS = inject('testDb').mode === 'embedded' ? 8_000 : 2_000;
 const optionalTextArb = fc.option(textArb, { nil: null, freq: 3 });
 
 // ---------------------------------------------------------------------------------------------
@@ -695,11 +704,14 @@ async function step<P extends { delta: Record<string, number>; rows: RowSpec[]; 
   const [before, ids] = await Promise.all([snapshot(db, seq.scope()), maxIds()]);
   let result: unknown;
   let error: unknown;
+  const started = performance.now();
   try {
     result = await act();
   } catch (e) {
     error = e;
   }
+  const took = performance.now() - started;
+  expect(took, `${label}: took ${Math.round(took)} ms`).toBeLessThan(STEP_BOUND_MS);
   if (prediction instanceof Refusal) {
     expect(error, `${label}: the model refuses it (${prediction.why}), the service did not`).toBeDefined();
     expect(outcomeOf(error), `${label}: refused for ${prediction.why}, but: ${String((error as Error).message)}`).toBe(prediction.outcome);
