@@ -8,8 +8,10 @@
 // Replies, so that the MTA does the right thing with each message:
 //   250  taken (recorded, whatever became of it: reply, new ticket, quarantine, ignored)
 //   552  larger than INBOUND_MAX_BYTES (permanent: the sender gets a bounce saying so)
-//   550  no usable From address; 554 not readable as a message at all, or not within the
-//        decoder's time and memory limits (permanent)
+//   554  not readable as a message at all, or not within the decoder's time and memory limits
+//        (permanent). A message without a usable From address (a bounce from "MAILER-DAEMON <>",
+//        "<>", none at all) is taken (250) and recorded as IGNORED: refusing it would only make
+//        the sending server bounce a bounce.
 //   451  anything failed while taking it (database down…), or every decoder is busy and many
 //        messages wait (a real overload, not one slow message): the MTA keeps it and tries again;
 //        nothing was written, and a redelivery that did get through once is recognised.
@@ -63,11 +65,8 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
       throw refusal(554, '5.6.0 Message refused: it could not be read as an email message within our limits');
     }
     const envelopeSender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    // Without a usable From address it is still taken, and recorded as automatic mail (IGNORED).
     const msg = toParsedInbound(parsed, envelopeSender);
-    if (!msg) {
-      console.error(`[inbound] refused a message without a usable From address ${describeSession(session)}`);
-      throw refusal(550, '5.6.0 Message refused: it has no valid From address');
-    }
     try {
       const { mail, redelivered } = await receiveMail(db.prisma, ids, msg, {
         ownAddress: config.MAIL_FROM,
@@ -78,7 +77,7 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
         ackMaxPerDomain: config.MAIL_ACK_MAX_PER_DOMAIN,
       });
       const what = redelivered ? `already received as #${mail.id}` : `#${mail.id} ${mail.state}`;
-      console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);
+      console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address || '(no From address)'}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);
       return `2.0.0 Accepted as #${mail.id}`;
     } catch (err) {
       console.error(`[inbound] could not take ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}; the sender will retry:`, err);

@@ -15,6 +15,7 @@ import type { AddressObject, HeaderValue, ParsedMail } from 'mailparser';
 import type { ParsedInbound } from '../services/mail/inbound.js';
 import { REPLY_ABOVE } from './render.js';
 import { WorkerPool } from '../workers/pool.js';
+import { AUTOMATIC_HEADERS } from './automatic.js';
 import type { Task } from './worker.js';
 
 /** What is kept of a message's text (the work log's limit). */
@@ -40,17 +41,8 @@ function headerText(value: HeaderValue | undefined): string {
 /** PostgreSQL text cannot hold NUL: a message carrying one (even encoded) must not fail forever. */
 const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
 
-/** Headers that tell automatic mail apart (see automaticReason in services/mail/inbound.ts). */
-const LOOP_HEADERS = [
-  'auto-submitted',
-  'precedence',
-  'x-autoreply',
-  'x-autorespond',
-  'x-auto-response-suppress',
-  'content-type',
-  'x-loop',
-  'x-caseboard-loop',
-];
+/** Headers that tell automatic mail apart (the rules are in src/mail/automatic.ts). */
+const LOOP_HEADERS: readonly string[] = AUTOMATIC_HEADERS;
 /**
  * Mailing-list mail (RFC 2369, 2919): never acknowledged (RFC 3834), see services/mail/inbound.ts.
  * mailparser gathers the List-* fields into one 'list' header ({ id, post, unsubscribe, … }).
@@ -65,18 +57,26 @@ export interface MailFields extends Pick<ParsedMail, 'from' | 'subject' | 'text'
 }
 
 /**
- * mailparser's result as the service wants it, or null when there is no usable From address.
- * `envelopeSender` is the SMTP MAIL FROM ('' for the null sender of bounces).
+ * mailparser's result as the service wants it. `envelopeSender` is the SMTP MAIL FROM ('' for the
+ * null sender of bounces). Without a usable From address (none, "<>", "MAILER-DAEMON <>", not an
+ * address) `from.address` is '' and the From header's text is kept in `headers.from`: such a
+ * message is recorded as automatic mail (src/mail/automatic.ts), never refused — refusing a bounce
+ * only makes the sending server bounce the bounce.
  */
-export function toParsedInbound(mail: MailFields, envelopeSender: string): ParsedInbound | null {
+export function toParsedInbound(mail: MailFields, envelopeSender: string): ParsedInbound {
   const first = mail.from?.value?.find((a) => a.address);
-  const address = noNul(first?.address ?? '').trim().toLowerCase();
-  if (!address || address.length > 254 || !/^[^\s@<>]+@[^\s@<>]+$/.test(address)) return null;
+  let address = noNul(first?.address ?? '').trim().toLowerCase();
+  if (!address || address.length > 254 || !/^[^\s@<>]+@[^\s@<>]+$/.test(address)) address = '';
   const headers: Record<string, string> = {};
   for (const name of LOOP_HEADERS) {
     const value = mail.headers.get(name);
-    if (value !== undefined) headers[name] = noNul(headerText(value));
+    if (value !== undefined) headers[name] = clip(noNul(headerText(value)), 1000);
   }
+  // The report type (RFC 6522) of a multipart/report: a delivery report or an ARF feedback report.
+  const type = mail.headers.get('content-type') as { value?: unknown; params?: Record<string, unknown> } | undefined;
+  const reportType = type && typeof type === 'object' ? type.params?.['report-type'] : undefined;
+  if (headers['content-type'] && typeof reportType === 'string') headers['content-type'] += `; report-type=${clip(noNul(reportType), 100)}`;
+  if (!address) headers.from = clip(noNul(mail.from?.text ?? ''), 300);
   const list = mail.headers.get('list');
   if (list && typeof list === 'object') {
     for (const field of LIST_FIELDS) {
@@ -87,7 +87,7 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
   const refs = mail.references === undefined ? [] : Array.isArray(mail.references) ? mail.references : [mail.references];
   return {
     messageId: noNul(mail.messageId ?? '').trim() || null,
-    from: { address, name: noNul(first?.name ?? '').trim() || null },
+    from: { address, name: noNul(first?.name ?? mail.from?.value?.[0]?.name ?? '').trim() || null },
     envelopeSender: envelopeSender.trim().toLowerCase(),
     subject: clip(noNul(mail.subject ?? '').replace(/\s+/g, ' ').trim(), 998),
     // mailparser converts HTML to text only when the HTML is the whole message: an HTML-only
@@ -97,6 +97,7 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
     references: refs.slice(0, 100).map((r) => clip(noNul(r), 998)),
     headers,
     attachments: mail.attachments.map((a) => noNul(a.filename || a.contentType || 'attachment')),
+    attachmentTypes: mail.attachments.slice(0, 100).map((a) => clip(noNul(a.contentType ?? ''), 100)),
     authenticationResults: (mail.authenticationResults ?? []).map(noNul),
   };
 }

@@ -33,6 +33,7 @@ import { normalizeReference } from '../../domain/reference.js';
 import type { InboundMail, InboundMailState } from '../../generated/prisma/client.js';
 import { aligned, domainOf, evaluateAuthentication, type AuthVerdict } from '../../mail/auth-results.js';
 import type { MessageIds } from '../../mail/message-id.js';
+import { automaticReason } from '../../mail/automatic.js';
 import { clip, MAX_BODY_CHARS, visibleText } from '../../mail/parse.js';
 import { ValidationError } from '../errors.js';
 import { addCustomerReply } from '../public/customer-ticket.js';
@@ -43,7 +44,7 @@ import { invalidateQueueCounts } from '../tickets/queue.js';
 export interface ParsedInbound {
   /** The Message-ID header as sent (with its angle brackets), or null when it had none. */
   messageId: string | null;
-  /** The From header's first address (lower-case) and display name. */
+  /** The From header's first address (lower-case) and display name; address '' when it had none usable. */
   from: { address: string; name: string | null };
   /** SMTP MAIL FROM, lower-case; '' is the null sender of bounces. */
   envelopeSender: string;
@@ -56,6 +57,8 @@ export interface ParsedInbound {
   headers: Record<string, string>;
   /** Names of attached files (not kept: the text says they were there). */
   attachments?: string[];
+  /** Media types of the attached (non-text) parts, for telling reports apart. */
+  attachmentTypes?: string[];
   /** The Authentication-Results header fields ("Authentication-Results: …"), topmost first. */
   authenticationResults?: string[];
 }
@@ -95,31 +98,8 @@ export function addressOf(value: string): string {
   return (m?.[1] ?? value).trim().toLowerCase();
 }
 
-const AUTO_PRECEDENCE = new Set(['bulk', 'junk', 'list', 'auto_reply']);
-
-/** Why this message is automatic mail that must never be answered or become a ticket, or null. */
-export function automaticReason(msg: ParsedInbound, ownAddress: string): string | null {
-  const h = (name: string) => msg.headers[name]?.trim() ?? '';
-  const first = (v: string) => v.split(';')[0]!.trim().toLowerCase();
-  const local = msg.from.address.split('@')[0]!.toLowerCase();
-  const own = addressOf(ownAddress);
-
-  if (msg.envelopeSender === '') return 'Bounce: the envelope sender (MAIL FROM) is empty.';
-  if (local === 'mailer-daemon' || local === 'postmaster') return `Bounce: sent by ${msg.from.address}.`;
-  if (first(h('content-type')) === 'multipart/report') return 'Delivery or read report (Content-Type: multipart/report).';
-  const autoSubmitted = first(h('auto-submitted'));
-  if (autoSubmitted && autoSubmitted !== 'no') return `Automatic mail (Auto-Submitted: ${clip(h('auto-submitted'), 100)}).`;
-  if (AUTO_PRECEDENCE.has(first(h('precedence')))) return `Automatic mail (Precedence: ${clip(h('precedence'), 100)}).`;
-  if ('x-autoreply' in msg.headers) return 'Auto-reply (X-Autoreply).';
-  if ('x-autorespond' in msg.headers) return 'Auto-reply (X-Autorespond).';
-  // Exchange marks its own automatic messages (out of office, receipts) with this header.
-  if (/\b(all|oof|autoreply)\b/i.test(h('x-auto-response-suppress'))) {
-    return `Automatic mail (X-Auto-Response-Suppress: ${clip(h('x-auto-response-suppress'), 100)}).`;
-  }
-  if (msg.from.address === own || msg.envelopeSender === own) return `Mail from Caseboard's own address ${own} (a loop).`;
-  if ('x-caseboard-loop' in msg.headers || addressOf(h('x-loop')) === own) return 'Mail that Caseboard sent itself (X-Loop).';
-  return null;
-}
+/** Why a message is automatic mail that must never be answered or become a ticket (the rules: src/mail/automatic.ts). */
+export { automaticReason };
 
 /** The [CB-XXXXXXX] tags in a subject, as references (case, spaces and the O/0 mix-up forgiven). */
 export function subjectReferences(subject: string): string[] {
