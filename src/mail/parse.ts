@@ -90,9 +90,8 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
     from: { address, name: noNul(first?.name ?? mail.from?.value?.[0]?.name ?? '').trim() || null },
     envelopeSender: envelopeSender.trim().toLowerCase(),
     subject: clip(noNul(mail.subject ?? '').replace(/\s+/g, ' ').trim(), 998),
-    // mailparser converts HTML to text only when the HTML is the whole message: an HTML-only
-    // message with an attachment arrives without text.
-    text: mail.text?.trim() ? mail.text : typeof mail.html === 'string' ? htmlToText(mail.html) : '',
+    // HTML-only mail arrives converted (html-to-text, in the decoding worker: src/mail/worker.ts).
+    text: mail.text ?? '',
     inReplyTo: clip(noNul(mail.inReplyTo ?? '').trim(), 2000) || null,
     references: refs.slice(0, 100).map((r) => clip(noNul(r), 998)),
     headers,
@@ -100,71 +99,6 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
     attachmentTypes: mail.attachments.slice(0, 100).map((a) => clip(noNul(a.contentType ?? ''), 100)),
     authenticationResults: (mail.authenticationResults ?? []).map(noNul),
   };
-}
-
-const BLOCK_TAGS = new Set(['p', 'div', 'li', 'tr', 'table', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'pre', 'hr']);
-const SKIPPED_TAGS = new Set(['head', 'style', 'script', 'title']);
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-
-/**
- * HTML as plain text, for HTML-only mail mailparser did not convert: line breaks for block
- * elements, "> " before quoted (blockquote) lines so that the quote trimmer sees them, entities
- * decoded. A single linear pass (no regular expression that could backtrack on hostile input).
- */
-export function htmlToText(html: string): string {
-  const src = html.length > 1024 * 1024 ? html.slice(0, 1024 * 1024) : html;
-  let out = '';
-  let depth = 0;
-  const newline = () => {
-    out += '\n' + '> '.repeat(depth);
-  };
-  // Lower-cased once (ASCII tags: positions stay the same) for finding the end of a skipped
-  // element: lower-casing the whole text at every <style> made a crafted mail take minutes.
-  const lower = src.toLowerCase();
-  let i = 0;
-  while (i < src.length) {
-    const lt = src.indexOf('<', i);
-    const text = lt < 0 ? src.slice(i) : src.slice(i, lt);
-    out += text.replace(/\s+/g, ' ');
-    if (lt < 0) break;
-    const gt = src.indexOf('>', lt + 1);
-    if (gt < 0) break; // an unfinished tag: the rest is not text
-    const head = /^(\/?)([a-zA-Z][a-zA-Z0-9]*)/.exec(src.slice(lt + 1, Math.min(gt, lt + 40)));
-    i = gt + 1;
-    if (!head) continue; // a comment, doctype or stray "<"
-    const closing = head[1] === '/';
-    const name = head[2]!.toLowerCase();
-    if (!closing && SKIPPED_TAGS.has(name)) {
-      const end = lower.indexOf(`</${name}`, i);
-      if (end < 0) break;
-      const after = src.indexOf('>', end);
-      i = after < 0 ? src.length : after + 1;
-      continue;
-    }
-    if (name === 'blockquote') {
-      depth = closing ? Math.max(0, depth - 1) : depth + 1;
-      newline();
-    } else if (name === 'br' || BLOCK_TAGS.has(name)) {
-      newline();
-      if (name === 'li' && !closing) out += '- ';
-    }
-  }
-  return out
-    .replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,6});/g, (whole, code: string) => {
-      if (code[0] !== '#') return ENTITIES[code.toLowerCase()] ?? whole;
-      const n = code[1] === 'x' || code[1] === 'X' ? parseInt(code.slice(2), 16) : parseInt(code.slice(1), 10);
-      return n > 0 && n <= 0x10ffff ? String.fromCodePoint(n) : whole;
-    })
-    .split('\n')
-    .map((line) => {
-      // "> > " quote marks kept, the spaces after them and at the end of the line dropped.
-      let mark = 0;
-      while (line.startsWith('> ', mark)) mark += 2;
-      return line.slice(0, mark) + line.slice(mark).trim();
-    })
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
 }
 
 /** Cuts a string to at most `max` characters without splitting a character in two. */

@@ -3,10 +3,114 @@
 // reply's quotes with email-reply-parser. It imports nothing of the app, and each library only
 // when first needed (a trimming worker never loads mailparser), for a quick cold start.
 import { createRequire } from 'node:module';
+import { Transform } from 'node:stream';
 
 type ReplyParser = new () => { parseReply(text: string): string };
 let replyParser: ReplyParser | undefined;
 let simpleParser: typeof import('mailparser').simpleParser | undefined;
+let charsets: typeof import('./charsets.js') | undefined;
+let convertHtml: typeof import('html-to-text').convert | undefined;
+
+/** HTML converted at most (characters), as before the switch to html-to-text. */
+const MAX_HTML = 1024 * 1024;
+/**
+ * Tags nested deeper than this are dropped before converting (their text kept): html-to-text takes
+ * time that grows faster than the depth (1 MB of "<b>" took 39 s, past the worker's time limit).
+ */
+const MAX_HTML_DEPTH = 200;
+/** Elements that never hold others, or that the next one closes: they add no depth. */
+const FLAT_TAGS = new Set(['br', 'img', 'hr', 'meta', 'link', 'input', 'wbr', 'col', 'area', 'base', 'source', 'track', 'embed', 'param', 'p', 'li', 'td', 'th', 'tr', 'option', 'dt', 'dd']);
+
+/** The HTML with tags past MAX_HTML_DEPTH left out (one linear pass; usually the same string). */
+export function flattenDeepHtml(html: string): string {
+  let depth = 0;
+  let deep = false;
+  const out = html.replace(/<(\/?)([a-zA-Z][a-zA-Z0-9-]{0,40})\b[^<>]{0,2000}>/g, (tag, close: string, name: string) => {
+    if (FLAT_TAGS.has(name.toLowerCase()) || tag.endsWith('/>')) return tag;
+    if (close) {
+      depth = Math.max(0, depth - 1);
+      return depth >= MAX_HTML_DEPTH ? '' : tag;
+    }
+    depth++;
+    if (depth <= MAX_HTML_DEPTH) return tag;
+    deep = true;
+    return '';
+  });
+  return deep ? out : html;
+}
+/** A text body's charset, as handed from createNode to the decode stream. */
+const TAG = 'x-caseboard-charset:';
+
+/**
+ * mailparser decodes header lines and text bodies with the declared charset only: 8-bit bytes
+ * outside encoded words and any body declared (or defaulting to) us-ascii/utf-8 are read as UTF-8
+ * (U+FFFD for Latin-1 bytes), raw UTF-8 inside =?ISO-8859-1?…?= becomes mojibake, and UTF-7 is
+ * refused. Its MailParser has no option for that, so the worker (which loads mailparser for this
+ * alone) wraps three of its methods, once: header lines go through normalizeHeaderLine first, every
+ * text part gets a tagged charset so that no name skips decoding, and the decode stream for a tag
+ * is src/mail/charsets.ts's smartDecode over the whole part.
+ */
+async function loadParser() {
+  const mod = await import('mailparser');
+  charsets = await import('./charsets.js');
+  const { normalizeHeaderLine, bodyToUtf8 } = charsets;
+  type Line = { key: string; line: string };
+  type Node = { charset?: string; isAttachment?: boolean; contentType?: string };
+  const proto = mod.MailParser.prototype as unknown as {
+    processHeaders(lines: Line[]): unknown;
+    createNode(node: unknown): Node;
+    getDecoder(): { decodeStream(charset: string): import('node:stream').Transform };
+  };
+  const processHeaders = proto.processHeaders;
+  proto.processHeaders = function (lines) {
+    return processHeaders.call(this, (lines || []).map((l) => ({ ...l, line: normalizeHeaderLine(l.line) })));
+  };
+  const createNode = proto.createNode;
+  proto.createNode = function (node) {
+    const made = createNode.call(this, node);
+    if (made && !made.isAttachment && /^text\//i.test(made.contentType ?? 'text/plain')) made.charset = TAG + (made.charset ?? '');
+    return made;
+  };
+  const getDecoder = proto.getDecoder;
+  proto.getDecoder = function () {
+    const own = getDecoder.call(this);
+    return {
+      decodeStream(charset: string) {
+        if (!charset.startsWith(TAG)) return own.decodeStream(charset);
+        const declared = charset.slice(TAG.length) || null;
+        const chunks: Buffer[] = [];
+        return new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            chunks.push(chunk);
+            done();
+          },
+          flush(done) {
+            this.push(bodyToUtf8(Buffer.concat(chunks), declared));
+            done();
+          },
+        });
+      },
+    };
+  };
+  return mod.simpleParser;
+}
+
+/** HTML-only mail as text: entities decoded, links as "text [url]", no tags, CSS or script. */
+async function htmlText(html: string): Promise<string> {
+  convertHtml ??= (await import('html-to-text')).convert;
+  const heading = { options: { uppercase: false } };
+  return convertHtml(flattenDeepHtml(html.length > MAX_HTML ? html.slice(0, MAX_HTML) : html), {
+    wordwrap: false,
+    limits: { maxInputLength: MAX_HTML, maxDepth: 4 * MAX_HTML_DEPTH },
+    selectors: [
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['[', ']'] } },
+      { selector: 'img', format: 'skip' },
+      ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, ...heading })),
+      // Tables (mostly layout in mail): a line a cell.
+      ...['table', 'tr', 'td', 'th'].map((selector) => ({ selector, format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } })),
+    ],
+  });
+}
 
 export type Task =
   | {
@@ -20,9 +124,11 @@ export type Task =
   | { kind: 'trim'; input: string };
 
 async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 'parse' }>) {
-  simpleParser ??= (await import('mailparser')).simpleParser;
+  simpleParser ??= await loadParser();
   const mail = await simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
     skipImageLinks: true,
+    // HTML-only mail is converted below, with html-to-text's options of Caseboard's choosing.
+    skipHtmlToText: true,
     maxHtmlLengthToParse: 2 * 1024 * 1024,
   });
   const keep = new Set(wanted);
@@ -34,13 +140,14 @@ async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 
     s = s.replace(/\r\n?/g, '\n').replace(/\u0000/g, '');
     return s.length > maxText ? s.slice(0, maxText) : s;
   };
-  const text = typeof mail.text === 'string' ? clipText(mail.text) : undefined;
+  let text = typeof mail.text === 'string' ? clipText(mail.text) : undefined;
+  // HTML-only mail (with or without attachments): its text is the HTML converted.
+  if ((!text || !text.trim()) && typeof mail.html === 'string' && mail.html) text = clipText(await htmlText(mail.html));
   return {
     from: mail.from,
     subject: mail.subject,
     text,
-    // Only used when there is no text (HTML-only mail), and cut to 1 MB there as well.
-    html: !text || !text.trim() ? (typeof mail.html === 'string' ? mail.html.slice(0, 1024 * 1024) : false) : false,
+    html: false as const,
     messageId: mail.messageId,
     inReplyTo: mail.inReplyTo,
     references: mail.references,
