@@ -16,6 +16,7 @@ import type { ParsedInbound } from '../services/mail/inbound.js';
 import { REPLY_ABOVE } from './render.js';
 import { WorkerPool } from '../workers/pool.js';
 import { AUTOMATIC_HEADERS } from './automatic.js';
+import { cutQuotes } from './quotes.js';
 import type { Task } from './worker.js';
 
 /** What is kept of a message's text (the work log's limit). */
@@ -118,10 +119,13 @@ function cutAtMarker(text: string): string {
 
 const ATTRIBUTION = /^\s*(On\s.{1,300}\swrote:|-{2,}\s*Original Message\s*-{2,}|_{10,})\s*$/i;
 
-/** The fallback: linear, cuts at the first "On … wrote:" line and drops quoted (">") lines. */
+/**
+ * The fallback: linear, cuts quotes of other clients and languages (src/mail/quotes.ts), then at the
+ * first "On … wrote:" line, and drops quoted (">") lines.
+ */
 export function simpleTrim(text: string): string {
   const out: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of cutQuotes(text).split('\n')) {
     if (ATTRIBUTION.test(line.slice(0, 400))) break;
     if (/^\s*>/.test(line)) continue;
     out.push(line);

@@ -1,9 +1,10 @@
 // The inbound-mail workers' task (src/workers/pool.ts runs it in a worker thread with a time limit
 // and memory limits; see src/mail/parse.ts): decoding a message with mailparser, and trimming a
-// reply's quotes with email-reply-parser. It imports nothing of the app, and each library only
+// reply's quotes with email-reply-parser. It imports nothing of the app but src/mail/quotes.ts (no imports), and each library only
 // when first needed (a trimming worker never loads mailparser), for a quick cold start.
 import { createRequire } from 'node:module';
 import { Transform } from 'node:stream';
+import { cutQuotes } from './quotes.js';
 
 type ReplyParser = new () => { parseReply(text: string): string };
 let replyParser: ReplyParser | undefined;
@@ -161,11 +162,14 @@ async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 
   };
 }
 
-/** The visible text of a reply, or null when email-reply-parser gives up. */
+/**
+ * The visible text of a reply, or null when email-reply-parser gives up. Quotes of other clients
+ * and languages, and a leading (bottom-posted) quote, are cut first (src/mail/quotes.ts).
+ */
 function trim(input: string): string | null {
   replyParser ??= createRequire(import.meta.url)('email-reply-parser') as ReplyParser;
   try {
-    return new replyParser().parseReply(input);
+    return new replyParser().parseReply(cutQuotes(input));
   } catch {
     return null;
   }
