@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { choice, id, optionalText, requiredText, version } from './common.js';
+import { choice, id, optionalText, requiredText, version, searchText } from './common.js';
 
 const STATUSES = ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const;
 const VISIBILITIES = ['INTERNAL', 'PUBLIC'] as const;
@@ -21,7 +21,7 @@ export const EditArticleForm = ArticleForm.omit({ sourceReference: true }).exten
 export const ArticleStatusForm = z.object({ version, status: choice('status', STATUSES) });
 
 export const ArticleSearchQuery = z.object({
-  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  q: searchText().optional(),
   status: z.union([z.literal('').transform(() => undefined), choice('status', STATUSES)], { error: 'Choose a valid status.' }).optional(),
   category: z.string().trim().max(80).optional(),
   page: z.coerce.number().int().min(0).max(50).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEARCH_TEXT_MAX, SEARCH_TEXT_TOO_LONG } from '../../services/search-text.js';
 
 /** Turns zod issues into one message per form field, for showing beside the fields. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {
@@ -38,3 +39,6 @@ export const version = z.coerce
   .max(2_147_483_647, 'The form is missing its version: reload the page.');
 
 export const id = z.coerce.number().int().min(1).max(2_147_483_647);
+
+/** A search box's text: trimmed, and no longer than what ever reaches the text-search parser. */
+export const searchText = () => z.string().trim().max(SEARCH_TEXT_MAX, SEARCH_TEXT_TOO_LONG);

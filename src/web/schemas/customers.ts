@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalText, requiredText, version } from './common.js';
+import { optionalText, requiredText, version, searchText } from './common.js';
 
 const LONG = 20_000;
 
@@ -9,7 +9,7 @@ const recordId = (message: string) =>
 
 /** The customer list's filters, as they appear in its URL. */
 export const CustomerQuery = z.object({
-  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  q: searchText().optional(),
   organization: z.string().trim().max(120, 'An organization can be at most 120 characters.').optional(),
   after: z
     .string()
@@ -22,7 +22,7 @@ export const CustomerQuery = z.object({
 
 /** The new-ticket form's suggestions. */
 export const LookupQuery = z.object({
-  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').default(''),
+  q: searchText().default(''),
 });
 
 export const CustomerForm = z.object({
@@ -42,7 +42,7 @@ export const CustomerForm = z.object({
 
 /** The merge page: search text for the duplicate, and the duplicate once chosen. */
 export const MergeQuery = z.object({
-  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  q: searchText().optional(),
   mergeId: z.union([z.literal('').transform(() => undefined), recordId('Choose a record from the list.')]).optional(),
 });
 

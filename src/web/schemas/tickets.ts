@@ -9,7 +9,7 @@ import {
   type TicketStatus,
 } from '../../domain/enums.js';
 import { ACTIVE_STATUSES } from '../../domain/status.js';
-import { choice, id, optionalText, requiredText, version } from './common.js';
+import { choice, id, optionalText, requiredText, version, searchText } from './common.js';
 
 const LONG = 20_000;
 
@@ -93,7 +93,7 @@ export const QueueQuery = z.object({
       error: 'Choose a valid owner.',
     })
     .default('anyone'),
-  q: z.string().trim().max(200, 'Search text can be at most 200 characters.').optional(),
+  q: searchText().optional(),
   after: z
     .string()
     .regex(/^[A-Z]+\.\d{13}\.\d{1,10}$/, 'That page link is not valid.')
