@@ -11,6 +11,8 @@ import { errorHandler, notFound } from './web/middleware/errors.js';
 import { templateLocals } from './web/middleware/locals.js';
 import { requireSignIn } from './web/middleware/auth.js';
 import { csrfProtection } from './web/middleware/csrf.js';
+import { multipartBody } from './web/middleware/multipart.js';
+import { configureAttachmentLimits } from './services/attachments/limits.js';
 import { cachedPgSessionStore } from './web/middleware/session-store.js';
 import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
@@ -63,7 +65,18 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
 
   // Form bodies: read for the methods that carry them (GET and HEAD pages skip the parser).
   const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
-  app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : formBody(req, res, next)));
+  // Forms with files: busboy, limits from the configuration (src/web/middleware/multipart.ts).
+  const limits = {
+    maxFileBytes: config.ATTACHMENT_MAX_FILE_BYTES,
+    maxTotalBytes: config.ATTACHMENT_MAX_TOTAL_BYTES,
+    maxFiles: config.ATTACHMENT_MAX_FILES,
+  };
+  configureAttachmentLimits(limits);
+  const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES });
+  app.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    return req.is('multipart/form-data') ? multipart(req, res, next) : formBody(req, res, next);
+  });
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
     session({

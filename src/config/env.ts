@@ -68,6 +68,16 @@ const schema = z.object({
   /** Customer-facing forms (status lookup, requests, replies): attempts per client per 15 minutes. */
   PUBLIC_FORM_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 
+  // Attached files (web forms, customers, inbound mail): src/services/attachments/limits.ts.
+  /** Bytes per file. */
+  ATTACHMENT_MAX_FILE_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  /** Bytes of all files of one form or mail together. */
+  ATTACHMENT_MAX_TOTAL_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  /** Files per form or mail. */
+  ATTACHMENT_MAX_FILES: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Bytes that all uploads in flight in one process may hold in memory together. */
+  UPLOAD_MEMORY_BYTES: z.coerce.number().int().min(1024 * 1024).max(16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */
   RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),

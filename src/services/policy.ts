@@ -19,12 +19,13 @@ export type Permission =
   | 'article.read'
   | 'article.propose'
   | 'article.manage'
-  | 'mail.triage';
+  | 'mail.triage'
+  | 'attachment.redact';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
- * read published articles, propose drafts and sort quarantined mail. Admins also manage users, merge customers, and
- * create, edit, publish and archive articles.
+ * read published articles, propose drafts and sort quarantined mail. Admins also manage users, merge customers,
+ * create, edit, publish and archive articles, and redact attached files.
  */
 const STAFF: readonly Permission[] = [
   'ticket.read',
@@ -42,7 +43,7 @@ const STAFF: readonly Permission[] = [
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'article.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'article.manage', 'attachment.redact'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -27,6 +27,7 @@ function expectedType(field: { type: string; kind: string; nativeType?: unknown;
       Timestamp: `timestamp${a} without time zone`,
       Json: 'json',
       Uuid: 'uuid',
+      Char: `character${a}`,
     };
     if (!map[name]) throw new Error(`add a mapping for @db.${name}`);
     return map[name]!;
@@ -39,6 +40,7 @@ function expectedType(field: { type: string; kind: string; nativeType?: unknown;
     DateTime: 'timestamp(3) without time zone',
     Json: 'jsonb',
     BigInt: 'bigint',
+    Bytes: 'bytea',
   };
   return map[field.type]!;
 }

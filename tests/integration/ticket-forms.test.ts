@@ -120,7 +120,7 @@ describe('ticket page and its actions', () => {
     );
     await refused(() => act('reopen', { version: t.version }), 422, 'cannot go from New to Open');
     await refused(() => act('worklog', { kind: 'ATTEMPTED_FIX', body: 'Reinstalled' }), 422, 'Say how the attempted fix went.');
-    await refused(() => act('worklog', { kind: 'NOTE', body: ' ' }), 422, 'The text is required.');
+    await refused(() => act('worklog', { kind: 'NOTE', body: ' ' }), 422, 'The note is required.');
     await refused(() => act('details', { version: t.version, title: 'ok', description: 'x'.repeat(20_001), channel: 'PHONE' }), 422, 'at most 20000 characters');
   });
 

@@ -24,6 +24,8 @@ import { createArticle, setArticleStatus, updateArticle } from '../../src/servic
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { linkArticle } from '../../src/services/tickets/link-article.js';
 import { issueAccessToken } from '../../src/services/public/access-links.js';
+import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
+import { incomingFile } from '../../src/services/attachments/files.js';
 import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf } from '../helpers/http.js';
 
@@ -185,6 +187,16 @@ export class World {
     return m.id;
   }
 
+  /** A file on a note of the ticket (a new one each call), as a technician attaches it. */
+  async file(t: Ticket): Promise<number> {
+    const entry = await addWorkLog(as(this.db, this.admin), t.reference, {
+      kind: 'NOTE',
+      body: 'Log attached',
+      files: [incomingFile('notes.txt', Buffer.from(`matrix file ${this.unique()}\n`))],
+    });
+    return entry.attachments[0]!.id;
+  }
+
   async customerVersion(id: number): Promise<number> {
     return (await this.db.prisma.customer.findUniqueOrThrow({ where: { id } })).version;
   }
@@ -294,6 +306,21 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
     }),
   },
   'GET /tickets/:reference': { expect: STAFF_PAGE, call: ticketPage },
+  'GET /tickets/:reference/files/:fileId{/:name}': {
+    expect: STAFF_PAGE,
+    call: async (w) => ({ params: { reference: w.ticket.reference, fileId: await w.file(w.ticket), name: 'notes.txt' } }),
+  },
+  'GET /tickets/:reference/redact-file/:fileId': {
+    expect: ADMIN_PAGE,
+    call: async (w) => ({ params: { reference: w.ticket.reference, fileId: await w.file(w.ticket) } }),
+  },
+  'POST /tickets/:reference/redact-file/:fileId': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const t = await w.freshTicket();
+      return { params: { reference: t.reference, fileId: await w.file(t) }, body: {} };
+    },
+  },
   'POST /tickets/:reference/details': ticketAction((t) => ({
     version: t.version,
     title: 'Printer prints grey pages',

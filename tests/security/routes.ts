@@ -94,8 +94,10 @@ export function routeKeys(app: Express): string[] {
 
 /** Names of a path's parameters: '/articles/:id/revisions/:version' → ['id', 'version']. */
 export function paramNames(path: string): string[] {
-  if (/[*{}()]/.test(path)) throw new Error(`Route ${path} uses wildcard or optional syntax: teach tests/security/routes.ts to fill it.`);
-  return [...path.matchAll(/:([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!);
+  // Optional segments ({/:name}) hold no required parameter.
+  const required = path.replace(/\{[^{}*()]*\}/g, '');
+  if (/[*{}()]/.test(required)) throw new Error(`Route ${path} uses wildcard syntax: teach tests/security/routes.ts to fill it.`);
+  return [...required.matchAll(/:([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!);
 }
 
 /** The path with its parameters filled in; throws when a value is missing. */
@@ -103,5 +105,9 @@ export function fillPath(path: string, values: Record<string, string | number>):
   for (const name of paramNames(path)) {
     if (values[name] === undefined) throw new Error(`No value for :${name} in ${path}`);
   }
-  return path.replace(/:([A-Za-z_$][\w$]*)/g, (_m, name: string) => encodeURIComponent(String(values[name])));
+  // Optional segments ({/:name}) are filled when a value is given, else left out.
+  const filled = path.replace(/\{([^{}]*)\}/g, (_m, inner: string) =>
+    [...inner.matchAll(/:([A-Za-z_$][\w$]*)/g)].every((m) => values[m[1]!] !== undefined) ? inner : '',
+  );
+  return filled.replace(/:([A-Za-z_$][\w$]*)/g, (_m, name: string) => encodeURIComponent(String(values[name])));
 }

@@ -22,6 +22,8 @@ export interface MailPayload {
    * typed the title and name, so the mail says neither (no backscatter of a stranger's text).
    */
   fromCustomer?: boolean;
+  /** REPLY: the reply's files, sent as MIME attachments (bytes read from the content store when sent). */
+  attachments?: { id: number; fileName: string; mediaType: string; size: number }[];
 }
 
 /**
@@ -32,7 +34,7 @@ export async function queueTicketMail(
   tx: Tx,
   ticket: Pick<Ticket, 'id' | 'reference' | 'title' | 'customerId'>,
   kind: MailKind,
-  extra: Pick<MailPayload, 'body' | 'author' | 'resolutionCode' | 'resolutionNote'> = {},
+  extra: Pick<MailPayload, 'body' | 'author' | 'resolutionCode' | 'resolutionNote' | 'attachments'> = {},
 ): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO "OutboundMail" (kind, recipient, payload, "ticketId")

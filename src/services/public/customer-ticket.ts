@@ -5,10 +5,11 @@ import { sql, type Db, type Tx } from '../../db/client.js';
 import { PUBLIC_WORKLOG_KINDS, type ResolutionCode, type TicketStatus, type Urgency } from '../../domain/enums.js';
 import { normalizeReference } from '../../domain/reference.js';
 import { statusAfterCustomerReply } from '../../domain/status.js';
-import type { Ticket, WorkLogEntry } from '../../generated/prisma/client.js';
+import type { Ticket } from '../../generated/prisma/client.js';
 import type { CustomerActor } from '../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { appendWorkLog } from '../tickets/add-work-log.js';
+import { appendWorkLog, type WorkLogWithFiles } from '../tickets/add-work-log.js';
+import type { IncomingFile } from '../attachments/files.js';
 import { changeTicket } from '../tickets/history.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 
@@ -25,7 +26,18 @@ export interface PublicTicket {
   resolutionNote: string | null;
   customerName: string;
   /** Public replies only, oldest first: staff replies and the customer's own. */
-  replies: { id: number; fromCustomer: boolean; author: string; body: string; createdAt: Date }[];
+  replies: { id: number; fromCustomer: boolean; author: string; body: string; createdAt: Date; files: PublicFile[] }[];
+  /** Files of the initial report, when the customer reported it themselves. */
+  reportFiles: PublicFile[];
+}
+
+/** A file the customer may see (readCustomerFile decides the same way). */
+export interface PublicFile {
+  id: number;
+  fileName: string;
+  mediaType: string;
+  size: number;
+  redacted: boolean;
 }
 
 const PUBLIC_VIEW = `
@@ -34,11 +46,17 @@ SELECT t.id, t.reference, t.title, t.status::text AS status, t.urgency::text AS 
        c.name AS "customerName", c.email AS "customerEmail",
        (SELECT coalesce(json_agg(json_build_object(
                  'id', w.id, 'fromCustomer', w."authorCustomerId" IS NOT NULL,
-                 'author', coalesce(u.name, wc.name), 'body', w.body, 'createdAt', w."createdAt"
+                 'author', coalesce(u.name, wc.name), 'body', w.body, 'createdAt', w."createdAt",
+                 'files', (SELECT coalesce(json_agg(json_build_object('id', f.id, 'fileName', f."fileName",
+                             'mediaType', f."mediaType", 'size', f.size, 'redacted', f."redactedAt" IS NOT NULL) ORDER BY f.id), '[]')
+                             FROM "Attachment" f WHERE f."workLogEntryId" = w.id)
                ) ORDER BY w."createdAt", w.id), '[]')
           FROM "WorkLogEntry" w LEFT JOIN "User" u ON u.id = w."authorId"
           LEFT JOIN "Customer" wc ON wc.id = w."authorCustomerId"
-         WHERE w."ticketId" = t.id AND w.kind::text = ANY($2::text[])) AS replies
+         WHERE w."ticketId" = t.id AND w.kind::text = ANY($2::text[])) AS replies,
+       (SELECT coalesce(json_agg(json_build_object('id', f.id, 'fileName', f."fileName", 'mediaType', f."mediaType",
+                 'size', f.size, 'redacted', f."redactedAt" IS NOT NULL) ORDER BY f.id), '[]')
+          FROM "Attachment" f WHERE f."ticketId" = t.id AND f."workLogEntryId" IS NULL AND t."createdById" IS NULL) AS "reportFiles"
 FROM "Ticket" t JOIN "Customer" c ON c.id = t."customerId"
 WHERE `;
 
@@ -101,8 +119,8 @@ export async function addCustomerReply(
   db: Db,
   ticketId: number,
   body: string,
-  opts: { tx?: Tx } = {},
-): Promise<{ ticket: Ticket; entry: WorkLogEntry }> {
+  opts: { tx?: Tx; files?: readonly IncomingFile[]; inboundMailId?: number | null } = {},
+): Promise<{ ticket: Ticket; entry: WorkLogWithFiles }> {
   if (body.trim().length > 20_000) {
     throw new ValidationError('The reply is too long (at most 20,000 characters).', { body: 'Shorten the reply.' });
   }
@@ -117,7 +135,13 @@ export async function addCustomerReply(
     const { customer: _c, ...plain } = ticket;
     const next = statusAfterCustomerReply(ticket.status);
     const updated = next === ticket.status ? plain : await changeTicket(tx, actor, plain, { status: next });
-    const entry = await appendWorkLog(tx, actor, updated, { kind: 'CUSTOMER_REPLY', body, outcome: null });
+    const entry = await appendWorkLog(
+      tx,
+      actor,
+      updated,
+      { kind: 'CUSTOMER_REPLY', body, outcome: null, files: opts.files ?? [] },
+      { inboundMailId: opts.inboundMailId ?? null },
+    );
     return { ticket: updated, entry };
   };
   // Staff changing the ticket at that very moment makes the status change a conflict: the

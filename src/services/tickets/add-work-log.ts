@@ -1,23 +1,41 @@
 import type { Tx } from '../../db/client.js';
-import type { Ticket, WorkLogEntry } from '../../generated/prisma/client.js';
+import type { Attachment, Ticket, WorkLogEntry } from '../../generated/prisma/client.js';
 import type { FixOutcome, WorkLogKind } from '../../domain/enums.js';
 import { actorColumns, type AnyActor, type ServiceContext } from '../context.js';
 import { queueTicketMail } from '../mail/outbox.js';
 import { ValidationError } from '../errors.js';
 import { mutateTicket } from './mutate.js';
 import { requireText } from './rules.js';
+import type { IncomingFile } from '../attachments/files.js';
+import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
+import { storeAttachments } from '../attachments/attach.js';
 
 export interface WorkLogInput {
   kind: WorkLogKind;
   body: string;
   /** For an attempted fix: how it went. */
   outcome?: FixOutcome | null;
+  /** Files attached to the entry (with files, the text may be left empty). */
+  files?: readonly IncomingFile[];
 }
 
-/** Writes a work-log entry and its history row in the caller's transaction. */
-export async function appendWorkLog(tx: Tx, actor: AnyActor, ticket: Ticket, input: WorkLogInput): Promise<WorkLogEntry> {
+export type WorkLogWithFiles = WorkLogEntry & { attachments: Attachment[] };
+
+/**
+ * Writes a work-log entry, its files and their history rows in the caller's transaction. Files
+ * past the limits (src/services/attachments/limits.ts) are refused before anything is written.
+ */
+export async function appendWorkLog(
+  tx: Tx,
+  actor: AnyActor,
+  ticket: Ticket,
+  input: WorkLogInput,
+  opts: { inboundMailId?: number | null } = {},
+): Promise<WorkLogWithFiles> {
   const what = { ATTEMPTED_FIX: 'What was tried', NOTE: 'The note', REPLY: 'The reply', CUSTOMER_REPLY: 'The reply' }[input.kind];
-  const body = requireText(input.body, 'body', what);
+  const files = input.files ?? [];
+  assertWithinLimits(files, attachmentLimits());
+  const body = files.length > 0 && !input.body.trim() ? '' : requireText(input.body, 'body', what);
   if (input.kind === 'ATTEMPTED_FIX' && !input.outcome) {
     throw new ValidationError('Say how the attempted fix went.', { outcome: 'Choose an outcome.' });
   }
@@ -39,7 +57,8 @@ export async function appendWorkLog(tx: Tx, actor: AnyActor, ticket: Ticket, inp
       createdAt: entry.createdAt,
     },
   });
-  return entry;
+  const attachments = await storeAttachments(tx, actor, ticket, { workLogEntryId: entry.id, inboundMailId: opts.inboundMailId, at: entry.createdAt }, files);
+  return { ...entry, attachments };
 }
 
 /**
@@ -52,7 +71,11 @@ export function addWorkLog(ctx: ServiceContext, reference: string, input: WorkLo
   }
   return mutateTicket(ctx, 'ticket.worklog', { reference }, async (tx, ticket) => {
     const entry = await appendWorkLog(tx, ctx.actor, ticket, input);
-    if (entry.kind === 'REPLY') await queueTicketMail(tx, ticket, 'REPLY', { body: entry.body, author: ctx.actor.name });
+    if (entry.kind === 'REPLY') {
+      // The reply's files go with the mail as attachments (read from the store when it is sent).
+      const attachments = entry.attachments.map((a) => ({ id: a.id, fileName: a.fileName, mediaType: a.mediaType, size: a.size }));
+      await queueTicketMail(tx, ticket, 'REPLY', { body: entry.body, author: ctx.actor.name, ...(attachments.length ? { attachments } : {}) });
+    }
     return entry;
   });
 }

@@ -9,6 +9,9 @@ import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { findAssignableUser, requireText } from './rules.js';
 import { countCreatedTicket, invalidateQueueCounts } from './queue.js';
+import type { IncomingFile } from '../attachments/files.js';
+import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
+import { storeAttachments } from '../attachments/attach.js';
 
 export interface NewTicket {
   title: string;
@@ -23,6 +26,10 @@ export interface NewTicket {
   assignToMe?: boolean;
   /** Mail the reference and a private access link to the customer (default: yes). */
   notifyCustomer?: boolean;
+  /** Files of the initial report (a screenshot, a log). */
+  files?: readonly IncomingFile[];
+  /** The inbound mail the ticket (and its files) came from. */
+  inboundMailId?: number | null;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -117,6 +124,36 @@ export function createTicketForCustomer(
  * and tries again later (once in 34 billion).
  */
 async function insertTicket(
+  db: Db,
+  input: NewTicket,
+  staff: { id: number; name: string } | null,
+  tx?: Tx,
+): Promise<Ticket> {
+  const files = input.files ?? [];
+  if (files.length === 0) return insertTicketRow(db, input, staff, tx);
+  assertWithinLimits(files, attachmentLimits());
+  // The ticket and its report's files in one transaction (the caller's, or one of its own).
+  const withFiles = async (t: Tx) => {
+    const ticket = await insertTicketRow(db, input, staff, t);
+    const by = { actorId: staff?.id ?? null, actorCustomerId: staff ? null : ticket.customerId };
+    await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, files);
+    return ticket;
+  };
+  if (tx) return withFiles(tx);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const ticket = await db.$transaction(withFiles, { timeout: 30_000 });
+      invalidateQueueCounts();
+      return ticket;
+    } catch (err) {
+      // A reference collision inside the transaction: the whole of it again, with another.
+      if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
+      throw err;
+    }
+  }
+}
+
+async function insertTicketRow(
   db: Db,
   input: NewTicket,
   staff: { id: number; name: string } | null,

@@ -20,6 +20,20 @@ export interface Author {
   customer: boolean;
 }
 
+/** A file as the ticket page lists it (the bytes are read only when downloaded). */
+export interface FileLine {
+  id: number;
+  fileName: string;
+  mediaType: string;
+  size: number;
+  inline: boolean;
+  contentId: string | null;
+  workLogEntryId: number | null;
+  createdAt: Date;
+  /** Set when an admin redacted it: the name stays, the bytes are gone. */
+  redacted: { at: Date; by: string } | null;
+}
+
 export interface TicketView {
   ticket: Ticket & {
     customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'organization' | 'createdAt' | 'updatedAt'> & {
@@ -34,7 +48,9 @@ export interface TicketView {
     /** Knowledge-base articles linked to the ticket, in the order they were linked. */
     articles: { id: number; title: string; status: string }[];
   };
-  workLog: (WorkLogEntry & { author: Author })[];
+  workLog: (WorkLogEntry & { author: Author; files: FileLine[] })[];
+  /** Files of the initial report. */
+  reportFiles: FileLine[];
   history: (TicketHistory & { actor: Author })[];
   /** Mails to the customer about this ticket (the outbox), oldest first. */
   mails: MailLine[];
@@ -104,6 +120,12 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                  'lastError', m."lastError", 'createdAt', ${ms('m."createdAt"')}, 'sentAt', ${ms('m."sentAt"')}
                ) ORDER BY m."createdAt", m.id), '[]')
           FROM "OutboundMail" m WHERE m."ticketId" = t.id) AS mails,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', f.id, 'fileName', f."fileName", 'mediaType', f."mediaType", 'size', f.size, 'inline', f.inline,
+                 'contentId', f."contentId", 'workLogEntryId', f."workLogEntryId", 'createdAt', ${ms('f."createdAt"')},
+                 'redactedAt', ${ms('f."redactedAt"')}, 'redactedBy', r.name
+               ) ORDER BY f.id), '[]')
+          FROM "Attachment" f LEFT JOIN "User" r ON r.id = f."redactedById" WHERE f."ticketId" = t.id) AS files,
        (SELECT count(*)::int FROM "TicketAccessToken" k
          WHERE k."ticketId" = t.id AND k."revokedAt" IS NULL AND k."expiresAt" > now()) AS "activeLinks"
 FROM "Ticket" t
@@ -135,6 +157,7 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   history: (Omit<TicketHistory, 'createdAt'> & { createdAt: number; actorName: string })[] | string;
   mails: (Omit<MailLine, 'createdAt' | 'sentAt'> & { createdAt: number; sentAt: number | null })[] | string;
   activeLinks: number;
+  files: (Omit<FileLine, 'createdAt' | 'redacted'> & { createdAt: number; redactedAt: number | null; redactedBy: string | null })[] | string;
 };
 
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
@@ -150,9 +173,20 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   const {
     c_name, c_email, c_phone, c_organization, c_lookalikes, c_createdAt, c_updatedAt,
     assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
-    mails, activeLinks,
+    mails, activeLinks, files,
     ...fields
   } = row;
+  const byEntry = new Map<number | null, FileLine[]>();
+  for (const { redactedAt, redactedBy, ...f } of json(files)) {
+    const line: FileLine = {
+      ...f,
+      createdAt: new Date(f.createdAt),
+      redacted: redactedAt === null ? null : { at: new Date(redactedAt), by: redactedBy ?? '' },
+    };
+    const list = byEntry.get(f.workLogEntryId);
+    if (list) list.push(line);
+    else byEntry.set(f.workLogEntryId, [line]);
+  }
   const ticket: TicketView['ticket'] = {
     ...fields,
     createdAt: new Date(fields.createdAt),
@@ -182,7 +216,9 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       ...e,
       createdAt: new Date(e.createdAt),
       author: authorOf(e.authorId, e.authorCustomerId, authorName),
+      files: byEntry.get(e.id) ?? [],
     })),
+    reportFiles: byEntry.get(null) ?? [],
     history: json(history).map(({ actorName, ...h }) => ({
       ...h,
       createdAt: new Date(h.createdAt),

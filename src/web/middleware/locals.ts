@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { unambiguousAddress, viewAddress } from '../../domain/email-address.js';
 import * as labels from '../../domain/enums.js';
 import { can } from '../../services/policy.js';
+import { attachmentLimits } from '../../services/attachments/limits.js';
 
 /** What every template may use: the user, their permissions, labels, and a CSRF token on demand. */
 export function templateLocals(generateToken: (req: Request, res: Response) => string) {
@@ -16,6 +17,8 @@ export function templateLocals(generateToken: (req: Request, res: Response) => s
     res.locals.addressView = viewAddress;
     res.locals.unambiguousAddress = unambiguousAddress;
     res.locals.path = req.path;
+    // views/partials/file-input.ejs says how much may be attached.
+    res.locals.fileLimits = attachmentLimits();
     next();
   };
 }

@@ -83,6 +83,8 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
     return { summary: 'added a note' };
   }
   if (row.action === 'ACCESS_REVOKED') return { summary: `revoked the customer's access links (${row.newValue ?? ''})` };
+  if (row.action === 'ATTACHMENT_ADDED') return { summary: `attached the file “${row.newValue ?? ''}”` };
+  if (row.action === 'ATTACHMENT_REDACTED') return { summary: `redacted the file “${row.oldValue ?? ''}”` };
   if (row.action === 'MAIL_ATTACHED') return { summary: `attached a quarantined mail${row.newValue ? ` from ${row.newValue}` : ''}` };
   const field = row.field ?? '';
   const label = FIELD_LABEL[field] ?? field;

@@ -24,12 +24,19 @@ import { searchArticles, suggestArticles } from '../../services/knowledge/read-a
 import { LinkArticleForm } from '../schemas/articles.js';
 import { revokeAccessLinks } from '../../services/public/access-links.js';
 import { actorOf } from '../middleware/auth.js';
+import { can } from '../../services/policy.js';
+import type { IncomingFile } from '../../services/attachments/files.js';
+import { readTicketFile } from '../../services/attachments/read.js';
+import { redactAttachment, sameContent } from '../../services/attachments/redact.js';
+import { sendFile } from '../send-file.js';
 import { fieldErrors } from '../schemas/common.js';
 import {
   AssignForm,
   DetailsForm,
   EmptyForm,
+  FileId,
   NewTicketForm,
+  RedactForm,
   QueueQuery,
   ReopenForm,
   ResolveForm,
@@ -87,6 +94,9 @@ export function ticketRoutes(db: Database): Router {
       opened: { at: when(view.ticket.createdAt), ago: ago(view.ticket.createdAt, now) },
       updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
       nextStatuses: plainStatusMoves(view.ticket.status),
+      reportFiles: view.reportFiles,
+      fileHref: (id: number, name: string) => `/tickets/${view.ticket.reference}/files/${id}/${encodeURIComponent(name)}`,
+      redactHref: can(c.actor, 'attachment.redact') ? (id: number) => `/tickets/${view.ticket.reference}/redact-file/${id}` : null,
       staff,
       kb,
       kbHits,
@@ -168,6 +178,7 @@ export function ticketRoutes(db: Database): Router {
     const form = NewTicketForm.safeParse(body);
     const fail = (message: string, errors: Record<string, string>) =>
       res.status(422).render('tickets/new', { title: 'New ticket', values: body, errors, message, suggestions: null });
+    if (req.uploadError) return fail(req.uploadError, { files: req.uploadError });
     if (!form.success) return fail('Please check the fields marked below.', fieldErrors(form.error));
     const f = form.data;
     try {
@@ -185,6 +196,7 @@ export function ticketRoutes(db: Database): Router {
         customer: { name: f.customerName, email: f.customerEmail, phone: f.customerPhone, organization: f.customerOrganization },
         assignToMe: f.assignToMe === '1',
         notifyCustomer: f.quiet !== '1',
+        files: req.files ?? [],
       });
       res.redirect(303, `/tickets/${ticket.reference}`);
     } catch (err) {
@@ -207,11 +219,15 @@ export function ticketRoutes(db: Database): Router {
   function action<S extends z.ZodType>(
     name: string,
     schema: S,
-    run: (c: ServiceContext, reference: string, input: z.output<S>) => Promise<unknown>,
+    run: (c: ServiceContext, reference: string, input: z.output<S>, files: IncomingFile[]) => Promise<unknown>,
   ) {
     router.post(`/:reference/${name}`, async (req, res) => {
       const reference = referenceParam(req);
       const values = (req.body ?? {}) as Body;
+      // Files past a limit were dropped while reading: the form comes back with its text and why.
+      if (req.uploadError) {
+        return renderTicket(req, res, reference, 422, { action: name, message: req.uploadError, fieldErrors: { files: req.uploadError }, values });
+      }
       const form = schema.safeParse(values);
       if (!form.success) {
         const errors = fieldErrors(form.error);
@@ -220,7 +236,7 @@ export function ticketRoutes(db: Database): Router {
         return renderTicket(req, res, reference, 422, { action: name, message, fieldErrors: errors, values });
       }
       try {
-        await run(ctx(req), reference, form.data);
+        await run(ctx(req), reference, form.data, req.files ?? []);
       } catch (err) {
         if (err instanceof ValidationError) {
           return renderTicket(req, res, reference, 422, { action: name, message: err.message, fieldErrors: err.fieldErrors, values });
@@ -277,10 +293,44 @@ export function ticketRoutes(db: Database): Router {
     }),
   );
   action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
-  action('worklog', WorkLogForm, (c, ref, f) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome }));
+  action('worklog', WorkLogForm, (c, ref, f, files) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome, files }));
   action('articles', LinkArticleForm, (c, ref, f) => linkArticle(c, ref, f.articleId));
   action('unlink-article', LinkArticleForm, (c, ref, f) => unlinkArticle(c, ref, f.articleId));
   action('revoke-links', EmptyForm, (c, ref) => revokeAccessLinks(c, { reference: ref }));
+
+  // Files: read (staff), and redaction (admins) with a page that says what else has the same bytes.
+  const fileParams = (req: Request) => {
+    const id = FileId.parse(req.params.fileId);
+    if (id === null) throw new NotFoundError('There is no such file.');
+    return { reference: referenceParam(req), id };
+  };
+  router.get('/:reference/files/:fileId{/:name}', async (req, res) => {
+    const { reference, id } = fileParams(req);
+    sendFile(req, res, await readTicketFile(ctx(req), reference, id));
+  });
+  async function renderRedaction(req: Request, res: Response, reference: string, id: number, status = 200, message: string | null = null) {
+    const c = ctx(req);
+    const [view, others] = await Promise.all([getTicketView(c, reference), sameContent(c, reference, id)]);
+    const file = [...view.reportFiles, ...view.workLog.flatMap((e) => e.files)].find((f) => f.id === id);
+    if (!file) throw new NotFoundError('There is no such file on this ticket.');
+    res.status(status).render('tickets/redact', { title: `Redact ${file.fileName} · ${reference}`, t: view.ticket, file, others, message });
+  }
+  router.get('/:reference/redact-file/:fileId', async (req, res) => {
+    const { reference, id } = fileParams(req);
+    await renderRedaction(req, res, reference, id);
+  });
+  router.post('/:reference/redact-file/:fileId', async (req, res) => {
+    const { reference, id } = fileParams(req);
+    const form = RedactForm.safeParse(req.body ?? {});
+    if (!form.success) return renderRedaction(req, res, reference, id, 422, 'Please check the form.');
+    try {
+      await redactAttachment(ctx(req), reference, id, { everywhere: form.data.everywhere === '1' });
+    } catch (err) {
+      if (err instanceof ValidationError) return renderRedaction(req, res, reference, id, 422, err.message);
+      throw err;
+    }
+    res.redirect(303, `/tickets/${reference}#file-${id}`);
+  });
 
   return router;
 }

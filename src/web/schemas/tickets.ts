@@ -72,7 +72,8 @@ export const ResolveForm = z.object({
 export const ReopenForm = z.object({ version, reason: optionalText('A reason', LONG) });
 export const WorkLogForm = z.object({
   kind: choice('kind of entry', ['NOTE', 'ATTEMPTED_FIX', 'REPLY'] as const),
-  body: requiredText('The text', LONG),
+  // Required unless files come with it (the service decides: it sees the files).
+  body: z.string().trim().max(LONG, `The text can be at most ${LONG} characters.`).optional().transform((v) => v ?? ''),
   outcome: z
     .union([z.literal('').transform(() => null), choice('outcome', FIX_OUTCOMES)], { error: 'Choose a valid outcome.' })
     .optional()
@@ -109,3 +110,11 @@ export const QueueQuery = z.object({
 export function encodeCursor(c: { urgency: string; createdAt: Date; id: number }): string {
   return `${c.urgency}.${String(c.createdAt.getTime()).padStart(13, '0')}.${c.id}`;
 }
+
+/** A file's id in a URL, or null when it cannot be one (then there is no such file). */
+export const FileId = z.coerce.number().int().min(1).max(2_147_483_647).catch(() => null as unknown as number).nullable();
+
+export const RedactForm = z.object({
+  /** "1": every attachment with the same bytes, on every ticket. */
+  everywhere: z.enum(['1']).optional(),
+});

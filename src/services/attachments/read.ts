@@ -1,0 +1,82 @@
+// Reading an attached file: who may is decided here, whoever asks (the ticket page, a
+// customer's private link, the quarantine). The type served is the one detected from the bytes
+// when they were stored; how it is served (inline or as a download) is the web layer's
+// (src/web/routes/files.ts).
+import { PUBLIC_WORKLOG_KINDS } from '../../domain/enums.js';
+import type { Db, Tx } from '../../db/client.js';
+import type { ServiceContext } from '../context.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { assertCan } from '../policy.js';
+import { contentStore } from './store.js';
+
+export interface FileDownload {
+  id: number;
+  fileName: string;
+  mediaType: string;
+  size: number;
+  sha256: string;
+  bytes: Buffer;
+}
+
+/** A redacted file: its name stays (the entry says what was there), its bytes are gone. */
+export class RedactedError extends AppError {
+  override readonly status = 410;
+  constructor(fileName: string, by: string, at: Date) {
+    super(`${fileName} was redacted by ${by} at ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC: it can no longer be read.`);
+  }
+}
+
+const select = {
+  id: true,
+  fileName: true,
+  mediaType: true,
+  size: true,
+  sha256: true,
+  redactedAt: true,
+  redactedBy: { select: { name: true } },
+} as const;
+
+type Row = { id: number; fileName: string; mediaType: string; size: number; sha256: string | null; redactedAt: Date | null; redactedBy: { name: string } | null };
+
+async function load(db: Tx, row: Row | null): Promise<FileDownload> {
+  if (!row) throw new NotFoundError('There is no such file.');
+  if (row.redactedAt || !row.sha256) throw new RedactedError(row.fileName, row.redactedBy?.name ?? 'an admin', row.redactedAt ?? new Date(0));
+  const bytes = await contentStore().get(db, row.sha256);
+  // Released by a redaction between the two reads.
+  if (!bytes) throw new NotFoundError('There is no such file.');
+  return { id: row.id, fileName: row.fileName, mediaType: row.mediaType, size: row.size, sha256: row.sha256, bytes };
+}
+
+/** Staff: any file of a ticket they can read. */
+export async function readTicketFile(ctx: ServiceContext, reference: string, id: number): Promise<FileDownload> {
+  assertCan(ctx.actor, 'ticket.read');
+  const row = await ctx.db.attachment.findFirst({ where: { id, ticket: { reference } }, select });
+  return load(ctx.db, row);
+}
+
+/** Staff sorting mail: a file held with an inbound mail. */
+export async function readMailFile(ctx: ServiceContext, inboundMailId: number, id: number): Promise<FileDownload> {
+  assertCan(ctx.actor, 'mail.triage');
+  const row = await ctx.db.attachment.findFirst({ where: { id, inboundMailId, ticketId: null }, select });
+  return load(ctx.db, row);
+}
+
+/**
+ * The customer, through their own private link (the caller proved it: `ticketId` is the link's):
+ * files of public entries only (staff replies and their own replies), and those of the initial
+ * report when they reported it themselves (web form, email). Never a note's or attempted fix's.
+ */
+export async function readCustomerFile(db: Db, ticketId: number, id: number): Promise<FileDownload> {
+  const row = await db.attachment.findFirst({
+    where: {
+      id,
+      ticketId,
+      OR: [
+        { workLogEntry: { kind: { in: [...PUBLIC_WORKLOG_KINDS] } } },
+        { workLogEntryId: null, ticket: { createdById: null } },
+      ],
+    },
+    select,
+  });
+  return load(db, row);
+}

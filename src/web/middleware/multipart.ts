@@ -1,0 +1,126 @@
+// Forms with files (multipart/form-data), read with busboy as they stream in: each file's bytes
+// are hashed (SHA-256) chunk by chunk and kept in memory, never in a temporary file, so that a
+// refused or aborted upload leaves nothing anywhere. The fields go to req.body (the CSRF check and
+// the routes read them as from any form), the files to req.files.
+//
+// Past a limit (src/services/attachments/limits.ts) the rest of the upload is read and dropped:
+// the form's fields are kept, req.files is empty, and req.uploadError says what was too much, so
+// that the route re-renders the form with the user's text and that message, having written
+// nothing. All uploads in flight in this process together hold at most UPLOAD_MEMORY_BYTES; past
+// that a new upload is refused the same way ("busy"), so that many large uploads at once cannot
+// exhaust the process's memory.
+import { createHash } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import busboy from 'busboy';
+import { safeFileName, type IncomingFile } from '../../services/attachments/files.js';
+import { megabytes, type AttachmentLimits } from '../../services/attachments/limits.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Files of a multipart form (empty when none, or when uploadError says why they were dropped). */
+    files?: IncomingFile[];
+    /** Why the form's files were not kept (a limit), or undefined. */
+    uploadError?: string;
+  }
+}
+
+/** Text fields of a multipart form: as many and as long as a urlencoded form may have. */
+const FIELD_LIMITS = { fields: 100, fieldSize: 200 * 1024, fieldNameSize: 100 } as const;
+
+export interface MultipartOptions {
+  limits: () => AttachmentLimits;
+  /** Bytes all uploads in flight may hold together (the process's budget). */
+  memoryBytes: number;
+}
+
+export function multipartBody(opts: MultipartOptions) {
+  let inFlight = 0;
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.is('multipart/form-data')) return next();
+    const limits = opts.limits();
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        // One byte more than allowed per file, and one file more: busboy says when a limit is passed.
+        limits: { ...FIELD_LIMITS, fileSize: limits.maxFileBytes + 1, files: limits.maxFiles + 1, parts: FIELD_LIMITS.fields + limits.maxFiles + 1 },
+      });
+    } catch {
+      return next(Object.assign(new Error('The form could not be read.'), { status: 400 }));
+    }
+    const body: Record<string, string | string[]> = Object.create(null);
+    const files: IncomingFile[] = [];
+    let held = 0;
+    let error: string | undefined;
+    let finished = false;
+    const refuse = (why: string) => {
+      error ??= why;
+      files.length = 0;
+      release();
+    };
+    const release = () => {
+      inFlight -= held;
+      held = 0;
+    };
+
+    bb.on('field', (name, value, info) => {
+      if (info.nameTruncated || info.valueTruncated) return refuse('The form sent more text than Caseboard accepts.');
+      const prev = body[name];
+      body[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    });
+    bb.on('file', (_name, stream, info) => {
+      const hash = createHash('sha256');
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const fileName = safeFileName(info.filename, info.mimeType);
+      stream.on('data', (chunk: Buffer) => {
+        if (error) return;
+        size += chunk.length;
+        if (size > limits.maxFileBytes) return refuse(`${fileName} is too big: a file may be at most ${megabytes(limits.maxFileBytes)}.`);
+        if (inFlight + chunk.length > opts.memoryBytes) return refuse('Caseboard is receiving many files at the moment: please send yours again in a minute.');
+        held += chunk.length;
+        inFlight += chunk.length;
+        if (held > limits.maxTotalBytes) return refuse(`The files are too big together: at most ${megabytes(limits.maxTotalBytes)} at once.`);
+        hash.update(chunk);
+        chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        // A file input left empty sends a part with no name and no bytes: nothing was attached.
+        if (error || (size === 0 && !info.filename)) return;
+        files.push({ fileName, bytes: Buffer.concat(chunks, size), sha256: hash.digest('hex'), declaredType: info.mimeType });
+      });
+    });
+    bb.on('filesLimit', () => refuse(`At most ${limits.maxFiles} files can be attached at once.`));
+    bb.on('fieldsLimit', () => refuse('The form sent more fields than Caseboard accepts.'));
+    bb.on('partsLimit', () => refuse('The form sent more parts than Caseboard accepts.'));
+    bb.on('error', () => {
+      if (finished) return;
+      finished = true;
+      release();
+      // An aborted or malformed upload: nothing of it is kept.
+      next(Object.assign(new Error('The upload did not arrive whole.'), { status: 400 }));
+    });
+    bb.on('close', () => {
+      if (finished) return;
+      finished = true;
+      req.body = body;
+      req.files = error ? [] : files;
+      req.uploadError = error;
+      // The bytes now belong to the request; the budget counts them until the response ends.
+      const held0 = held;
+      held = 0;
+      res.once('close', () => {
+        inFlight -= held0;
+      });
+      next();
+    });
+    req.on('aborted', () => {
+      if (finished) return;
+      finished = true;
+      release();
+      bb.destroy();
+    });
+    req.pipe(bb);
+  };
+}

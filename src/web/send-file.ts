@@ -1,0 +1,36 @@
+// How a stored file is served, whoever may read it (the service decided that): never in a way
+// that lets its bytes act as a page of Caseboard's origin.
+// - Only known-safe types are shown inline: PNG, JPEG, GIF, WebP images, PDF and plain text (all
+//   detected from the bytes when stored). Everything else, HTML and SVG above all, is a download:
+//   Content-Disposition: attachment, typed application/octet-stream.
+// - X-Content-Type-Options: nosniff, so that no browser second-guesses the type.
+// - A Content-Security-Policy that allows nothing (no script, no frames, no forms, no requests),
+//   and `sandbox` (a unique origin, no script) for everything but PDF, which Chromium's viewer will
+//   not show in a sandbox; a PDF gets no script or requests either, only its viewer (object-src).
+// - Revalidated on every view (no-cache with the SHA-256 as its ETag): a redacted or no longer
+//   permitted file is not served from a cache.
+import { create as contentDisposition } from 'content-disposition';
+import type { Request, Response } from 'express';
+import { INLINE_TYPES } from '../services/attachments/files.js';
+import type { FileDownload } from '../services/attachments/read.js';
+
+const LOCKED = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'";
+
+export function sendFile(req: Request, res: Response, file: FileDownload): void {
+  const inline = INLINE_TYPES.has(file.mediaType) && req.query.download === undefined;
+  const etag = `"${file.sha256}"`;
+  res.set({
+    'Content-Type': !inline ? 'application/octet-stream' : file.mediaType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mediaType,
+    'Content-Disposition': contentDisposition(file.fileName, { type: inline ? 'inline' : 'attachment' }),
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': file.mediaType === 'application/pdf' && inline ? `${LOCKED}; object-src 'self'` : `${LOCKED}; sandbox`,
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Cache-Control': 'private, no-cache',
+    ETag: etag,
+  });
+  if (req.headers['if-none-match'] === etag) {
+    res.status(304).end();
+    return;
+  }
+  res.status(200).end(file.bytes);
+}
