@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from './config/env.js';
 import { sessionSecret } from './config/secret.js';
 import { backfillEmailSkeletons } from './db/backfill-skeletons.js';
+import { sweepStagedFiles } from './services/attachments/store.js';
 import { migrate, MigrationError } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
@@ -80,6 +81,17 @@ async function main() {
     (err: unknown) => console.error('[caseboard] could not fill in address skeletons (next start tries again):', (err as Error).message),
   );
 
+  // Bytes staged for uploads whose transaction never finished (a process killed meanwhile): at
+  // start and every hour (src/services/attachments/store.ts). Any instance may do it.
+  const sweep = () =>
+    sweepStagedFiles(db.prisma).then(
+      (n) => n > 0 && console.log(`[caseboard] deleted ${n} staged uploads left by an unfinished request`),
+      (err: unknown) => console.error('[caseboard] could not sweep staged uploads:', (err as Error).message),
+    );
+  void sweep();
+  const sweeping = setInterval(() => void sweep(), 3600_000);
+  sweeping.unref();
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -87,6 +99,7 @@ async function main() {
     console.log(`[caseboard] ${signal}: shutting down`);
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearInterval(sweeping);
     await inbound?.stop();
     await mailer.stop();
     await filling;

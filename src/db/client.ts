@@ -76,6 +76,14 @@ export async function sql<R>(db: Tx, text: string, values: readonly unknown[]): 
 }
 
 /**
+ * The pool behind a client made by connectDatabase (undefined for a transaction's client): for
+ * statements that must not go through Prisma (bytes of files: see services/attachments/store.ts).
+ */
+export function poolOf(db: Tx): pg.Pool | undefined {
+  return direct.get(db)?.pool;
+}
+
+/**
  * namedStatements: cache query plans per connection. Off for the embedded PGlite, whose socket
  * connections all share one PostgreSQL session (a second PREPARE of a name would collide).
  */

@@ -201,3 +201,22 @@ describe('redaction', () => {
     expect(before.Attachment).toBeGreaterThan(0);
   });
 });
+
+describe('large files', () => {
+  it('a 2 MB file is staged over the pool, moved into the content in the transaction, and no staged row stays', async () => {
+    const t = await buildTicket(db, tech);
+    const bytes = Buffer.alloc(60 * 1024, 7);
+    const app2 = testApp(db);
+    const { agent: a2, csrf: c2 } = await signIn(app2, tech.email);
+    const big = Buffer.concat([bytes, Buffer.alloc(2 * 1024 * 1024 - bytes.length, 9)]);
+    await a2.post(`/tickets/${t.reference}/worklog`).field('_csrf', c2).field('kind', 'NOTE').field('body', 'big').attach('files', big, 'big.bin').expect(303);
+    expect(await db.prisma.fileContent.count({ where: { sha256: sha(big) } })).toBe(1);
+    expect(await db.prisma.fileUpload.count()).toBe(0);
+    // A refused change (closed ticket) after staging: the staged bytes are deleted too, nothing kept.
+    const closed = await buildTicket(db, tech);
+    await db.pool.query(`UPDATE "Ticket" SET status = 'CLOSED' WHERE id = $1`, [closed.id]);
+    const other = Buffer.alloc(1024 * 1024, 5);
+    await expectRefused(db, () => a2.post(`/tickets/${closed.reference}/worklog`).field('_csrf', c2).field('kind', 'NOTE').field('body', 'x').attach('files', other, 'other.bin'), 422);
+    expect(await db.prisma.fileUpload.count()).toBe(0);
+  });
+});

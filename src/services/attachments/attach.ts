@@ -35,7 +35,7 @@ export async function storeAttachments(
   const createdAt = target.at ?? new Date();
   const rows: Attachment[] = [];
   for (const file of files) {
-    await store.put(tx, file.sha256, file.bytes);
+    await store.put(tx, file);
     const row = await tx.attachment.create({
       data: {
         fileName: file.fileName,
@@ -79,7 +79,7 @@ export async function holdMailAttachments(tx: Tx, inboundMailId: number, files: 
   const store = contentStore();
   const rows: Attachment[] = [];
   for (const file of files) {
-    await store.put(tx, file.sha256, file.bytes);
+    await store.put(tx, file);
     rows.push(
       await tx.attachment.create({
         data: {

@@ -15,6 +15,8 @@ export interface IncomingFile {
   /** An inline mail image's Content-ID (without angle brackets), which the message's HTML refers to. */
   contentId?: string | null;
   inline?: boolean;
+  /** Set by withStagedFiles (store.ts): where the bytes wait, written before the transaction. */
+  stagedId?: string;
 }
 
 export const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

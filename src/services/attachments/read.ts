@@ -3,7 +3,7 @@
 // when they were stored; how it is served (inline or as a download) is the web layer's
 // (src/web/routes/files.ts).
 import { PUBLIC_WORKLOG_KINDS } from '../../domain/enums.js';
-import type { Db, Tx } from '../../db/client.js';
+import type { Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { assertCan } from '../policy.js';
@@ -38,7 +38,7 @@ const select = {
 
 type Row = { id: number; fileName: string; mediaType: string; size: number; sha256: string | null; redactedAt: Date | null; redactedBy: { name: string } | null };
 
-async function load(db: Tx, row: Row | null): Promise<FileDownload> {
+async function load(db: Db, row: Row | null): Promise<FileDownload> {
   if (!row) throw new NotFoundError('There is no such file.');
   if (row.redactedAt || !row.sha256) throw new RedactedError(row.fileName, row.redactedBy?.name ?? 'an admin', row.redactedAt ?? new Date(0));
   const bytes = await contentStore().get(db, row.sha256);

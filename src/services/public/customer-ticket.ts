@@ -10,6 +10,7 @@ import type { CustomerActor } from '../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { appendWorkLog, type WorkLogWithFiles } from '../tickets/add-work-log.js';
 import type { IncomingFile } from '../attachments/files.js';
+import { withStagedFiles } from '../attachments/store.js';
 import { changeTicket } from '../tickets/history.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 
@@ -125,7 +126,7 @@ export async function addCustomerReply(
     throw new ValidationError('The reply is too long (at most 20,000 characters).', { body: 'Shorten the reply.' });
   }
   // opts.tx: inside the caller's transaction (inbound mail records the message with the reply).
-  const run = async (tx: Tx) => {
+  const run = async (tx: Tx, files: readonly IncomingFile[]) => {
     const ticket = await tx.ticket.findUnique({ where: { id: ticketId }, include: { customer: true } });
     if (!ticket) throw new NotFoundError('That ticket no longer exists.');
     if (ticket.status === 'CLOSED') {
@@ -139,22 +140,24 @@ export async function addCustomerReply(
       tx,
       actor,
       updated,
-      { kind: 'CUSTOMER_REPLY', body, outcome: null, files: opts.files ?? [] },
+      { kind: 'CUSTOMER_REPLY', body, outcome: null, files },
       { inboundMailId: opts.inboundMailId ?? null },
     );
     return { ticket: updated, entry };
   };
   // Staff changing the ticket at that very moment makes the status change a conflict: the
   // customer's reply is not based on any form version, so it is simply tried again.
-  let result: Awaited<ReturnType<typeof run>>;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      result = opts.tx ? await run(opts.tx) : await db.$transaction(run);
-      break;
-    } catch (err) {
-      if (opts.tx || !(err instanceof ConflictError) || attempt >= 3) throw err;
+  const attempt = async (files: readonly IncomingFile[]) => {
+    for (let n = 1; ; n++) {
+      try {
+        return opts.tx ? await run(opts.tx, files) : await db.$transaction((tx) => run(tx, files), { timeout: 30_000 });
+      } catch (err) {
+        if (opts.tx || !(err instanceof ConflictError) || n >= 3) throw err;
+      }
     }
-  }
+  };
+  // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
+  const result = opts.tx ? await attempt(opts.files ?? []) : await withStagedFiles(db, opts.files ?? [], attempt);
   invalidateQueueCounts();
   return { ticket: result.ticket, entry: result.entry };
 }

@@ -9,6 +9,7 @@ import { requireText } from './rules.js';
 import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
+import { withStagedFiles } from '../attachments/store.js';
 
 export interface WorkLogInput {
   kind: WorkLogKind;
@@ -69,13 +70,14 @@ export function addWorkLog(ctx: ServiceContext, reference: string, input: WorkLo
   if (input.kind === 'CUSTOMER_REPLY') {
     throw new ValidationError('Only the customer writes customer replies.', { kind: 'Choose another kind of entry.' });
   }
-  return mutateTicket(ctx, 'ticket.worklog', { reference }, async (tx, ticket) => {
-    const entry = await appendWorkLog(tx, ctx.actor, ticket, input);
+  // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
+  return withStagedFiles(ctx.db, input.files ?? [], (files) => mutateTicket(ctx, 'ticket.worklog', { reference }, async (tx, ticket) => {
+    const entry = await appendWorkLog(tx, ctx.actor, ticket, { ...input, files });
     if (entry.kind === 'REPLY') {
       // The reply's files go with the mail as attachments (read from the store when it is sent).
       const attachments = entry.attachments.map((a) => ({ id: a.id, fileName: a.fileName, mediaType: a.mediaType, size: a.size }));
       await queueTicketMail(tx, ticket, 'REPLY', { body: entry.body, author: ctx.actor.name, ...(attachments.length ? { attachments } : {}) });
     }
     return entry;
-  });
+  }));
 }

@@ -12,6 +12,7 @@ import { countCreatedTicket, invalidateQueueCounts } from './queue.js';
 import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
+import { withStagedFiles } from '../attachments/store.js';
 
 export interface NewTicket {
   title: string;
@@ -133,24 +134,27 @@ async function insertTicket(
   if (files.length === 0) return insertTicketRow(db, input, staff, tx);
   assertWithinLimits(files, attachmentLimits());
   // The ticket and its report's files in one transaction (the caller's, or one of its own).
-  const withFiles = async (t: Tx) => {
+  const withFiles = (staged: readonly IncomingFile[]) => async (t: Tx) => {
     const ticket = await insertTicketRow(db, input, staff, t);
     const by = { actorId: staff?.id ?? null, actorCustomerId: staff ? null : ticket.customerId };
-    await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, files);
+    await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, staged);
     return ticket;
   };
-  if (tx) return withFiles(tx);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const ticket = await db.$transaction(withFiles, { timeout: 30_000 });
-      invalidateQueueCounts();
-      return ticket;
-    } catch (err) {
-      // A reference collision inside the transaction: the whole of it again, with another.
-      if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
-      throw err;
+  if (tx) return withFiles(files)(tx);
+  // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
+  return withStagedFiles(db, files, async (staged) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ticket = await db.$transaction(withFiles(staged), { timeout: 30_000 });
+        invalidateQueueCounts();
+        return ticket;
+      } catch (err) {
+        // A reference collision inside the transaction: the whole of it again, with another.
+        if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
     }
-  }
+  });
 }
 
 async function insertTicketRow(
