@@ -86,3 +86,14 @@ export const PUBLIC_WORKLOG_KINDS: readonly WorkLogKind[] = ['REPLY', 'CUSTOMER_
 
 /** Kinds staff write from the ticket page (customer replies come from the customer). */
 export const STAFF_WORKLOG_KINDS: readonly WorkLogKind[] = ['NOTE', 'ATTEMPTED_FIX', 'REPLY'];
+
+/** What became of an inbound message, in words. */
+export const INBOUND_STATE_LABEL: Record<string, string> = {
+  ADDED: 'Added to its ticket as the customer’s reply',
+  NEW_TICKET: 'Opened a new ticket',
+  QUARANTINED: 'Held in quarantine',
+  ATTACHED: 'Attached to a ticket by staff',
+  TURNED_INTO_TICKET: 'Turned into a ticket by staff',
+  DISCARDED: 'Discarded by staff',
+  IGNORED: 'Ignored as automatic mail',
+};

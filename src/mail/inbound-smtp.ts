@@ -7,7 +7,8 @@
 //
 // Replies, so that the MTA does the right thing with each message:
 //   250  taken (recorded, whatever became of it: reply, new ticket, quarantine, ignored)
-//   552  larger than INBOUND_MAX_BYTES (permanent: the sender gets a bounce saying so)
+//   552  larger than INBOUND_MAX_BYTES, or its files past the attachment limits (ATTACHMENT_MAX_*)
+//        (permanent: the sender gets a bounce saying so)
 //   554  not readable as a message at all, or not within the decoder's time and memory limits
 //        (permanent). A message without a usable From address (a bounce from "MAILER-DAEMON <>",
 //        "<>", none at all) is taken (250) and recorded as IGNORED: refusing it would only make
@@ -20,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/env.js';
 import type { Database } from '../db/client.js';
-import { receiveMail } from '../services/mail/inbound.js';
+import { MailTooLargeError, receiveMail } from '../services/mail/inbound.js';
 import type { MessageIds } from './message-id.js';
 import { decodeMessage, DecodeError, stopMailWorkers, toParsedInbound, type DecodedMail } from './parse.js';
 
@@ -80,6 +81,11 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
       console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address || '(no From address)'}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);
       return `2.0.0 Accepted as #${mail.id}`;
     } catch (err) {
+      // Files past the attachment limits: permanent, like a message past INBOUND_MAX_BYTES.
+      if (err instanceof MailTooLargeError) {
+        console.error(`[inbound] refused ${msg.messageId ?? '(no Message-ID)'} ${describeSession(session)}: ${err.message}`);
+        throw refusal(552, `5.3.4 Message refused: ${err.message.replace(/[\r\n]+/g, ' ').slice(0, 300)}`);
+      }
       console.error(`[inbound] could not take ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}; the sender will retry:`, err);
       throw refusal(451, '4.3.0 Temporary failure while storing the message; try again later');
     }

@@ -26,6 +26,7 @@ import { linkArticle } from '../../src/services/tickets/link-article.js';
 import { issueAccessToken } from '../../src/services/public/access-links.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { incomingFile } from '../../src/services/attachments/files.js';
+import { holdMailAttachments } from '../../src/services/attachments/attach.js';
 import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf } from '../helpers/http.js';
 
@@ -409,6 +410,15 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   // Inbound mail quarantine: staff sort the messages Caseboard would not take on its own.
   'GET /mail': { expect: { anonymous: 'login', technician: 303, admin: 303, deactivated: 'login' } },
   'GET /mail/quarantine': { expect: STAFF_PAGE },
+  'GET /mail/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: await w.quarantinedMail() } }) },
+  'GET /mail/:id/files/:fileId{/:name}': {
+    expect: STAFF_PAGE,
+    call: async (w) => {
+      const id = await w.quarantinedMail();
+      const file = await holdMailAttachments(w.db.prisma, id, [incomingFile('held.txt', Buffer.from(`held ${w.unique()}\n`))], new Date());
+      return { params: { id, fileId: file[0]!.id, name: 'held.txt' } };
+    },
+  },
   'POST /mail/quarantine/:id/attach': {
     expect: STAFF_POST,
     call: async (w) => ({ params: { id: await w.quarantinedMail() }, body: { reference: (await w.freshTicket()).reference } }),

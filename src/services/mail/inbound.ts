@@ -35,6 +35,10 @@ import { aligned, domainOf, evaluateAuthentication, type AuthVerdict } from '../
 import type { MessageIds } from '../../mail/message-id.js';
 import { automaticReason } from '../../mail/automatic.js';
 import { clip, MAX_BODY_CHARS, visibleText } from '../../mail/parse.js';
+import { holdMailAttachments } from '../attachments/attach.js';
+import { incomingFile, type IncomingFile } from '../attachments/files.js';
+import { attachmentLimits, limitBreach } from '../attachments/limits.js';
+import { withStagedFiles } from '../attachments/store.js';
 import { ValidationError } from '../errors.js';
 import { addCustomerReply } from '../public/customer-ticket.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
@@ -55,8 +59,18 @@ export interface ParsedInbound {
   references: string[];
   /** Lower-case header names → values, for telling automatic mail apart. */
   headers: Record<string, string>;
-  /** Names of attached files (not kept: the text says they were there). */
+  /** Names of attached files. */
   attachments?: string[];
+  /**
+   * The attached files with their bytes (inline images with their Content-ID; the files of
+   * forwarded messages too). Kept with the entry the message becomes, or with the message while
+   * it is held in quarantine.
+   */
+  files?: { fileName: string; contentType: string; contentId: string | null; inline: boolean; bytes: Buffer }[];
+  /** The whole decoded text, before quotes were cut (kept as the original: "show the whole message"). */
+  fullText?: string;
+  /** Forwarded messages (message/rfc822 parts): their text is shown in the entry. */
+  forwarded?: { subject: string; from: string; date: string | null; text: string }[];
   /** Media types of the attached (non-text) parts, for telling reports apart. */
   attachmentTypes?: string[];
   /** The Authentication-Results header fields ("Authentication-Results: …"), topmost first. */
@@ -91,6 +105,9 @@ const MAX_MESSAGE_ID = 998;
 const MAX_MESSAGE_ID_BYTES = 900;
 /** More candidates than this in one message are not looked up (nobody's reply names that many). */
 const MAX_CANDIDATES = 20;
+
+/** PostgreSQL text cannot hold NUL. */
+const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
 
 /** The address in `Name <address>` (or the whole value), lower-case. */
 export function addressOf(value: string): string {
@@ -225,15 +242,41 @@ async function acknowledgementRefusal(
   return null;
 }
 
-/** The text kept: what the sender wrote, and the names of attachments (which are not kept). */
+/** At most this much of a message's whole text is kept as its original (1 MB). */
+const MAX_ORIGINAL_CHARS = 1024 * 1024;
+/** Text of each forwarded message shown in the entry, at most. */
+const MAX_FORWARDED_CHARS = 8_000;
+
+/**
+ * The text kept: what the sender wrote (quotes cut), then the text of each forwarded message
+ * (message/rfc822 parts: a forward is what the customer wants read), within MAX_BODY_CHARS.
+ */
 async function bodyOf(msg: ParsedInbound): Promise<string> {
-  const text = await visibleText(msg.text);
-  const files = (msg.attachments ?? []).slice(0, 20).map((f) => clip(f.replace(/\s+/g, ' '), 100));
-  if (files.length === 0) return text;
-  const more = (msg.attachments?.length ?? 0) > files.length ? ', …' : '';
-  const note = `[Attachments not kept by Caseboard: ${files.join(', ')}${more}]`;
-  return text ? `${clip(text, MAX_BODY_CHARS - note.length - 2).trimEnd()}\n\n${note}` : note;
+  let text = await visibleText(msg.text);
+  // A decoder that hands over names but no files (none did before files were kept): say so.
+  if (msg.files === undefined && msg.attachments?.length) {
+    const names = msg.attachments.slice(0, 20).map((f) => clip(f.replace(/\s+/g, ' '), 100));
+    const note = `[Attachments not kept by Caseboard: ${names.join(', ')}${msg.attachments.length > names.length ? ', …' : ''}]`;
+    text = text ? `${clip(text, MAX_BODY_CHARS - note.length - 2).trimEnd()}\n\n${note}` : note;
+  }
+  const forwards = (msg.forwarded ?? []).slice(0, 5).map((f) => {
+    const head = [`---------- Forwarded message ----------`, f.from && `From: ${clip(f.from, 300)}`, f.date && `Date: ${f.date}`, `Subject: ${clip(f.subject, 300)}`]
+      .filter(Boolean)
+      .join('\n');
+    return `${head}\n\n${clip(f.text.trim(), MAX_FORWARDED_CHARS)}`;
+  });
+  if (forwards.length === 0) return text;
+  const all = [text, ...forwards].filter(Boolean).join('\n\n');
+  return all.length <= MAX_BODY_CHARS ? all : `${clip(all, MAX_BODY_CHARS - 60).trimEnd()}\n\n[… cut: the message was longer than this]`;
 }
+
+/** A message's files as the attachment services take them (names made safe, hashed). */
+function filesOf(msg: ParsedInbound): IncomingFile[] {
+  return (msg.files ?? []).map((f) => incomingFile(f.fileName, f.bytes, { declaredType: f.contentType, contentId: f.contentId, inline: f.inline }));
+}
+
+/** The message's files break the attachment limits: refused whole (SMTP 552), nothing recorded. */
+export class MailTooLargeError extends Error {}
 
 /**
  * Takes one received message. Idempotent by Message-ID: a redelivery does nothing and returns
@@ -252,6 +295,9 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
   if (seen) return { mail: seen, redelivered: true };
 
   const address = msg.from.address.trim().toLowerCase();
+  const files = filesOf(msg);
+  const breach = limitBreach(files, attachmentLimits());
+  if (breach) throw new MailTooLargeError(breach);
   const body = await bodyOf(msg);
   const trustedIds = opts.trustedAuthservIds ?? [];
   const verdict = trustedIds.length
@@ -268,11 +314,13 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
     fromName: msg.from.name ? clip(msg.from.name, MAX_NAME) : null,
     subject: clip(msg.subject, MAX_SUBJECT),
     body,
+    originalText: msg.fullText ? clip(noNul(msg.fullText), MAX_ORIGINAL_CHARS) : null,
     envelopeSender: clip(msg.envelopeSender, 254),
     authStatus: verdict?.status ?? null,
     authResults: verdict?.summary ?? null,
   };
-  const record = (tx: Tx, state: InboundMailState, extra: { reason?: string; ticketId?: number; matchedTicketId?: number } = {}) =>
+  type Extra = { id?: number; reason?: string; ticketId?: number; matchedTicketId?: number; workLogEntryId?: number };
+  const record = (tx: Tx, state: InboundMailState, extra: Extra = {}) =>
     tx.inboundMail.create({
       data: { ...base, state, ...extra, ...(state === 'QUARANTINED' && extra.reason ? { reason: extra.reason + envelopeNote } : {}) },
     });
@@ -282,12 +330,22 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
     if (automatic) {
       return { mail: await record(db, 'IGNORED', { reason: automatic }), redelivered: false };
     }
-    const mail = await db.$transaction(
+    // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
+    const mail = await withStagedFiles(db, files, (staged) => db.$transaction(
       async (tx) => {
+        // The record's id first: the files it brings name it (attachments are never changed after).
+        const [{ id }] = await tx.$queryRaw<[{ id: number }]>`SELECT nextval(pg_get_serial_sequence('"InboundMail"', 'id'))::int AS id`;
+        const receivedAt = new Date();
+        // Held for staff: the files wait with the message, and follow it to a ticket (quarantine.ts).
+        const hold = async (extra: Omit<Extra, 'id'>) => {
+          const held = await record(tx, 'QUARANTINED', { ...extra, id });
+          await holdMailAttachments(tx, held.id, staged, held.receivedAt);
+          return held;
+        };
         const match = await matchTicket(tx, ids, msg);
         if (verdict && (verdict.status === 'FAIL' || (opts.requireAuthentication && verdict.status !== 'PASS'))) {
           const named = match.kind === 'ticket' ? ` It names ${match.ticket.reference} (${match.ticket.customerEmail}) by ${HOW[match.how]}.` : '';
-          return record(tx, 'QUARANTINED', {
+          return hold({
             matchedTicketId: match.kind === 'ticket' ? match.ticket.id : undefined,
             reason:
               `Not authenticated: ${verdict.explanation}` +
@@ -297,13 +355,13 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
         }
         if (match.kind === 'ambiguous') {
           const list = match.tickets.map((t) => `${t.reference} (${t.customerEmail})`).join(', ');
-          return record(tx, 'QUARANTINED', { reason: `Ambiguous: ${HOW[match.how]} names several tickets: ${list}.` });
+          return hold({ reason: `Ambiguous: ${HOW[match.how]} names several tickets: ${list}.` });
         }
         if (match.kind === 'ticket') {
           const t = match.ticket;
           const matched = `Matched ${t.reference} by ${HOW[match.how]}`;
           if (!(await isTicketCustomer(tx, address, t.customerId))) {
-            return record(tx, 'QUARANTINED', {
+            return hold({
               matchedTicketId: t.id,
               reason:
                 `${matched}, but the sender ${address} is not its customer ` +
@@ -311,25 +369,27 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
             });
           }
           if (t.status === 'CLOSED') {
-            return record(tx, 'QUARANTINED', { matchedTicketId: t.id, reason: `${matched}, but the ticket is closed and takes no more replies.` });
+            return hold({ matchedTicketId: t.id, reason: `${matched}, but the ticket is closed and takes no more replies.` });
           }
+          let entryId: number;
           try {
-            await addCustomerReply(db, t.id, body || '(empty message)', { tx });
+            const reply = await addCustomerReply(db, t.id, body || (staged.length ? '' : '(empty message)'), { tx, files: staged, inboundMailId: id });
+            entryId = reply.entry.id;
           } catch (err) {
             // Closed between the look-up and the reply (nothing was written yet): hold it.
             if (err instanceof ValidationError) {
-              return record(tx, 'QUARANTINED', { matchedTicketId: t.id, reason: `${matched}, but the reply was refused: ${err.message}` });
+              return hold({ matchedTicketId: t.id, reason: `${matched}, but the reply was refused: ${err.message}` });
             }
             throw err;
           }
-          return record(tx, 'ADDED', { ticketId: t.id, matchedTicketId: t.id, reason: `${matched}.` });
+          return record(tx, 'ADDED', { id, ticketId: t.id, matchedTicketId: t.id, workLogEntryId: entryId, reason: `${matched}.` });
         }
         // A new ticket, unless this address has opened too many within the hour. The lock makes
         // simultaneous messages from one address count one after the other.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`caseboard.inbound:${address}`}::text, 0))`;
         const recent = await newTicketsLastHour(tx, address);
         if (recent >= opts.maxNewPerHour) {
-          return record(tx, 'QUARANTINED', {
+          return hold({
             reason: `Too many new tickets from this address: ${recent} in the last hour (at most ${opts.maxNewPerHour}); held so that a mail loop or flood stops here.`,
           });
         }
@@ -338,17 +398,19 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
           db,
           {
             title: clip(msg.subject.trim(), 200) || '(no subject)',
-            description: body || '(empty message)',
+            description: body || (staged.length ? '(see the attached files)' : '(empty message)'),
             channel: 'EMAIL',
             urgency: 'NORMAL',
             customer: { name: clip(base.fromName ?? '', 120) || clip(address.split('@')[0]!, 120) || address, email: address },
+            files: staged,
+            inboundMailId: id,
           },
           { tx, notify: noAck === null },
         );
-        return record(tx, 'NEW_TICKET', { ticketId: ticket.id, ...(noAck ? { reason: `No acknowledgement mailed: ${noAck}.` } : {}) });
+        return record(tx, 'NEW_TICKET', { id, ticketId: ticket.id, ...(noAck ? { reason: `No acknowledgement mailed: ${noAck}.` } : {}) });
       },
-      { timeout: 15_000, maxWait: 10_000 },
-    );
+      { timeout: 30_000, maxWait: 10_000 },
+    ));
     invalidateQueueCounts();
     return { mail, redelivered: false };
   } catch (err) {

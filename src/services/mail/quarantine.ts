@@ -20,6 +20,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { assertCan } from '../policy.js';
 import { addCustomerReply } from '../public/customer-ticket.js';
 import { appendWorkLog } from '../tickets/add-work-log.js';
+import { followMailFiles } from '../attachments/attach.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 import { aligned, domainOf } from '../../mail/auth-results.js';
@@ -41,6 +42,10 @@ export interface QuarantineRow {
   /** The envelope sender's domain is not the From address's (shown as a warning). */
   envelopeDiffers: boolean;
   matchedTicket: { reference: string; title: string; status: string } | null;
+  /** Files held with the message (they follow it to a ticket). */
+  attachments: { id: number; fileName: string; mediaType: string; size: number; redactedAt: Date | null }[];
+  /** Whether the whole original text was kept (messages from before it was are not). */
+  hasOriginal: boolean;
 }
 
 export interface QuarantineCursor {
@@ -66,12 +71,19 @@ const ROW_SELECT = {
   authStatus: true,
   authResults: true,
   matchedTicket: { select: { reference: true, title: true, status: true } },
+  attachments: {
+    where: { ticketId: null },
+    select: { id: true, fileName: true, mediaType: true, size: true, redactedAt: true },
+    orderBy: { id: 'asc' },
+  },
+  originalText: true,
 } as const;
 
-type SelectedRow = Omit<QuarantineRow, 'envelopeDiffers'>;
-const withEnvelope = (r: SelectedRow): QuarantineRow => ({
+type SelectedRow = Omit<QuarantineRow, 'envelopeDiffers' | 'hasOriginal'> & { originalText: string | null };
+const withEnvelope = ({ originalText, ...r }: SelectedRow): QuarantineRow => ({
   ...r,
   envelopeDiffers: !!r.envelopeSender && !aligned(domainOf(r.envelopeSender), domainOf(r.fromAddress)),
+  hasOriginal: originalText !== null,
 });
 
 /** Messages waiting for a decision, newest first, 100 a page (keyset: received time, id). */
@@ -129,7 +141,10 @@ function notInQuarantine(mail: Loaded): string {
 async function decide<T>(
   ctx: ServiceContext,
   inboundId: number,
-  action: (tx: Tx, mail: Loaded) => Promise<{ state: 'ATTACHED' | 'TURNED_INTO_TICKET' | 'DISCARDED'; ticketId?: number; value: T }>,
+  action: (
+    tx: Tx,
+    mail: Loaded,
+  ) => Promise<{ state: 'ATTACHED' | 'TURNED_INTO_TICKET' | 'DISCARDED'; ticketId?: number; workLogEntryId?: number; value: T }>,
 ): Promise<T> {
   assertCan(ctx.actor, 'mail.triage');
   const value = await ctx.db.$transaction(async (tx) => {
@@ -144,7 +159,13 @@ async function decide<T>(
     const decision = await action(tx, mail);
     await tx.inboundMail.update({
       where: { id: inboundId },
-      data: { state: decision.state, ticketId: decision.ticketId ?? null, decidedById: ctx.actor.id, decidedAt: new Date() },
+      data: {
+        state: decision.state,
+        ticketId: decision.ticketId ?? null,
+        workLogEntryId: decision.workLogEntryId ?? null,
+        decidedById: ctx.actor.id,
+        decidedAt: new Date(),
+      },
     });
     return decision.value;
   });
@@ -193,15 +214,18 @@ export async function attachToTicket(
     // A message whose sender failed authentication is not theirs for sure: a note, whoever it names.
     const fromCustomer = mail.authStatus !== 'FAIL' && (await isTicketCustomer(tx, mail.fromAddress, ticket.customerId));
     let after: Ticket = ticket;
+    let entry: { id: number; createdAt: Date };
     if (fromCustomer) {
-      after = (await addCustomerReply(ctx.db, ticket.id, mail.body || '(empty message)', { tx })).ticket;
+      ({ ticket: after, entry } = await addCustomerReply(ctx.db, ticket.id, mail.body || '(empty message)', { tx }));
     } else {
       const received = mail.receivedAt.toISOString().slice(0, 16).replace('T', ' ');
       const quote = `Mail from ${sender(mail)}, received ${received} UTC, subject "${mail.subject || '(no subject)'}":\n\n${mail.body || '(empty message)'}`;
-      await appendWorkLog(tx, ctx.actor, ticket, { kind: 'NOTE', body: quote });
+      entry = await appendWorkLog(tx, ctx.actor, ticket, { kind: 'NOTE', body: quote });
     }
+    // The files held with the message follow it onto the entry (the same bytes: nothing copied).
+    await followMailFiles(tx, ctx.actor, mail.id, after, entry.id, entry.createdAt);
     await recordAttached(tx, ctx, after, mail);
-    return { state: 'ATTACHED', ticketId: ticket.id, value: { reference: ref, asCustomerReply: fromCustomer } };
+    return { state: 'ATTACHED', ticketId: ticket.id, workLogEntryId: entry.id, value: { reference: ref, asCustomerReply: fromCustomer } };
   });
 }
 
@@ -223,6 +247,7 @@ export async function turnIntoTicket(ctx: ServiceContext, inboundId: number): Pr
       },
       { tx },
     );
+    await followMailFiles(tx, ctx.actor, mail.id, ticket, null, ticket.createdAt);
     await recordAttached(tx, ctx, ticket, mail);
     return { state: 'TURNED_INTO_TICKET', ticketId: ticket.id, value: ticket };
   });
@@ -231,4 +256,44 @@ export async function turnIntoTicket(ctx: ServiceContext, inboundId: number): Pr
 /** Drops a quarantined message: it stays on record as DISCARDED, by whom and when. */
 export async function discard(ctx: ServiceContext, inboundId: number): Promise<void> {
   await decide(ctx, inboundId, async () => ({ state: 'DISCARDED', value: undefined }));
+}
+
+/** One inbound message whole, for "show the whole message": its original text and its files. */
+export interface InboundMessage {
+  id: number;
+  fromAddress: string;
+  fromName: string | null;
+  subject: string;
+  receivedAt: Date;
+  state: InboundMailState;
+  reason: string | null;
+  /** The text as shown in the work log (quotes cut). */
+  body: string;
+  /** The whole decoded text; null for messages from before it was kept. */
+  originalText: string | null;
+  ticket: { reference: string; title: string } | null;
+  /** Files held with it (quarantine) or brought by it onto its ticket. */
+  attachments: { id: number; fileName: string; mediaType: string; size: number; redactedAt: Date | null; onTicket: boolean }[];
+}
+
+/** Any inbound message, for staff who sort mail (every technician). */
+export async function getInboundMessage(ctx: ServiceContext, inboundId: number): Promise<InboundMessage> {
+  assertCan(ctx.actor, 'mail.triage');
+  const m = await ctx.db.inboundMail.findUnique({
+    where: { id: inboundId },
+    select: {
+      id: true, fromAddress: true, fromName: true, subject: true, receivedAt: true, state: true, reason: true, body: true,
+      originalText: true,
+      ticket: { select: { reference: true, title: true } },
+      attachments: {
+        select: { id: true, fileName: true, mediaType: true, size: true, redactedAt: true, ticketId: true },
+        orderBy: { id: 'asc' },
+      },
+    },
+  });
+  if (!m) throw new NotFoundError('There is no such message.');
+  // A quarantined message's files that followed it to a ticket are listed once: there.
+  const onTicket = m.attachments.filter((a) => a.ticketId !== null);
+  const files = onTicket.length ? onTicket : m.attachments;
+  return { ...m, attachments: files.map(({ ticketId, ...a }) => ({ ...a, onTicket: ticketId !== null })) };
 }

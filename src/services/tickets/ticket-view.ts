@@ -48,9 +48,11 @@ export interface TicketView {
     /** Knowledge-base articles linked to the ticket, in the order they were linked. */
     articles: { id: number; title: string; status: string }[];
   };
-  workLog: (WorkLogEntry & { author: Author; files: FileLine[] })[];
+  workLog: (WorkLogEntry & { author: Author; files: FileLine[]; /** The inbound mail it came from ("show the whole message"). */ mailId: number | null })[];
   /** Files of the initial report. */
   reportFiles: FileLine[];
+  /** The inbound mail the ticket was opened by, if its whole text was kept. */
+  reportMailId: number | null;
   history: (TicketHistory & { actor: Author })[];
   /** Mails to the customer about this ticket (the outbox), oldest first. */
   mails: MailLine[];
@@ -126,6 +128,8 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                  'redactedAt', ${ms('f."redactedAt"')}, 'redactedBy', r.name
                ) ORDER BY f.id), '[]')
           FROM "Attachment" f LEFT JOIN "User" r ON r.id = f."redactedById" WHERE f."ticketId" = t.id) AS files,
+       (SELECT coalesce(json_agg(json_build_object('id', im.id, 'entry', im."workLogEntryId") ORDER BY im.id), '[]')
+          FROM "InboundMail" im WHERE im."ticketId" = t.id AND im."originalText" IS NOT NULL) AS "inboundMails",
        (SELECT count(*)::int FROM "TicketAccessToken" k
          WHERE k."ticketId" = t.id AND k."revokedAt" IS NULL AND k."expiresAt" > now()) AS "activeLinks"
 FROM "Ticket" t
@@ -158,6 +162,7 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   mails: (Omit<MailLine, 'createdAt' | 'sentAt'> & { createdAt: number; sentAt: number | null })[] | string;
   activeLinks: number;
   files: (Omit<FileLine, 'createdAt' | 'redacted'> & { createdAt: number; redactedAt: number | null; redactedBy: string | null })[] | string;
+  inboundMails: { id: number; entry: number | null }[] | string;
 };
 
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
@@ -173,9 +178,10 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   const {
     c_name, c_email, c_phone, c_organization, c_lookalikes, c_createdAt, c_updatedAt,
     assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
-    mails, activeLinks, files,
+    mails, activeLinks, files, inboundMails,
     ...fields
   } = row;
+  const mailOf = new Map(json(inboundMails).map((m) => [m.entry, m.id] as const));
   const byEntry = new Map<number | null, FileLine[]>();
   for (const { redactedAt, redactedBy, ...f } of json(files)) {
     const line: FileLine = {
@@ -217,8 +223,10 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       createdAt: new Date(e.createdAt),
       author: authorOf(e.authorId, e.authorCustomerId, authorName),
       files: byEntry.get(e.id) ?? [],
+      mailId: mailOf.get(e.id) ?? null,
     })),
     reportFiles: byEntry.get(null) ?? [],
+    reportMailId: mailOf.get(null) ?? null,
     history: json(history).map(({ actorName, ...h }) => ({
       ...h,
       createdAt: new Date(h.createdAt),

@@ -5,7 +5,10 @@ import { Router, type Request, type Response } from 'express';
 import type { Database } from '../../db/client.js';
 import type { ServiceContext } from '../../services/context.js';
 import { NotFoundError, ValidationError } from '../../services/errors.js';
-import { attachToTicket, discard, listIgnored, listQuarantine, turnIntoTicket } from '../../services/mail/quarantine.js';
+import { attachToTicket, discard, getInboundMessage, listIgnored, listQuarantine, turnIntoTicket } from '../../services/mail/quarantine.js';
+import { readMailFile } from '../../services/attachments/read.js';
+import { FileId } from '../schemas/tickets.js';
+import { sendFile } from '../send-file.js';
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { AttachForm, QuarantineQuery, encodeCursor } from '../schemas/mail.js';
@@ -53,6 +56,19 @@ export function mailRoutes(db: Database): Router {
 
   router.get('/', (_req, res) => res.redirect(303, '/mail/quarantine'));
   router.get('/quarantine', (req, res) => renderQuarantine(req, res));
+
+  // One message whole ("show the whole message"): the original text before quotes were cut, its files.
+  router.get('/:id', async (req, res) => {
+    const message = await getInboundMessage(ctx(req), inboundId(req));
+    const now = new Date();
+    res.render('mail/message', { title: `Mail #${message.id} · ${message.subject || '(no subject)'}`, m: message, at: when(message.receivedAt), ago: ago(message.receivedAt, now) });
+  });
+  // A file held with a quarantined message (files on a ticket are served under the ticket).
+  router.get('/:id/files/:fileId{/:name}', async (req, res) => {
+    const fileId = FileId.parse(req.params.fileId);
+    if (fileId === null) throw new NotFoundError('There is no such file.');
+    sendFile(req, res, await readMailFile(ctx(req), inboundId(req), fileId));
+  });
 
   /** One POST route per decision: a refused one shows the list again with the reason by the message. */
   function decision(name: string, run: (c: ServiceContext, inbound: number, body: Body) => Promise<string>) {

@@ -95,6 +95,7 @@ export function ticketRoutes(db: Database): Router {
       updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
       nextStatuses: plainStatusMoves(view.ticket.status),
       reportFiles: view.reportFiles,
+      reportMailId: view.reportMailId,
       fileHref: (id: number, name: string) => `/tickets/${view.ticket.reference}/files/${id}/${encodeURIComponent(name)}`,
       redactHref: can(c.actor, 'attachment.redact') ? (id: number) => `/tickets/${view.ticket.reference}/redact-file/${id}` : null,
       staff,
