@@ -17,7 +17,7 @@ import { REPLY_ABOVE } from './render.js';
 import { WorkerPool } from '../workers/pool.js';
 import { AUTOMATIC_HEADERS } from './automatic.js';
 import { cutQuotes } from './quotes.js';
-import type { Task } from './worker.js';
+import type { DecodedFile, DecodedForward, Task } from './worker.js';
 
 /** What is kept of a message's text (the work log's limit). */
 export const MAX_BODY_CHARS = 20_000;
@@ -55,6 +55,12 @@ export interface MailFields extends Pick<ParsedMail, 'from' | 'subject' | 'text'
   /** The Authentication-Results header fields as received ("Authentication-Results: …"), topmost first. */
   authenticationResults?: string[];
   attachments: { filename?: string | undefined; contentType?: string | undefined }[];
+  /** Every file with its bytes, those of forwarded messages included (src/mail/worker.ts). */
+  files?: DecodedFile[];
+  /** Forwarded messages' own text. */
+  forwarded?: DecodedForward[];
+  /** The whole text before quotes are cut (at most 1 MB). */
+  fullText?: string | undefined;
 }
 
 /**
@@ -97,6 +103,25 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
     references: refs.slice(0, 100).map((r) => clip(noNul(r), 998)),
     headers,
     attachments: mail.attachments.map((a) => noNul(a.filename || a.contentType || 'attachment')),
+    // The bytes as they were; names are made safe where they are stored (services/attachments/files.ts).
+    ...(mail.files
+      ? {
+          files: mail.files.map((f) => ({
+            fileName: noNul(f.filename ?? ''),
+            contentType: clip(noNul(f.contentType), 127),
+            contentId: f.contentId ? clip(noNul(f.contentId), 255) : null,
+            inline: f.inline,
+            bytes: Buffer.from(f.content.buffer, f.content.byteOffset, f.content.byteLength),
+          })),
+        }
+      : {}),
+    ...(mail.fullText !== undefined ? { fullText: mail.fullText } : {}),
+    forwarded: (mail.forwarded ?? []).map((f) => ({
+      subject: clip(noNul(f.subject).replace(/\s+/g, ' ').trim(), 998),
+      from: clip(noNul(f.from), 300),
+      date: f.date,
+      text: noNul(f.text),
+    })),
     attachmentTypes: mail.attachments.slice(0, 100).map((a) => clip(noNul(a.contentType ?? ''), 100)),
     authenticationResults: (mail.authenticationResults ?? []).map(noNul),
   };

@@ -113,6 +113,13 @@ async function htmlText(html: string): Promise<string> {
   });
 }
 
+/** Line ends as \n, no NUL, at most `max` characters. */
+function clipTo(t: string, max: number): string {
+  let s = t.length > max * 4 ? t.slice(0, max * 4) : t;
+  s = s.replace(/\r\n?/g, '\n').replace(/\u0000/g, '');
+  return s.length > max ? s.slice(0, max) : s;
+}
+
 export type Task =
   | {
       kind: 'parse';
@@ -124,26 +131,93 @@ export type Task =
     }
   | { kind: 'trim'; input: string };
 
+/** Files of one message at most (its forwarded messages' included). */
+const MAX_FILES = 100;
+/** Forwarded messages (message/rfc822) opened at most, and how deep inside each other. */
+const MAX_FORWARDS = 10;
+const MAX_FORWARD_DEPTH = 3;
+/** The whole text kept as the original, at most (characters). */
+const MAX_FULL_TEXT = 1024 * 1024;
+
+const PARSER_OPTIONS = {
+  skipImageLinks: true,
+  // HTML-only mail is converted below, with html-to-text's options of Caseboard's choosing.
+  skipHtmlToText: true,
+  maxHtmlLengthToParse: 2 * 1024 * 1024,
+} as const;
+
+type Parsed = Awaited<ReturnType<NonNullable<typeof simpleParser>>>;
+
+/** A file as it goes back to the main thread. */
+export interface DecodedFile {
+  filename?: string | undefined;
+  contentType: string;
+  /** The Content-ID without angle brackets (inline images of the HTML refer to it as cid:…). */
+  contentId: string | null;
+  /** Shown within the message (an image of multipart/related, or an inline image). */
+  inline: boolean;
+  content: Uint8Array;
+}
+
+/** A forwarded message's own text, as it goes back. */
+export interface DecodedForward {
+  subject: string;
+  from: string;
+  date: string | null;
+  text: string;
+}
+
+/** The plain text of a parsed message: its text part, or its HTML converted. */
+async function textOf(mail: Parsed, clipText: (t: string) => string): Promise<string | undefined> {
+  let text = typeof mail.text === 'string' ? clipText(mail.text) : undefined;
+  if ((!text || !text.trim()) && typeof mail.html === 'string' && mail.html) text = clipText(await htmlText(mail.html));
+  return text;
+}
+
+/**
+ * Every file of the message, and those of the messages forwarded in it (message/rfc822 parts,
+ * opened up to MAX_FORWARD_DEPTH deep): each forward is kept as a file (.eml, the original) and
+ * its text, sender, date and subject are given back, so that the entry shows what was forwarded.
+ */
+async function collectFiles(mail: Parsed, depth: number, files: DecodedFile[], forwards: DecodedForward[], clipText: (t: string) => string) {
+  for (const a of mail.attachments) {
+    if (files.length >= MAX_FILES) return;
+    const type = (a.contentType || 'application/octet-stream').toLowerCase();
+    const isMessage = type === 'message/rfc822';
+    files.push({
+      filename: a.filename || (isMessage ? 'forwarded message.eml' : undefined),
+      contentType: type,
+      contentId: a.cid ?? null,
+      inline: Boolean(a.related) || (a.contentDisposition === 'inline' && type.startsWith('image/')),
+      content: a.content,
+    });
+    if (!isMessage || depth >= MAX_FORWARD_DEPTH || forwards.length >= MAX_FORWARDS) continue;
+    const inner = await simpleParser!(a.content, PARSER_OPTIONS);
+    forwards.push({
+      subject: inner.subject ?? '',
+      from: inner.from?.text ?? '',
+      date: inner.date instanceof Date && !Number.isNaN(inner.date.getTime()) ? inner.date.toISOString() : null,
+      text: (await textOf(inner, clipText)) ?? '',
+    });
+    await collectFiles(inner, depth + 1, files, forwards, clipText);
+  }
+}
+
 async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 'parse' }>) {
   simpleParser ??= await loadParser();
-  const mail = await simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-    skipImageLinks: true,
-    // HTML-only mail is converted below, with html-to-text's options of Caseboard's choosing.
-    skipHtmlToText: true,
-    maxHtmlLengthToParse: 2 * 1024 * 1024,
-  });
+  const mail = await simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), PARSER_OPTIONS);
   const keep = new Set(wanted);
   const headers = new Map<string, unknown>();
   for (const [k, v] of mail.headers) if (keep.has(k)) headers.set(k, v);
   // Text past this is never looked at (the body keeps 20,000 characters, the trimmer 64 KB).
-  const clipText = (t: string) => {
-    let s = t.length > maxText * 4 ? t.slice(0, maxText * 4) : t;
-    s = s.replace(/\r\n?/g, '\n').replace(/\u0000/g, '');
-    return s.length > maxText ? s.slice(0, maxText) : s;
-  };
-  let text = typeof mail.text === 'string' ? clipText(mail.text) : undefined;
+  const clipText = (t: string) => clipTo(t, maxText);
   // HTML-only mail (with or without attachments): its text is the HTML converted.
-  if ((!text || !text.trim()) && typeof mail.html === 'string' && mail.html) text = clipText(await htmlText(mail.html));
+  const clipFull = (t: string) => clipTo(t, MAX_FULL_TEXT);
+  const fullText = await textOf(mail, clipFull);
+  const text = fullText === undefined ? undefined : clipText(fullText);
+  const files: DecodedFile[] = [];
+  const forwarded: DecodedForward[] = [];
+  await collectFiles(mail, 0, files, forwarded, clipText);
   return {
     from: mail.from,
     subject: mail.subject,
@@ -159,6 +233,9 @@ async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 
       .slice(0, 50)
       .map((l) => l.line.slice(0, 16384)),
     attachments: mail.attachments.slice(0, 1000).map((a) => ({ filename: a.filename, contentType: a.contentType })),
+    files,
+    forwarded,
+    fullText,
   };
 }
 

@@ -11,7 +11,7 @@
 //   permitted file is not served from a cache.
 import { create as contentDisposition } from 'content-disposition';
 import type { Request, Response } from 'express';
-import { INLINE_TYPES } from '../services/attachments/files.js';
+import { INLINE_TYPES, textCharset } from '../services/attachments/files.js';
 import type { FileDownload } from '../services/attachments/read.js';
 
 const LOCKED = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'";
@@ -20,7 +20,7 @@ export function sendFile(req: Request, res: Response, file: FileDownload): void 
   const inline = INLINE_TYPES.has(file.mediaType) && req.query.download === undefined;
   const etag = `"${file.sha256}"`;
   res.set({
-    'Content-Type': !inline ? 'application/octet-stream' : file.mediaType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mediaType,
+    'Content-Type': !inline ? 'application/octet-stream' : file.mediaType === 'text/plain' ? `text/plain; charset=${textCharset(file.bytes)}` : file.mediaType,
     'Content-Disposition': contentDisposition(file.fileName, { type: inline ? 'inline' : 'attachment' }),
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': file.mediaType === 'application/pdf' && inline ? `${LOCKED}; object-src 'self'` : `${LOCKED}; sandbox`,

@@ -118,7 +118,7 @@ describe('a new message', () => {
     expect(outbound).toMatchObject([{ kind: 'TICKET_CREATED', recipient: from, state: 'QUEUED' }]);
   });
 
-  it('in HTML only becomes text; attachments are named, not kept', async () => {
+  it('in HTML only becomes text; its attachment is kept on the ticket with its bytes', async () => {
     const from = address('html');
     await send({
       from,
@@ -130,8 +130,11 @@ describe('a new message', () => {
     const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id: mail!.ticketId! } });
     expect(ticket.description).toContain('The app shows Error 42 at start.');
     expect(ticket.description).not.toContain('<b>');
-    expect(ticket.description).toContain('[Attachments not kept by Caseboard: error.png]');
+    expect(ticket.description).not.toContain('Attachments not kept');
     expect(mail!.body).toBe(ticket.description);
+    const file = await db.prisma.attachment.findFirstOrThrow({ where: { ticketId: ticket.id }, include: { content: true } });
+    expect(file).toMatchObject({ fileName: 'error.png', mediaType: 'text/plain', workLogEntryId: null, inboundMailId: mail!.id });
+    expect(Buffer.from(file.content!.bytes).toString()).toBe('not really a png');
   });
 
   it('without subject or text still makes a ticket that says so', async () => {

@@ -68,21 +68,42 @@ const SNIFF_BYTES = 64 * 1024;
 
 /**
  * The media type of the bytes, never the sender's word: file-type's signatures for binary formats;
- * text (valid UTF-8 without NUL in its first 64 KB) that starts like markup is HTML, SVG or XML —
- * types that must never be shown inline — and other text is text/plain. Unknown: octet-stream.
+ * text (no NUL or other control characters in its first 64 KB, in any charset) that starts like
+ * markup is HTML, SVG or XML — types that must never be shown inline —, like a mail message is
+ * message/rfc822, and other text is text/plain. Unknown: octet-stream.
  */
 export async function detectMediaType(bytes: Buffer): Promise<string> {
   const found = await fileTypeFromBuffer(bytes.subarray(0, Math.min(bytes.length, 1024 * 1024)));
   if (found) return found.mime;
   if (bytes.length === 0) return 'application/octet-stream';
   const head = bytes.subarray(0, SNIFF_BYTES);
-  // A cut in the middle of a character at the end of the sample is not invalid UTF-8.
-  let text = head;
-  for (let i = 0; i < 3 && text.length > 0 && !isUtf8(text); i++) text = text.subarray(0, text.length - 1);
-  if (text.length === 0 || !isUtf8(text) || text.includes(0)) return 'application/octet-stream';
-  const start = text.toString('utf8', 0, Math.min(text.length, 4096)).replace(/^\ufeff/, '').trimStart().toLowerCase();
+  if (!looksLikeText(head)) return 'application/octet-stream';
+  const start = head.toString('latin1', 0, Math.min(head.length, 4096)).replace(/^\xef\xbb\xbf/, '').trimStart().toLowerCase();
+  // A mail message (a forwarded .eml): header fields from its first line.
+  if (/^(return-path|received|from|to|subject|date|message-id|mime-version|delivered-to|x-[a-z0-9-]+):[^\n]*\r?\n/.test(start) && /\n(from|subject|date|message-id|to):/.test(`\n${start}`)) return 'message/rfc822';
   if (/^<svg[\s>]/.test(start) || (/^<\?xml/.test(start) && start.includes('<svg'))) return 'image/svg+xml';
   if (/^<(!doctype html|html|head|body|script|iframe|div|meta|a\s|img\s|p>|table|style)/.test(start)) return 'text/html';
   if (/^<\?xml/.test(start)) return 'application/xml';
   return 'text/plain';
+}
+
+/**
+ * Text, in any charset: no NUL and no control characters but tab, line ends, form feed and escape
+ * in the sample (UTF-8 and the 8-bit charsets of old logs alike; UTF-16 has NULs, binary has both).
+ */
+function looksLikeText(sample: Buffer): boolean {
+  if (sample.length === 0) return false;
+  for (const b of sample) {
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) return false;
+    if (b === 0x7f) return false;
+  }
+  return true;
+}
+
+/** The charset to serve a text file in: UTF-8 when its bytes are that, else Windows-1252 (old logs, Latin-1). */
+export function textCharset(bytes: Buffer): 'utf-8' | 'windows-1252' {
+  // A cut in the middle of a character at the end of the sample is not invalid UTF-8.
+  let sample = bytes.subarray(0, SNIFF_BYTES);
+  for (let i = 0; i < 3 && sample.length > 0 && !isUtf8(sample); i++) sample = sample.subarray(0, sample.length - 1);
+  return sample.length === 0 || isUtf8(sample) ? 'utf-8' : 'windows-1252';
 }
