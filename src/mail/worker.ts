@@ -102,10 +102,25 @@ async function htmlText(html: string): Promise<string> {
   const heading = { options: { uppercase: false } };
   return convertHtml(flattenDeepHtml(html.length > MAX_HTML ? html.slice(0, MAX_HTML) : html), {
     wordwrap: false,
+    formatters: {
+      cidImage(elem, _walk, builder) {
+        const src = typeof elem.attribs?.src === 'string' ? elem.attribs.src.trim() : '';
+        const cid = /^cid:([^\s\[\]<>]{1,255})$/i.exec(src)?.[1];
+        if (!cid) return;
+        // RFC 2392: the URL form of a Content-ID is %-encoded.
+        let id = cid;
+        try {
+          id = decodeURIComponent(cid);
+        } catch {}
+        builder.addInline(`[cid:${id}]`);
+      },
+    },
     limits: { maxInputLength: MAX_HTML, maxDepth: 4 * MAX_HTML_DEPTH },
     selectors: [
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['[', ']'] } },
-      { selector: 'img', format: 'skip' },
+      // An image of the message itself (cid:) stays where it was, as Outlook's text part writes it:
+      // "[cid:…]"; the ticket page shows the stored image there. Other images are dropped.
+      { selector: 'img', format: 'cidImage' },
       ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, ...heading })),
       // Tables (mostly layout in mail): a line a cell.
       ...['table', 'tr', 'td', 'th'].map((selector) => ({ selector, format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } })),

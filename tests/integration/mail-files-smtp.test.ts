@@ -5,17 +5,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import nodemailer from 'nodemailer';
+import type { Express } from 'express';
 import { countRows, createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { buildUser } from '../helpers/factories.js';
+import { signIn, testApp } from '../helpers/http.js';
 import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
 import { startTestInbound } from '../helpers/inbound.js';
 
 const SUPPORT = 'support@caseboard.test';
 let db: TestDatabase;
 let smtp: InboundSmtp;
+let app: Express;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   smtp = await startTestInbound(db, { INBOUND_MAX_BYTES: 4 * 1024 * 1024 });
+  app = testApp(db);
 });
 afterAll(async () => {
   await smtp?.stop();
@@ -65,6 +70,33 @@ describe('files in real-world mail', () => {
       ['image001.png', 'image/png', true, 'image001.png@01DB1234.5678ABCD', sha(PNG), mail.ticketId],
       [name, 'application/pdf', false, null, sha(PDF), mail.ticketId],
     ]);
+    // The image stays where the HTML had it: a [cid:…] mark in the text, the stored image on the page.
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id: mail.ticketId! } });
+    expect(ticket.description).toBe('The printer shows this:\n\n[cid:image001.png@01DB1234.5678ABCD]');
+    const tech = await buildUser(db, { name: 'Ines Inline' });
+    const { agent } = await signIn(app, tech.email);
+    const page = await agent.get(`/tickets/${ticket.reference}`).expect(200);
+    const href = `/tickets/${ticket.reference}/files/${files[0]!.id}/image001.png`;
+    expect(page.text).toContain(`The printer shows this:\n\n<a class="inline-image" href="${href}"><img src="${href}" alt="image001.png"`);
+    const image = await agent.get(href).expect(200);
+    expect(image.headers['content-type']).toBe('image/png');
+  });
+
+  it("Outlook's plain-text part marks the image [cid:…]; a mark naming no image of the message stays text", async () => {
+    const from = address('outlook-text');
+    const msg = lines(
+      ...head(from, 'Screen frozen', 'multipart/related; boundary="rel"'),
+      '--rel', 'Content-Type: text/plain; charset="utf-8"', '', 'Frozen here:', '[cid:image002.png@01DB0000.11112222]', 'and [cid:nothing@else] too.',
+      '--rel', 'Content-Type: image/png; name="image002.png"', 'Content-ID: <image002.png@01DB0000.11112222>', 'Content-Transfer-Encoding: base64', '', b64(PNG), '--rel--',
+    );
+    const { mail, files } = await deliver(from, msg);
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id: mail.ticketId! } });
+    const tech = await buildUser(db, { name: 'Olga Outlook' });
+    const { agent } = await signIn(app, tech.email);
+    const page = await agent.get(`/tickets/${ticket.reference}`).expect(200);
+    const href = `/tickets/${ticket.reference}/files/${files[0]!.id}/image002.png`;
+    expect(page.text).toContain(`Frozen here:\n<a class="inline-image" href="${href}">`);
+    expect(page.text).toContain('and [cid:nothing@else] too.');
   });
 
   it('Apple Mail (an inline image between two text parts), Thunderbird (an RFC 2047 name), quoted-printable text file', async () => {

@@ -3,6 +3,7 @@ import { unambiguousAddress, viewAddress } from '../../domain/email-address.js';
 import * as labels from '../../domain/enums.js';
 import { can } from '../../services/policy.js';
 import { attachmentLimits } from '../../services/attachments/limits.js';
+import { bodyParts } from '../presenters/inline-images.js';
 
 /** What every template may use: the user, their permissions, labels, and a CSRF token on demand. */
 export function templateLocals(generateToken: (req: Request, res: Response) => string) {
@@ -19,6 +20,8 @@ export function templateLocals(generateToken: (req: Request, res: Response) => s
     res.locals.path = req.path;
     // views/partials/file-input.ejs says how much may be attached.
     res.locals.fileLimits = attachmentLimits();
+    // views/partials/body.ejs: an entry's text with its inline images in place.
+    res.locals.bodyParts = bodyParts;
     next();
   };
 }
