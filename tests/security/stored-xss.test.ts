@@ -13,6 +13,10 @@ import { buildUser, PASSWORD } from '../helpers/factories.js';
 import { confirmLink, csrfOf, signIn, testApp } from '../helpers/http.js';
 import { issueAccessToken } from '../../src/services/public/access-links.js';
 import { renderMail } from '../../src/mail/render.js';
+import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
+import { holdMailAttachments } from '../../src/services/attachments/attach.js';
+import { sha256Hex, type IncomingFile } from '../../src/services/attachments/files.js';
+import { as } from '../helpers/factories.js';
 import { decodeEntities, scriptHazards } from './html-safety.js';
 import { withCookies } from './route-cases.js';
 
@@ -118,6 +122,8 @@ interface Page {
   status?: number;
   /** Shows an article body rendered from Markdown, where &entities; in the source are entities. */
   markdown?: boolean;
+  /** Other texts it must show, escaped (file names, which are made safe before they are stored). */
+  also?: string[];
   /** For pages reached by a form post (409, 422): how to get them. */
   send?: () => PromiseLike<{ status: number; text: string; headers: Record<string, string> }>;
 }
@@ -268,7 +274,24 @@ async function plant(payload: string): Promise<Page[]> {
   await posted(tech, `/mail/quarantine/${attached.id}/attach`, { _csrf: csrf, reference: referenceB });
   const mailTicket = (await posted(tech, `/mail/quarantine/${released.id}/new-ticket`, { _csrf: csrf })).split('/').pop()!;
 
+  // File names. One uploaded through the work-log form with the payload as its name (made safe on
+  // the way in: the page must show what was stored); one stored as it came — a name that escaped
+  // the cleaning, an inline image whose mark is in the note — on the ticket and on a message
+  // waiting in quarantine: every page that lists files must escape it all the same.
   const userId = Number(userUrl.split('/').pop());
+  const rawName = `${payload} #filename`;
+  const upload = await tech.post(`/tickets/${reference}/worklog`).field('_csrf', csrf).field('kind', 'NOTE').field('body', 'The log.')
+    .attach('files', Buffer.from('log line\n'), { filename: rawName, contentType: 'text/plain' });
+  expect(upload.status, upload.text.slice(0, 1000)).toBe(303);
+  const uploaded = await db.prisma.attachment.findFirstOrThrow({ where: { ticket: { reference } }, orderBy: { id: 'desc' } });
+  const techActor = { id: userId, name: v('user') ?? 'Plain Name', email, role: 'TECHNICIAN' as const };
+  const raw = (bytes: Buffer, extra: Partial<IncomingFile> = {}): IncomingFile => ({ fileName: rawName, bytes, sha256: sha256Hex(bytes), ...extra });
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+  const note = await addWorkLog(as(db, techActor), reference, { kind: 'NOTE', body: 'Inline: [cid:xss@mail] here.', files: [raw(png, { contentId: 'xss@mail', inline: true })] });
+  const rawFile = note.attachments[0]!;
+  const waiting = await inbound('QUARANTINED');
+  await db.prisma.$transaction((tx) => holdMailAttachments(tx, waiting.id, [raw(Buffer.from(`held ${unique()}\n`))], new Date()));
+
   const q = encodeURIComponent;
   const present = (...fields: Field[]) => fields.filter((f) => v(f) !== undefined);
   return [
@@ -324,19 +347,25 @@ async function plant(payload: string): Promise<Page[]> {
     { url: `/tickets/${referenceB}`, agent: admin, shows: present('mailname', 'mailsubject', 'mailbody') },
     { url: `/tickets/${mailTicket}`, agent: admin, shows: present('mailname', 'mailsubject', 'mailbody') },
     { url: '/tickets', agent: admin, shows: present('mailsubject') },
+    { url: `/tickets/${reference}`, agent: admin, shows: [], also: [uploaded.fileName, rawName] },
+    { url: `/tickets/${reference}/redact-file/${rawFile.id}`, agent: admin, shows: [], also: [rawName] },
+    { url: `/tickets/${reference}/redact-file/${uploaded.id}`, agent: admin, shows: [], also: [uploaded.fileName] },
+    { url: '/mail/quarantine', agent: tech, shows: [], also: [rawName] },
+    { url: `/mail/${waiting.id}`, agent: tech, shows: [], also: [rawName] },
     { url: '/admin/users', agent: admin, shows: present('user') },
     { url: `/admin/users/${userId}`, agent: admin, shows: present('user') },
   ];
 }
 
 /** The page is safe, and shows each expected field's text, escaped. */
-function expectSafe(html: string, payload: string, shows: Field[], where: string, markdown = false) {
+function expectSafe(html: string, payload: string, shows: Field[], where: string, markdown = false, also: string[] = []) {
   expect(scriptHazards(html), `${where}: something on the page can run script`).toEqual([]);
   // Escaped output never holds the typed text as is when it has <, > or &. (A quote may stand
   // as is in text, e.g. in rendered Markdown: there the checker's attribute parsing decides.)
   if (markdown ? /[<>]/.test(payload) : /[<>&]/.test(payload)) expect(html.includes(payload), `${where}: the payload appears unescaped`).toBe(false);
   const text = decodeEntities(html);
   for (const f of shows) expect(text.includes(typed(payload, f)!), `${where}: ${f} is not shown (escaped)`).toBe(true);
+  for (const t of also) expect(text.includes(t), `${where}: ${t} is not shown (escaped)`).toBe(true);
 }
 
 describe('the checker itself', () => {
@@ -374,7 +403,7 @@ describe.each(PAYLOADS)('stored %s', (payload) => {
       const res = p.send ? await p.send() : await p.agent.get(p.url);
       const where = `${p.status ? 'POST' : 'GET'} ${p.url}`;
       expect(res.status, where).toBe(p.status ?? 200);
-      expectSafe(res.text, payload, p.shows, where, p.markdown);
+      expectSafe(res.text, payload, p.shows, where, p.markdown, p.also);
     }
     // The customer lookup answers JSON, which browsers must not read as a page.
     const json = await admin.get(`/customers/lookup?q=${encodeURIComponent(typed(payload, 'customername')!)}`).expect(200);
