@@ -63,20 +63,6 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db)); // no session: load balancers poll it
 
-  // Form bodies: read for the methods that carry them (GET and HEAD pages skip the parser).
-  const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
-  // Forms with files: busboy, limits from the configuration (src/web/middleware/multipart.ts).
-  const limits = {
-    maxFileBytes: config.ATTACHMENT_MAX_FILE_BYTES,
-    maxTotalBytes: config.ATTACHMENT_MAX_TOTAL_BYTES,
-    maxFiles: config.ATTACHMENT_MAX_FILES,
-  };
-  configureAttachmentLimits(limits);
-  const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES });
-  app.use((req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
-    return req.is('multipart/form-data') ? multipart(req, res, next) : formBody(req, res, next);
-  });
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
     session({
@@ -109,6 +95,22 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   const csrf = csrfProtection(config, sessionSecret);
   // Locals first, so that even a refused form's error page shows who is signed in.
   app.use(templateLocals(csrf.generateToken));
+  // Form bodies (after the session: an upload knows who sends it, and its token is checked before
+  // its files are read), for the methods that carry them (GET and HEAD pages skip the parser).
+  const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
+  // Forms with files: busboy, limits from the configuration (src/web/middleware/multipart.ts).
+  const limits = {
+    maxFileBytes: config.ATTACHMENT_MAX_FILE_BYTES,
+    maxTotalBytes: config.ATTACHMENT_MAX_TOTAL_BYTES,
+    maxFiles: config.ATTACHMENT_MAX_FILES,
+  };
+  configureAttachmentLimits(limits);
+  const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES, verifyToken: csrf.verify });
+  app.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    return req.is('multipart/form-data') ? multipart(req, res, next) : formBody(req, res, next);
+  });
+
   // PostgreSQL text cannot hold U+0000: refuse it at the edge with a clear 400, whatever the form.
   app.use((req, _res, next) => {
     next(hasNul(req.query) || hasNul(req.body) ? Object.assign(new Error('U+0000 in the request'), { status: 400 }) : undefined);

@@ -2,6 +2,8 @@
 // the ticket page lists them, downloads are served safely, limits re-render the form with the
 // text kept and write nothing, identical bytes are stored once, and admins can redact.
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -265,5 +267,42 @@ describe('large files', () => {
     // with the bytes through Prisma's query layer instead of staged over the pool, ~100 ms).
     expect(Math.max(...health)).toBeLessThan(400);
     expect(loopMaxMs).toBeLessThan(300);
+  });
+});
+
+describe('no file is read before the form shows a valid token', () => {
+  it('a file part before the _csrf field, or with a wrong one: 403, nothing written', async () => {
+    const t = await buildTicket(db, tech);
+    await expectRefused(db, () => agent.post(`/tickets/${t.reference}/worklog`).attach('files', Buffer.from('early'), 'early.txt').field('_csrf', csrf).field('kind', 'NOTE').field('body', 'x'), 403);
+    await expectRefused(db, () => agent.post(`/tickets/${t.reference}/worklog`).field('_csrf', `${csrf}x`).field('kind', 'NOTE').field('body', 'x').attach('files', Buffer.from('forged'), 'forged.txt'), 403);
+    // The token first, as every form sends it: taken.
+    await agent.post(`/tickets/${t.reference}/worklog`).field('_csrf', csrf).field('kind', 'NOTE').field('body', 'x').attach('files', Buffer.from('fine'), 'fine.txt').expect(303);
+  });
+
+  it('a forged upload is refused as soon as its file begins, not after 20 MB have arrived', async () => {
+    const server = createServer(testApp(db)).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const boundary = 'forged-upload';
+      const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="dump.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/request', headers: {
+          'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + 20 * 1024 * 1024 + 40),
+        } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+        req.on('error', (err) => (err.message.includes('socket hang up') ? undefined : reject(err)));
+        // The head and the first megabyte; the other 19 MB are never sent: the answer must come anyway.
+        req.write(head);
+        req.write(randomBytes(1024 * 1024));
+      });
+      expect(status).toBe(403);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -19,7 +19,7 @@ export const CSRF_COOKIE = 'caseboard.csrf';
 export function csrfProtection(config: Config, sessionSecret: string) {
   const key = createHmac('sha256', sessionSecret).update('caseboard csrf tokens').digest('hex');
   const secure = (req: Request) => (config.COOKIE_SECURE === 'auto' ? req.secure : config.COOKIE_SECURE === 'true');
-  const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
+  const { doubleCsrfProtection, generateCsrfToken, validateRequest } = doubleCsrf({
     getSecret: () => key,
     getSessionIdentifier: (req) => (req.user ? `session:${req.sessionID}` : 'anonymous'),
     cookieName: CSRF_COOKIE,
@@ -28,6 +28,11 @@ export function csrfProtection(config: Config, sessionSecret: string) {
   });
   return {
     protect: doubleCsrfProtection,
+    /**
+     * Whether `token` is this request's valid token (the same check as `protect`, for a form whose
+     * body is still arriving: multipart.ts reads no file before the form's token is found good).
+     */
+    verify: (req: Request, token: string) => validateRequest(Object.assign(Object.create(req) as Request, { body: { _csrf: token } })),
     /** The token for this request's forms; sets the cookie (a valid one is kept as it is). */
     generateToken: (req: Request, res: Response) => generateCsrfToken(req, res, { cookieOptions: { secure: secure(req) } }),
   };

@@ -8,7 +8,13 @@
 // that the route re-renders the form with the user's text and that message, having written
 // nothing. All uploads in flight in this process together hold at most UPLOAD_MEMORY_BYTES; past
 // that a new upload is refused the same way ("busy"), so that many large uploads at once cannot
-// exhaust the process's memory.
+// exhaust the process's memory; visitors who are not signed in (the customer forms) may hold at
+// most half of it, so that strangers cannot keep staff from attaching files.
+//
+// No file is read before the form has shown a valid CSRF token: the `_csrf` field comes first in
+// every form (browsers send fields in the page's order), and a file part before a good token ends
+// the request with a 403 at once — a forged or stray upload is not held in memory to be refused
+// after it has all arrived.
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import busboy from 'busboy';
@@ -31,13 +37,20 @@ export interface MultipartOptions {
   limits: () => AttachmentLimits;
   /** Bytes all uploads in flight may hold together (the process's budget). */
   memoryBytes: number;
+  /** Whether the form's `_csrf` value is this request's valid token (middleware/csrf.ts). */
+  verifyToken: (req: Request, token: string) => boolean;
 }
+
+const forbidden = () => Object.assign(new Error('The form could not be accepted: its security token is missing or has expired. Reload the page and try again.'), { status: 403 });
 
 export function multipartBody(opts: MultipartOptions) {
   let inFlight = 0;
+  let anonymousInFlight = 0;
   return (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('multipart/form-data')) return next();
     const limits = opts.limits();
+    const anonymous = !req.user;
+    const budget = anonymous ? Math.floor(opts.memoryBytes / 2) : opts.memoryBytes;
     let bb: busboy.Busboy;
     try {
       bb = busboy({
@@ -54,6 +67,7 @@ export function multipartBody(opts: MultipartOptions) {
     let held = 0;
     let error: string | undefined;
     let finished = false;
+    let tokenOk = false;
     const refuse = (why: string) => {
       error ??= why;
       files.length = 0;
@@ -61,15 +75,27 @@ export function multipartBody(opts: MultipartOptions) {
     };
     const release = () => {
       inFlight -= held;
+      if (anonymous) anonymousInFlight -= held;
       held = 0;
     };
 
     bb.on('field', (name, value, info) => {
       if (info.nameTruncated || info.valueTruncated) return refuse('The form sent more text than Caseboard accepts.');
+      if (name === '_csrf' && !tokenOk) tokenOk = opts.verifyToken(req, value);
       const prev = body[name];
       body[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     });
     bb.on('file', (_name, stream, info) => {
+      if (!tokenOk) {
+        // Nothing more of this request is read into memory: 403 now (Node discards the rest).
+        stream.resume();
+        if (finished) return;
+        finished = true;
+        release();
+        req.unpipe(bb);
+        req.resume();
+        return next(forbidden());
+      }
       const hash = createHash('sha256');
       const chunks: Buffer[] = [];
       let size = 0;
@@ -78,9 +104,12 @@ export function multipartBody(opts: MultipartOptions) {
         if (error) return;
         size += chunk.length;
         if (size > limits.maxFileBytes) return refuse(`${fileName} is too big: a file may be at most ${megabytes(limits.maxFileBytes)}.`);
-        if (inFlight + chunk.length > opts.memoryBytes) return refuse('Caseboard is receiving many files at the moment: please send yours again in a minute.');
+        if (inFlight + chunk.length > opts.memoryBytes || (anonymous && anonymousInFlight + chunk.length > budget)) {
+          return refuse('Caseboard is receiving many files at the moment: please send yours again in a minute.');
+        }
         held += chunk.length;
         inFlight += chunk.length;
+        if (anonymous) anonymousInFlight += chunk.length;
         if (held > limits.maxTotalBytes) return refuse(`The files are too big together: at most ${megabytes(limits.maxTotalBytes)} at once.`);
         hash.update(chunk);
         chunks.push(chunk);
@@ -112,6 +141,7 @@ export function multipartBody(opts: MultipartOptions) {
       held = 0;
       res.once('close', () => {
         inFlight -= held0;
+        if (anonymous) anonymousInFlight -= held0;
       });
       next();
     });
