@@ -3,11 +3,13 @@
 // Fills the app's database (DATABASE_URL's server, or the embedded one when it is unset) with
 // realistic data: 20 technicians and an admin, customers with organizations, and N tickets
 // spread over three years, each with a history that tells how it got where it is (creation,
-// taking it, status changes, resolution) and, for a quarter of them, a work-log entry.
+// taking it, status changes, resolution) and, for a quarter of them, a work-log entry — two in
+// five of those with a file attached (a log, a screenshot, a PDF or a configuration file: four
+// contents, each stored once, as uploads of the same bytes are).
 // The rows are made by PostgreSQL itself (INSERT ... SELECT FROM generate_series), a batch per
 // statement, two statements at a time on a server: a million tickets take a few minutes.
 import { parseArgs } from 'node:util';
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type pg from 'pg';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../src/config/env.js';
@@ -75,6 +77,17 @@ const P = {
 } as const;
 
 /** One batch of tickets with their history and work log, in one statement (so one transaction). */
+/** The files work-log entries carry (constant names and types: written into the SQL as literals). */
+const SAMPLE_FILES = [
+  { name: 'server.log', type: 'text/plain', bytes: Buffer.from('2026-03-02 09:14:07 INFO  export started\n2026-03-02 09:14:09 ERROR connection reset by peer\n'.repeat(40)) },
+  { name: 'screenshot.png', type: 'image/png', bytes: Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex') },
+  { name: 'error-report.pdf', type: 'application/pdf', bytes: Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n') },
+  { name: 'settings.xml', type: 'application/xml', bytes: Buffer.from('<?xml version="1.0"?>\n<settings><printer name="HP-4050" duplex="true"/></settings>\n') },
+].map((f) => ({ ...f, sha256: createHash('sha256').update(f.bytes).digest('hex') }));
+const fileArray = (key: 'name' | 'type' | 'sha256') => `ARRAY[${SAMPLE_FILES.map((f) => `'${f[key]}'`).join(', ')}]`;
+const fileOf = (key: 'name' | 'type' | 'sha256', row: string) => `(${fileArray(key)})[1 + ${row}.id % ${SAMPLE_FILES.length}]`;
+const fileSize = (row: string) => `(ARRAY[${SAMPLE_FILES.map((f) => f.bytes.length).join(', ')}])[1 + ${row}.id % ${SAMPLE_FILES.length}]`;
+
 function ticketSql(checkExisting: boolean): string {
   const now = `${P.now}::timestamptz`;
   return `
@@ -173,7 +186,8 @@ h AS (
 ),
 w1 AS MATERIALIZED (
   SELECT h.*, nextval('"Ticket_id_seq"') AS id,
-         CASE WHEN h.has_wl THEN nextval('"WorkLogEntry_id_seq"') END AS wl_id
+         CASE WHEN h.has_wl THEN nextval('"WorkLogEntry_id_seq"') END AS wl_id,
+         CASE WHEN h.has_wl AND h.rwo >= 0.6 THEN nextval('"Attachment_id_seq"') END AS file_id
   FROM h
   ${checkExisting ? 'WHERE NOT EXISTS (SELECT 1 FROM "Ticket" x WHERE x.reference = h.reference)' : ''}
 ),
@@ -210,6 +224,11 @@ ins_wl AS (
   SELECT wl_id, wl_kind::"WorkLogKind", wl_body, wl_outcome::"FixOutcome", t_wl, id, wl_author
   FROM w WHERE wl_id IS NOT NULL
 ),
+ins_f AS (
+  INSERT INTO "Attachment" (id, "fileName", "mediaType", size, sha256, "createdAt", "ticketId", "workLogEntryId", "addedById")
+  SELECT file_id, ${fileOf('name', 'w')}, ${fileOf('type', 'w')}, ${fileSize('w')}, ${fileOf('sha256', 'w')}::char(64), t_wl, id, wl_id, wl_author
+  FROM w WHERE file_id IS NOT NULL
+),
 ins_h AS (
   INSERT INTO "TicketHistory" (action, field, "oldValue", "newValue", "oldRefId", "newRefId", "ticketVersion",
                                "createdAt", "ticketId", "actorId")
@@ -230,7 +249,8 @@ ins_h AS (
     (w.rcode IS NOT NULL, 'CHANGED', 'resolutionNote', NULL, w.rnote, NULL, NULL, w.vb + 2, w.resolved_at, w.assignee_id),
     (w.dup_id IS NOT NULL, 'CHANGED', 'duplicateOfId', NULL, w.dup_ref, NULL, w.dup_id::int, w.vb + 2, w.resolved_at, w.assignee_id),
     (w.status = 'CLOSED', 'CHANGED', 'status', 'RESOLVED', 'CLOSED', NULL, NULL, w.vb + 3, w.closed_at, w.assignee_id),
-    (w.wl_id IS NOT NULL, 'WORKLOG_ADDED', w.wl_kind, NULL, w.wl_outcome, NULL, w.wl_id::int, w.wl_ver, w.t_wl, w.wl_author)
+    (w.wl_id IS NOT NULL, 'WORKLOG_ADDED', w.wl_kind, NULL, w.wl_outcome, NULL, w.wl_id::int, w.wl_ver, w.t_wl, w.wl_author),
+    (w.file_id IS NOT NULL, 'ATTACHMENT_ADDED', 'attachment', NULL, ${fileOf('name', 'w')}, NULL, w.file_id::int, w.wl_ver, w.t_wl, w.wl_author)
   ) AS x(keep, action, field, old_value, new_value, old_ref, new_ref, ver, at, actor)
   WHERE x.keep
 )
@@ -377,6 +397,9 @@ async function main() {
 
     const passwordHash = await hashPassword(PASSWORD);
     const staff = await seedStaff(db.pool, passwordHash);
+    for (const f of SAMPLE_FILES) {
+      await db.pool.query('INSERT INTO "FileContent" (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [f.sha256, f.bytes.length, f.bytes]);
+    }
     const now = new Date();
     const customers = await seedCustomers(db.pool, CUSTOMERS, now);
     if (customers.ids.length === 0) throw new Error('No customers could be created.');
@@ -462,7 +485,7 @@ async function main() {
     if (ARTICLES > 0) await seedArticles(db.pool, ARTICLES, staff.ids, now);
 
     console.log('VACUUM ANALYZE ...');
-    for (const table of ['Customer', 'User', 'Ticket', 'TicketHistory', 'WorkLogEntry', 'UserHistory', 'Article', 'ArticleRevision', 'ArticleHistory']) {
+    for (const table of ['Customer', 'User', 'Ticket', 'TicketHistory', 'WorkLogEntry', 'Attachment', 'UserHistory', 'Article', 'ArticleRevision', 'ArticleHistory']) {
       await db.pool.query(`VACUUM (ANALYZE) "${table}"`);
     }
     const { rows: totals } = await db.pool.query<{ t: string; n: string }>(
@@ -470,6 +493,7 @@ async function main() {
        UNION ALL SELECT 'active', count(*)::text FROM "Ticket" WHERE status IN ('NEW','OPEN','IN_PROGRESS','WAITING_ON_CUSTOMER')
        UNION ALL SELECT 'history rows', count(*)::text FROM "TicketHistory"
        UNION ALL SELECT 'work log entries', count(*)::text FROM "WorkLogEntry"
+       UNION ALL SELECT 'files', count(*)::text FROM "Attachment"
        UNION ALL SELECT 'customers', count(*)::text FROM "Customer"
        UNION ALL SELECT 'articles', count(*)::text FROM "Article"`,
     );
