@@ -71,8 +71,27 @@ function parts(kind: MailKind, p: MailPayload): Parts {
   }
 }
 
-export function renderMail(kind: MailKind, payload: MailPayload, accessLink: string): RenderedMail {
+/** The names of the files a mail carries, and of those it would have carried but that were redacted since. */
+export interface MailFileNames {
+  attached: readonly string[];
+  withdrawn: readonly string[];
+}
+
+/**
+ * Lines that name the files, after the reply's text: some mail clients hide attachments (or strip
+ * them), and a customer should know what was sent and what was taken back.
+ */
+function fileLines({ attached, withdrawn }: MailFileNames): string[] {
+  return [
+    ...(attached.length ? [`Attached: ${attached.join(', ')}`] : []),
+    ...(withdrawn.length === 1 ? [`${withdrawn[0]} was withdrawn by our support team and is not attached.`] : []),
+    ...(withdrawn.length > 1 ? [`${withdrawn.join(', ')} were withdrawn by our support team and are not attached.`] : []),
+  ];
+}
+
+export function renderMail(kind: MailKind, payload: MailPayload, accessLink: string, files: MailFileNames = { attached: [], withdrawn: [] }): RenderedMail {
   const { subject, paragraphs, quote } = parts(kind, payload);
+  const filed = fileLines(files);
   const greeting = kind === 'TICKET_CREATED' && payload.fromCustomer ? 'Hello,' : `Hello ${payload.name},`;
   const linkLine = `See your ticket at any time (private link, valid for a limited time): ${accessLink}`;
   const text = [
@@ -82,6 +101,7 @@ export function renderMail(kind: MailKind, payload: MailPayload, accessLink: str
     '',
     ...paragraphs.flatMap((line) => [line, '']),
     ...(quote ? [quote.split('\n').map((l) => `    ${l}`).join('\n'), ''] : []),
+    ...filed.flatMap((line) => [line, '']),
     linkLine,
     '',
     `Reference: ${payload.reference}`,
@@ -93,6 +113,7 @@ export function renderMail(kind: MailKind, payload: MailPayload, accessLink: str
     `<p>${e(greeting)}</p>`,
     ...paragraphs.map((line) => `<p>${e(line)}</p>`),
     quote ? `<blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1em">${e(quote)}</blockquote>` : '',
+    ...filed.map((line) => `<p>${e(line)}</p>`),
     `<p><a href="${e(accessLink)}">See your ticket ${e(payload.reference)}</a> (private link, valid for a limited time)</p>`,
     '</body></html>',
   ].join('\n');

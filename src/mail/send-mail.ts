@@ -5,13 +5,21 @@
 // Delivery is at least once: if the process dies after the server accepted the mail and before it
 // is marked sent, the job runs again and the mail goes again (same Message-ID, so mail clients
 // show it once). pg-boss runs each job in one worker at a time.
+//
+// A reply's files go as MIME attachments, their bytes read just before sending (after the lock's
+// transaction, so that none is open while they are read or sent): a file redacted between the
+// reply and the sending is left out and the mail says it was withdrawn; the mail never fails for
+// it. One mail holds its files in memory, at most the attachment limits' worth (the payload lists
+// no more), so MAIL_WORKER_CONCURRENCY mails at once hold at most that many times it.
 import type pg from 'pg';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { withTransaction } from '../db/client.js';
 import type { MailKind } from '../generated/prisma/enums.js';
+import { readReplyFiles, type ReplyFile } from '../services/attachments/read.js';
 import type { MailPayload } from '../services/mail/outbox.js';
 import { issueAccessToken } from '../services/public/access-links.js';
 import type { MessageIds } from './message-id.js';
-import { renderMail } from './render.js';
+import { renderMail, type MailFileNames } from './render.js';
 import type { MailTransport } from './transport.js';
 
 export interface MailSender {
@@ -37,6 +45,31 @@ interface MailRow {
 const AUTOMATIC: ReadonlySet<MailKind> = new Set(['TICKET_CREATED', 'WAITING_ON_CUSTOMER', 'RESOLVED']);
 
 /**
+ * The type a file goes with: the one detected from its bytes, but message/* (a forwarded .eml)
+ * goes as a plain file. Such a part may not be base64-encoded (RFC 2046 5.2.1), and as it is it
+ * may hold 8-bit bytes and lines past SMTP's 998 characters; its .eml name still opens it in a
+ * mail client.
+ */
+const mailContentType = (mediaType: string) => (/^message\//i.test(mediaType) ? 'application/octet-stream' : mediaType);
+
+interface MailFiles {
+  names: MailFileNames;
+  attachments: Mail.Attachment[];
+}
+
+/** A reply's files, read now: those redacted since are named as withdrawn, never sent. */
+async function replyFiles(s: MailSender, mail: MailRow): Promise<MailFiles> {
+  const listed = mail.kind === 'REPLY' ? (mail.payload.attachments ?? []) : [];
+  if (listed.length === 0) return { names: { attached: [], withdrawn: [] }, attachments: [] };
+  const files = await readReplyFiles(s.pool, mail.ticketId, listed);
+  const kept = files.filter((f): f is ReplyFile & { bytes: Buffer } => f.bytes !== null);
+  return {
+    names: { attached: kept.map((f) => f.fileName), withdrawn: files.filter((f) => !f.bytes).map((f) => f.fileName) },
+    attachments: kept.map((f) => ({ filename: f.fileName, content: f.bytes, contentType: mailContentType(f.mediaType) })),
+  };
+}
+
+/**
  * Sends mail `mailId` unless it was sent already. `lastAttempt`: a failure now marks it FAILED
  * (shown to staff) instead of leaving it queued for another try.
  */
@@ -55,12 +88,14 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
   if (!prepared) return 'skipped';
   const { mail, token } = prepared;
 
-  // 2. Send, outside any transaction.
-  const rendered = renderMail(mail.kind, mail.payload, `${s.publicUrl}/s/${token}`);
+  // 2. Its files read, then sent, outside any transaction.
   const messageId = s.ids.forMail(mail.ticketId, mail.id);
   const root = s.ids.threadRoot(mail.ticketId);
   let where: string;
+  let files: MailFiles;
   try {
+    files = await replyFiles(s, mail);
+    const rendered = renderMail(mail.kind, mail.payload, `${s.publicUrl}/s/${token}`, files.names);
     where = await s.transport.send({
       from: s.from,
       to: mail.recipient,
@@ -71,6 +106,7 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
       inReplyTo: root,
       references: [root],
       headers: AUTOMATIC.has(mail.kind) ? { 'Auto-Submitted': 'auto-generated' } : {},
+      attachments: files.attachments,
       fileName: `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.payload.reference}-${mail.id}.eml`,
     });
   } catch (err) {
@@ -95,6 +131,8 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
             attempts = attempts + 1, "lastError" = NULL WHERE id = $1`,
     [mail.id, messageId],
   );
-  console.log(`[mail] ${mail.kind} for ${mail.payload.reference} to ${mail.recipient}: ${where}`);
+  const { attached, withdrawn } = files.names;
+  const filed = attached.length || withdrawn.length ? ` with ${attached.length} file(s)${withdrawn.length ? `, ${withdrawn.length} withdrawn` : ''}` : '';
+  console.log(`[mail] ${mail.kind} for ${mail.payload.reference} to ${mail.recipient}${filed}: ${where}`);
   return 'sent';
 }

@@ -1,7 +1,10 @@
 // Email out, end to end: changes queue mails in their own transaction; the worker (pg-boss)
 // sends them through a real SMTP server started here, with signed, threaded Message-IDs and a
 // private access link; retries, crashes and two instances neither lose nor double a mail.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { SMTPServer } from 'smtp-server';
@@ -16,13 +19,18 @@ import { queueTicketMail } from '../../src/services/mail/outbox.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { changeStatus } from '../../src/services/tickets/change-status.js';
+import { incomingFile } from '../../src/services/attachments/files.js';
+import { redactAttachment } from '../../src/services/attachments/redact.js';
+import { sendQueuedMail } from '../../src/mail/send-mail.js';
+import { createMailTransport } from '../../src/mail/transport.js';
 import type { Actor } from '../../src/services/context.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-1234567890';
 
-/** A real SMTP server that keeps what it receives; `failNext` refuses that many deliveries first. */
+/** A real SMTP server that keeps what it receives (and its raw bytes); `failNext` refuses that many deliveries first. */
 async function startSmtp() {
   const received: ParsedMail[] = [];
+  const raw = new Map<ParsedMail, Buffer>();
   const state = { failNext: 0 };
   const server = new SMTPServer({
     authOptional: true,
@@ -37,12 +45,17 @@ async function startSmtp() {
       cb();
     },
     onData(stream, _session, cb) {
-      simpleParser(stream).then((m) => { received.push(m); cb(); }, cb);
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        simpleParser(bytes).then((m) => { raw.set(m, bytes); received.push(m); cb(); }, cb);
+      });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as { port: number }).port;
-  return { received, state, url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { received, raw, state, url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 let db: TestDatabase;
@@ -71,6 +84,12 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 }
 
 const mailsTo = (address: string) => smtp.received.filter((m) => m.to && JSON.stringify(m.to).includes(address));
+/**
+ * The ticket's mail once marked sent: the test server keeps a mail before it answers 250, and the
+ * sender marks it sent only after that answer.
+ */
+const markedSent = (ticketId: number, ms?: number) =>
+  until('the mail marked sent', async () => (await db.prisma.outboundMail.findFirst({ where: { ticketId, state: 'SENT' } })) ?? undefined, ms);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -184,7 +203,7 @@ describe('the outbox', () => {
     expect(failed.lastError).toContain('Mailbox busy');
     // pg-boss retries after the queue's retry delay (2 s, doubling).
     await until('the retry', () => (mailsTo('ed@customer.test').length ? true : undefined), 20_000);
-    const sent = await db.prisma.outboundMail.findFirstOrThrow({ where: { ticketId: t.id } });
+    const sent = await markedSent(t.id);
     expect(sent).toMatchObject({ state: 'SENT', attempts: 2, lastError: null });
     expect(mailsTo('ed@customer.test')).toHaveLength(1);
   }, 40_000);
@@ -207,4 +226,109 @@ describe('the outbox', () => {
       await other.close();
     }
   }, 60_000);
+});
+
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+/**
+ * What a received mail carries: name, type (as sent: mailparser guesses one from the name of an
+ * octet-stream), disposition and SHA-256 of each attachment.
+ */
+const carried = (mail: ParsedMail) =>
+  mail.attachments.map((a) => [a.filename, (a.headers.get('content-type') as { value: string }).value, a.contentDisposition, sha(a.content)]);
+
+// A 1×1 PNG, then 300 KB of noise: still a PNG by its signature, and big enough to be staged (store.ts).
+const PNG = Buffer.concat([
+  Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex'),
+  randomBytes(300 * 1024),
+]);
+// A log in Latin-1 with both line ends and a trailing space: any re-encoding of text would change its bytes.
+const LOG = Buffer.from('2026-12-05 10:00 Größe überschritten \n2026-12-05 10:01 retry\r\n', 'latin1');
+// A forwarded message with a line past SMTP's 998 characters: it can only travel encoded.
+const EML = Buffer.from(`From: vendor@example.test\r\nTo: it@example.test\r\nSubject: Firmware\r\nMessage-ID: <fw@example.test>\r\n\r\nCafé ${'z'.repeat(1200)}\r\n`, 'latin1');
+
+describe('the files of a staff reply', () => {
+  it('reach the customer as attachments: the names (non-ASCII too), types and exact bytes attached, listed in the text', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Gus', email: 'gus@files.test' }, notifyCustomer: false });
+    const entry = await addWorkLog(as(db, tech), t.reference, {
+      kind: 'REPLY',
+      body: 'Here is what we found.',
+      files: [incomingFile('Größe – 報告.log', LOG), incomingFile('screen <1>.png', PNG), incomingFile('forwarded.eml', EML)],
+    });
+    expect(entry.attachments.map((a) => [a.fileName, a.mediaType])).toEqual([
+      ['Größe – 報告.log', 'text/plain'],
+      ['screen _1_.png', 'image/png'],
+      ['forwarded.eml', 'message/rfc822'],
+    ]);
+    await mailer().startWorker();
+    const [mail] = await until('the reply', () => (mailsTo('gus@files.test').length ? mailsTo('gus@files.test') : undefined));
+    expect(carried(mail!)).toEqual([
+      ['Größe – 報告.log', 'text/plain', 'attachment', sha(LOG)],
+      ['screen _1_.png', 'image/png', 'attachment', sha(PNG)],
+      // message/* may not be base64-encoded (RFC 2046) and this one cannot go as it is: a plain file.
+      ['forwarded.eml', 'application/octet-stream', 'attachment', sha(EML)],
+    ]);
+    // The non-ASCII name went encoded (RFC 2231 and, for old clients, RFC 2047), the message all ASCII.
+    const raw = smtp.raw.get(mail!)!.toString('latin1');
+    expect(raw).toContain("filename*0*=utf-8''Gr%C3%B6%C3%9Fe%20%E2%80%93%20%E5%A0%B1");
+    expect(raw).toContain('name="=?UTF-8?Q?Gr=C3=B6=C3=9Fe_=E2=80=93_=E5=A0=B1?=');
+    expect(/[^\x00-\x7f]/.test(raw)).toBe(false);
+    expect(mail!.text).toContain('Here is what we found.');
+    expect(mail!.text).toContain('Attached: Größe – 報告.log, screen _1_.png, forwarded.eml');
+    expect(mail!.html).toContain('Attached: Größe – 報告.log, screen _1_.png, forwarded.eml');
+    expect(mail!.text).not.toContain('withdrawn');
+  });
+
+  it('a file redacted before the mail is sent is left out, and the mail says it was withdrawn', async () => {
+    const admin = await buildUser(db, { role: 'ADMIN' });
+    const t = await buildTicket(db, tech, { customer: { name: 'Hal', email: 'hal@files.test' }, notifyCustomer: false });
+    const entry = await addWorkLog(as(db, tech), t.reference, {
+      kind: 'REPLY',
+      body: 'The config and the log.',
+      files: [incomingFile("Tom's password & config.txt", Buffer.from('password=hunter2\n')), incomingFile('logs & traces.log', LOG)],
+    });
+    const redacted = await redactAttachment(as(db, admin), t.reference, entry.attachments[0]!.id);
+    expect(redacted).toEqual({ redacted: 1, bytesDeleted: true });
+    await mailer().startWorker();
+    const [mail] = await until('the reply', () => (mailsTo('hal@files.test').length ? mailsTo('hal@files.test') : undefined));
+    expect(carried(mail!)).toEqual([['logs & traces.log', 'text/plain', 'attachment', sha(LOG)]]);
+    expect(mail!.text).toContain('Attached: logs & traces.log');
+    expect(mail!.text).toContain("Tom's password & config.txt was withdrawn by our support team and is not attached.");
+    // The names in the HTML part are escaped.
+    expect(mail!.html).toContain('Attached: logs &amp; traces.log');
+    expect(mail!.html).toContain('Tom&#39;s password &amp; config.txt was withdrawn by our support team and is not attached.');
+    expect(mail!.text).not.toContain('hunter2');
+    expect(await markedSent(t.id)).toMatchObject({ attempts: 1, lastError: null });
+  });
+
+  it('a reply without files carries none and lists none', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Ida', email: 'ida@files.test' }, notifyCustomer: false });
+    await addWorkLog(as(db, tech), t.reference, { kind: 'REPLY', body: 'No files this time.' });
+    await mailer().startWorker();
+    const [mail] = await until('the reply', () => (mailsTo('ida@files.test').length ? mailsTo('ida@files.test') : undefined));
+    expect(mail!.attachments).toEqual([]);
+    expect(mail!.text).toContain('No files this time.');
+    expect(mail!.text).not.toContain('Attached:');
+    expect(mail!.text).not.toContain('withdrawn');
+  });
+
+  it('the .eml-file transport carries them too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'caseboard-mail-'));
+    try {
+      const t = await buildTicket(db, tech, { customer: { name: 'Jo', email: 'jo@files.test' }, notifyCustomer: false });
+      await addWorkLog(as(db, tech), t.reference, { kind: 'REPLY', body: 'Attached.', files: [incomingFile('Größe – 報告.log', LOG), incomingFile('shot.png', PNG)] });
+      const queued = await db.prisma.outboundMail.findFirstOrThrow({ where: { ticketId: t.id } });
+      const files = createMailTransport({ mailDir: dir });
+      await expect(sendQueuedMail({ ...mailer().sender, transport: files }, queued.id)).resolves.toBe('sent');
+      files.close();
+      const [name] = await readdir(dir);
+      const mail = await simpleParser(await readFile(join(dir, name!)));
+      expect(carried(mail)).toEqual([
+        ['Größe – 報告.log', 'text/plain', 'attachment', sha(LOG)],
+        ['shot.png', 'image/png', 'attachment', sha(PNG)],
+      ]);
+      expect(mail.text).toContain('Attached: Größe – 報告.log, shot.png');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -462,12 +462,13 @@ describe('mail to customers', () => {
     const shown: Record<string, string[]> = {
       TICKET_CREATED: ['title', 'name'],
       // (the others carry the title in the subject line only)
-      REPLY: ['name', 'body', 'author'],
+      REPLY: ['name', 'body', 'author', 'attached', 'withdrawn'],
       WAITING_ON_CUSTOMER: ['name'],
       RESOLVED: ['name', 'note'],
     };
     for (const [kind, fields] of Object.entries(shown)) {
-      const { html } = renderMail(kind as Parameters<typeof renderMail>[0], payloadFields, 'https://desk.example/s/abc');
+      const files = { attached: [`${payload} #attached`], withdrawn: [`${payload} #withdrawn`] };
+      const { html } = renderMail(kind as Parameters<typeof renderMail>[0], payloadFields, 'https://desk.example/s/abc', files);
       expect(scriptHazards(html), kind).toEqual([]);
       if (/[<>&]/.test(payload)) expect(html.includes(payload), kind).toBe(false);
       for (const f of fields) expect(decodeEntities(html), `${kind}: ${f}`).toContain(`${payload} #${f}`);

@@ -2,6 +2,7 @@
 // customer's private link, the quarantine). The type served is the one detected from the bytes
 // when they were stored; how it is served (inline or as a download) is the web layer's
 // (src/web/routes/files.ts).
+import type pg from 'pg';
 import { PUBLIC_WORKLOG_KINDS } from '../../domain/enums.js';
 import type { Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
@@ -79,4 +80,36 @@ export async function readCustomerFile(db: Db, ticketId: number, id: number): Pr
     select,
   });
   return load(db, row);
+}
+
+/** A reply's file as its mail carries it; bytes null: redacted since the reply was written. */
+export interface ReplyFile {
+  id: number;
+  fileName: string;
+  mediaType: string;
+  bytes: Buffer | null;
+}
+
+/**
+ * The files a reply's mail carries (`files`: its payload's list, in that order), read when it is
+ * sent, in one query over the pool (outside any transaction; not through Prisma: see store.ts). Only
+ * files of the mail's own ticket; one redacted since (its link to the bytes cut), or not found,
+ * comes with no bytes. The payload lists at most the attachment limits' worth, and only that is
+ * read. It reads "FileContent" itself, as postgresStore does (store.ts): another store would read
+ * the hashes from here.
+ */
+export async function readReplyFiles(pool: pg.Pool, ticketId: number, files: readonly { id: number; fileName: string }[]): Promise<ReplyFile[]> {
+  const { rows } = await pool.query<{ id: number; mediaType: string; bytes: Buffer | null }>(
+    `SELECT a.id, a."mediaType", f.bytes
+       FROM "Attachment" a LEFT JOIN "FileContent" f ON f.sha256 = a.sha256 AND a."redactedAt" IS NULL
+      WHERE a.id = ANY($1::int[]) AND a."ticketId" = $2`,
+    [files.map((f) => f.id), ticketId],
+  );
+  const found = new Map(rows.map((r) => [r.id, r]));
+  return files.map((f) => ({
+    id: f.id,
+    fileName: f.fileName,
+    mediaType: found.get(f.id)?.mediaType ?? 'application/octet-stream',
+    bytes: found.get(f.id)?.bytes ?? null,
+  }));
 }
