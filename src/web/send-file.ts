@@ -8,7 +8,8 @@
 //   and `sandbox` (a unique origin, no script) for everything but PDF, which Chromium's viewer will
 //   not show in a sandbox; a PDF gets no script or requests either, only its viewer (object-src).
 // - Revalidated on every view (no-cache with the SHA-256 as its ETag): a redacted or no longer
-//   permitted file is not served from a cache.
+//   permitted file is not served from a cache. Customers' private links ask for no-store instead
+//   (opts.cacheControl): like their pages, their files are kept by no cache at all.
 import { create as contentDisposition } from 'content-disposition';
 import type { Request, Response } from 'express';
 import { INLINE_TYPES, textCharset } from '../services/attachments/files.js';
@@ -16,7 +17,7 @@ import type { FileDownload } from '../services/attachments/read.js';
 
 const LOCKED = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'";
 
-export function sendFile(req: Request, res: Response, file: FileDownload): void {
+export function sendFile(req: Request, res: Response, file: FileDownload, opts: { cacheControl?: string } = {}): void {
   const inline = INLINE_TYPES.has(file.mediaType) && req.query.download === undefined;
   const etag = `"${file.sha256}"`;
   res.set({
@@ -25,7 +26,7 @@ export function sendFile(req: Request, res: Response, file: FileDownload): void 
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': file.mediaType === 'application/pdf' && inline ? `${LOCKED}; object-src 'self'` : `${LOCKED}; sandbox`,
     'Cross-Origin-Resource-Policy': 'same-origin',
-    'Cache-Control': 'private, no-cache',
+    'Cache-Control': opts.cacheControl ?? 'private, no-cache',
     ETag: etag,
   });
   if (req.headers['if-none-match'] === etag) {

@@ -71,8 +71,12 @@ const PAGES: PageToAudit[] = [
   { name: 'public ticket (reference + email)', as: 'anonymous', open: lookUpTicket },
   { name: 'public ticket (private link, before its button)', as: 'anonymous', path: (f) => `/s/${f.accessToken}` },
   { name: 'public ticket (private link)', as: 'anonymous', open: confirmAccessLink },
+  { name: 'public ticket with files (private link)', as: 'anonymous', open: replyWithFiles },
+  { name: 'public reply, refused (an empty file)', as: 'anonymous', status: 422, open: replyWithEmptyFile },
   { name: 'public request form', as: 'anonymous', path: '/request?title=label+printer+offline' },
   { name: 'public request sent', as: 'anonymous', status: 201, open: sendRequest },
+  { name: 'public request sent with a screenshot', as: 'anonymous', status: 201, open: sendRequestWithScreenshot },
+  { name: 'public request, refused (an empty file)', as: 'anonymous', status: 422, open: sendRequestWithEmptyFile },
   { name: 'public help', as: 'anonymous', path: '/help?q=label+printer' },
   { name: 'public help article', as: 'anonymous', path: (f) => `/help/${f.publicArticleId}` },
 ];
@@ -94,14 +98,43 @@ async function confirmAccessLink(page: Page, f: Fixtures): Promise<Response> {
   return navigate(page, () => page.getByRole('button', { name: 'Show my request' }).click(), 200);
 }
 
+// A 1×1 PNG, and a log: what customers attach.
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+const LOG = Buffer.from('2026-12-04 10:00:01 ERROR label printer offline\n');
+type PickedFile = { name: string; mimeType: string; buffer: Buffer };
+
+/** The private link's page with a reply sent from it, with `files` (the page it comes back to). */
+async function reply(page: Page, f: Fixtures, files: PickedFile[], expected: number): Promise<Response> {
+  await goto(page, `/s/${f.accessToken}`);
+  if (await page.getByRole('button', { name: 'Show my request' }).count()) {
+    await navigate(page, () => page.getByRole('button', { name: 'Show my request' }).click());
+  }
+  await page.getByLabel('Add a reply').fill('The printer log and a photo of its display.');
+  await page.getByLabel('Attach files').setInputFiles(files);
+  return navigate(page, () => page.getByRole('button', { name: 'Send reply' }).click(), expected);
+}
+function replyWithFiles(page: Page, f: Fixtures): Promise<Response> {
+  return reply(page, f, [{ name: 'display.png', mimeType: 'image/png', buffer: PNG }, { name: 'printer.log', mimeType: 'text/plain', buffer: LOG }], 200);
+}
+function replyWithEmptyFile(page: Page, f: Fixtures): Promise<Response> {
+  return reply(page, f, [{ name: 'empty.log', mimeType: 'text/plain', buffer: Buffer.alloc(0) }], 422);
+}
+
 /** The public request form, filled in and sent: the page with the new reference. */
-async function sendRequest(page: Page): Promise<Response> {
+async function sendRequest(page: Page, _f?: Fixtures, files: PickedFile[] = [], expected = 201): Promise<Response> {
   await goto(page, '/request');
   await page.getByLabel('Your name').fill('Noor Haddad');
   await page.getByLabel('Your email address').fill('noor.haddad@example.com');
   await page.getByLabel('Summary').fill('Badge printer prints blank cards');
   await page.getByLabel('What happens').fill('Every card comes out blank since the update.');
-  return navigate(page, () => page.getByRole('button', { name: 'Send the request' }).click(), 201);
+  if (files.length) await page.getByLabel('Attach files').setInputFiles(files);
+  return navigate(page, () => page.getByRole('button', { name: 'Send the request' }).click(), expected);
+}
+function sendRequestWithScreenshot(page: Page, f: Fixtures): Promise<Response> {
+  return sendRequest(page, f, [{ name: 'blank card.png', mimeType: 'image/png', buffer: PNG }]);
+}
+function sendRequestWithEmptyFile(page: Page, f: Fixtures): Promise<Response> {
+  return sendRequest(page, f, [{ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) }], 422);
 }
 
 /** The new-ticket form sent empty (the browser's own checks switched off): the server's 422 page. */

@@ -1,7 +1,8 @@
 // Cross-site request forgery: every state-changing route (every non-GET route the router has, see
 // routes.ts) refuses a form without a token, with a forged one, and with a real token of another
 // session — 403, nothing written, the session untouched — while the same request with the right
-// token goes through (so the refusals are the token's doing, not a bad body).
+// token goes through (so the refusals are the token's doing, not a bad body). The same holds for
+// forms sent as multipart/form-data (with files), which another site can post as easily.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createTestDatabase } from '../helpers/db.js';
@@ -71,6 +72,44 @@ describe('the list above', () => {
     for (const key of ['POST /login', 'POST /tickets/:reference/resolve', 'POST /admin/users/:id/active', 'POST /customers/:id/merge']) {
       expect(stateChangingRoutes).toContain(key);
     }
+  });
+});
+
+/** The same form as multipart/form-data, a file first and the fields after it (the token last, when sent). */
+function sendMultipart(client: Client, url: string, body: Record<string, unknown> = {}, token: string | null = client.csrf) {
+  let req = request(app).post(url).set('Cookie', client.cookie).attach('files', Buffer.from(`attached ${w.unique()}\n`), { filename: 'proof.txt', contentType: 'text/plain' });
+  for (const [k, v] of Object.entries(body)) req = req.field(k, String(v));
+  return token === null ? req : req.field('_csrf', token);
+}
+
+describe.each(['admin', 'anonymous'] as Role[])('multipart forms as %s', (role) => {
+  let victim: Client;
+  beforeAll(async () => {
+    victim = await w.client(role);
+  });
+
+  it.each(stateChangingRoutes)('%s refuses a multipart form without the right token', async (key) => {
+    const spec = ROUTE_CASES[key]!;
+    const [, path] = key.split(' ') as [string, string];
+    for (const [what, token] of forgeries) {
+      const call = (await spec.call?.(w, role)) ?? {};
+      const url = fillPath(path, call.params ?? {}) + (call.query ? `?${call.query}` : '');
+      await expectRefused(db, () => sendMultipart(victim, url, call.body, token(victim)), 403, 'This form has expired').catch((err: Error) => {
+        err.message = `with ${what}: ${err.message}`;
+        throw err;
+      });
+    }
+  });
+
+  it.each(['POST /request', 'POST /s/:token/reply'])('%s takes the multipart form with its token, read after the file', async (key) => {
+    const spec = ROUTE_CASES[key]!;
+    const [, path] = key.split(' ') as [string, string];
+    const call = (await spec.call?.(w, role)) ?? {};
+    const url = fillPath(path, call.params ?? {});
+    const before = await db.prisma.attachment.count();
+    const res = await sendMultipart(victim, url, call.body);
+    expect(res.status).toBe(spec.expect[role]);
+    expect(await db.prisma.attachment.count()).toBe(before + 1);
   });
 });
 

@@ -23,7 +23,7 @@ import type { Ticket } from '../../src/generated/prisma/client.js';
 import { createArticle, setArticleStatus, updateArticle } from '../../src/services/knowledge/manage-articles.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { linkArticle } from '../../src/services/tickets/link-article.js';
-import { issueAccessToken } from '../../src/services/public/access-links.js';
+import { confirmAccessLink, issueAccessToken } from '../../src/services/public/access-links.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { incomingFile } from '../../src/services/attachments/files.js';
 import { holdMailAttachments } from '../../src/services/attachments/attach.js';
@@ -198,6 +198,22 @@ export class World {
     return entry.attachments[0]!.id;
   }
 
+  /**
+   * A file of a staff reply on a fresh ticket, and a link to it that a person has confirmed (the
+   * button): what a customer downloads from their private link's page.
+   */
+  async publicFile(): Promise<{ token: string; fileId: number }> {
+    const t = await this.freshTicket();
+    const entry = await addWorkLog(as(this.db, this.admin), t.reference, {
+      kind: 'REPLY',
+      body: 'The settings file you asked for.',
+      files: [incomingFile('settings.txt', Buffer.from(`public file ${this.unique()}\n`))],
+    });
+    const token = await this.accessToken(t.id);
+    await confirmAccessLink(this.db.prisma, token);
+    return { token, fileId: entry.attachments[0]!.id };
+  }
+
   async customerVersion(id: number): Promise<number> {
     return (await this.db.prisma.customer.findUniqueOrThrow({ where: { id } })).version;
   }
@@ -269,6 +285,16 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'GET /status': { expect: PUBLIC_PAGE },
   'POST /status': { expect: PUBLIC_FORM(200), call: (w) => ({ body: { reference: w.ticket.reference, email: w.customerEmail } }) },
   'GET /s/:token': { expect: PUBLIC_PAGE, call: (w) => ({ params: { token: w.token } }) },
+  // A file of the ticket's public conversation, through a confirmed private link: whoever holds the
+  // link (a customer needs no sign-in; staff or a stale cookie change nothing). Which files and
+  // links are refused is tested in tests/integration/customer-files.test.ts.
+  'GET /s/:token/files/:fileId{/:name}': {
+    expect: PUBLIC_PAGE,
+    call: async (w) => {
+      const { token, fileId } = await w.publicFile();
+      return { params: { token, fileId, name: 'settings.txt' } };
+    },
+  },
   'POST /s/:token/confirm': {
     expect: PUBLIC_FORM(303),
     call: async (w) => ({ params: { token: await w.accessToken((await w.freshTicket()).id) } }),

@@ -22,7 +22,12 @@ export interface FileDownload {
 /** A redacted file: its name stays (the entry says what was there), its bytes are gone. */
 export class RedactedError extends AppError {
   override readonly status = 410;
-  constructor(fileName: string, by: string, at: Date) {
+  constructor(
+    /** The file's name (without who redacted it: customers are told only that it was). */
+    readonly fileName: string,
+    by: string,
+    at: Date,
+  ) {
     super(`${fileName} was redacted by ${by} at ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC: it can no longer be read.`);
   }
 }

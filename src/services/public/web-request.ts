@@ -2,6 +2,7 @@
 // NORMAL, created by them (no staff member), its reference mailed with a private access link.
 import type { Db } from '../../db/client.js';
 import type { Ticket } from '../../generated/prisma/client.js';
+import type { IncomingFile } from '../attachments/files.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
 
 export interface WebRequest {
@@ -11,6 +12,8 @@ export interface WebRequest {
   description: string;
   environment?: string | null;
   occurrence?: string | null;
+  /** Files of the report (a screenshot, a log): refused past the limits or when empty, before anything is written. */
+  files?: readonly IncomingFile[];
 }
 
 /**
@@ -26,5 +29,6 @@ export function submitWebRequest(db: Db, input: WebRequest): Promise<Ticket> {
     channel: 'WEB',
     urgency: 'NORMAL',
     customer: { name: input.name, email: input.email },
+    files: input.files ?? [],
   });
 }

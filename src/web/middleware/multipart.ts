@@ -100,6 +100,10 @@ export function multipartBody(opts: MultipartOptions) {
       const chunks: Buffer[] = [];
       let size = 0;
       const fileName = safeFileName(info.filename, info.mimeType);
+      // A request cut off in the middle of a file makes busboy destroy this stream with an error
+      // ("Unexpected end of file"); the request's own handlers below deal with the cut. Without a
+      // listener that error would be thrown as uncaught and take the whole process down.
+      stream.on('error', () => {});
       stream.on('data', (chunk: Buffer) => {
         if (error) return;
         size += chunk.length;

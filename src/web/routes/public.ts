@@ -1,12 +1,16 @@
 // Customer-facing pages: no staff sign-in. Status by reference + email (the status only), the
-// private access link (the conversation, with replies), the web request form, and the public help
-// centre. Every form is throttled per client and carries a CSRF token; wrong input changes
-// nothing; no page stores anything for a visitor who only reads (no session, no row).
+// private access link (the conversation, with replies and the files of public entries), the web
+// request form, and the public help centre. Every form is throttled per client and carries a CSRF
+// token; wrong input changes nothing (files past the limits included: the form comes back with
+// the text typed); no page stores anything for a visitor who only reads (no session, no row).
 import { Router, type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Config } from '../../config/env.js';
 import type { Database } from '../../db/client.js';
-import { ValidationError } from '../../services/errors.js';
+import { NotFoundError, ValidationError } from '../../services/errors.js';
+import { readCustomerFile, RedactedError } from '../../services/attachments/read.js';
+import type { IncomingFile } from '../../services/attachments/files.js';
+import { assertWithinLimits, attachmentLimits } from '../../services/attachments/limits.js';
 import { accessLinkFor, confirmAccessLink } from '../../services/public/access-links.js';
 import {
   addCustomerReply,
@@ -18,25 +22,49 @@ import {
 import { getHelpArticle, searchHelp, suggestHelp } from '../../services/public/help-articles.js';
 import { submitWebRequest } from '../../services/public/web-request.js';
 import type { Renderer } from '../rendering/renderer.js';
+import { sendFile } from '../send-file.js';
 import { snippetHtml } from '../presenters/article.js';
 import { ago, when } from '../presenters/time.js';
 import { fieldErrors } from '../schemas/common.js';
 import { id } from '../schemas/common.js';
-import { CustomerReplyForm, HelpQuery, StatusLookupForm, TitleQuery, WebRequestForm } from '../schemas/public.js';
+import { CustomerReplyForm, CustomerReplyWithFilesForm, HelpQuery, StatusLookupForm, TitleQuery, WebRequestForm } from '../schemas/public.js';
 
 const NOT_FOUND =
   'No ticket was found for that reference number and email address. (A request sent from this website shows here once you have opened the link in our confirmation mail and pressed “Show my request”.)';
 const LINK_INVALID =
   'This link is not valid any more: it may have expired or been withdrawn. Use the link in our latest mail, or look your ticket up below.';
 
-function ticketPage(t: PublicTicket | TicketStatusSummary, now = new Date()) {
+/**
+ * `token`: the private link the page was opened with (its files are served under it), or null
+ * for the status lookup, which shows neither the conversation nor any file.
+ */
+function ticketPage(t: PublicTicket | TicketStatusSummary, token: string | null, now = new Date()) {
   return {
     t,
+    token,
     opened: { at: when(t.createdAt), ago: ago(t.createdAt, now) },
     updated: { at: when(t.updatedAt), ago: ago(t.updatedAt, now) },
     // null: the status lookup, which never shows the conversation.
     replies: 'replies' in t ? t.replies.map((r) => ({ ...r, at: when(r.createdAt), ago: ago(r.createdAt, now) })) : null,
+    reportFiles: 'reportFiles' in t ? t.reportFiles : [],
+    fileHref: token === null ? null : (fileId: number, name: string) => `/s/${token}/files/${fileId}/${encodeURIComponent(name)}`,
   };
+}
+
+/**
+ * Why the form's files cannot be kept, for the message beside the file field, or undefined: a
+ * limit passed while reading (the files were dropped then), or an empty file. The service checks
+ * the same again before writing; asking here too shows it together with the other fields' errors.
+ */
+function filesProblem(req: Request): string | undefined {
+  if (req.uploadError) return req.uploadError;
+  try {
+    assertWithinLimits(req.files ?? ([] as IncomingFile[]), attachmentLimits());
+    return undefined;
+  } catch (err) {
+    if (err instanceof ValidationError) return err.fieldErrors.files ?? err.message;
+    throw err;
+  }
 }
 
 /** Pages about one customer's ticket are nobody else's: no shared or browser cache keeps them. */
@@ -79,7 +107,7 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
     if (!ticket) {
       return res.status(404).render('public/status-lookup', { title: 'Check a ticket', values, errors: {}, message: NOT_FOUND });
     }
-    res.render('public/ticket', { title: `${ticket.reference} · status`, ...ticketPage(ticket), token: null, values: {}, errors: {} });
+    res.render('public/ticket', { title: `${ticket.reference} · status`, ...ticketPage(ticket, null), values: {}, errors: {} });
   });
 
   // The private access link from the customer's mails.
@@ -103,9 +131,42 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
       return res.render('public/confirm-link', { title: `${ticket.reference} · your request`, reference: ticket.reference, token: req.params.token });
     }
     res.render('public/ticket', {
-      title: `${ticket.reference} · status`, ...ticketPage(ticket), token: req.params.token, values: {}, errors: {},
+      title: `${ticket.reference} · status`, ...ticketPage(ticket, String(req.params.token)), values: {}, errors: {},
       notice: req.query.replied === '1' ? 'Thank you: your reply was added to the ticket.' : null,
     });
+  });
+  // A file of the ticket's public conversation (a staff reply's, the customer's own, their
+  // report's), under the same rule as the page: a valid link, and a person has confirmed one of
+  // the ticket's links — until then the page shows only the button, and its files are not served
+  // either (the answer sends to that page, whatever the file). Which files a customer may read is
+  // the service's to decide (readCustomerFile): a note's or attempted fix's file, another ticket's
+  // and one that does not exist get the same 404. Reads only: GET and HEAD change nothing.
+  // A thumbnail is a request too: its own counter, as generous as the page's.
+  router.get('/s/:token/files/:fileId{/:name}', throttle('file', 4), async (req, res) => {
+    privatePage(res);
+    const token = String(req.params.token);
+    const link = await accessLinkFor(db.prisma, token);
+    if (link === null) return linkInvalid(res);
+    if (!link.confirmed) return res.redirect(303, `/s/${token}`);
+    const noSuchFile = () =>
+      res.status(404).render('public/message', {
+        title: 'File not found', heading: 'File not found', message: 'There is no such file on this ticket.',
+      });
+    const fileId = id.safeParse(req.params.fileId);
+    if (!fileId.success) return noSuchFile();
+    try {
+      const file = await readCustomerFile(db.prisma, link.ticketId, fileId.data);
+      sendFile(req, res, file, { cacheControl: 'no-store' });
+    } catch (err) {
+      if (err instanceof NotFoundError) return noSuchFile();
+      // Customers are told that it was redacted, not by whom.
+      if (err instanceof RedactedError) {
+        return res.status(410).render('public/message', {
+          title: 'File redacted', heading: 'File redacted', message: `${err.fileName} was redacted: it can no longer be downloaded.`,
+        });
+      }
+      throw err;
+    }
   });
   // The button: the mailbox's owner confirms, and sees the ticket. It proves no more than holding
   // the link does (it only opens the ticket of the link it is on), so a forged one could only show
@@ -120,24 +181,27 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
     privatePage(res);
     const ticketId = await byToken(req, res);
     if (ticketId === null) return;
-    const form = CustomerReplyForm.safeParse(req.body ?? {});
-    let errors: Record<string, string> = {};
+    const files = req.files ?? [];
+    // A reply may be files alone (as a staff entry may): then its text may be left empty.
+    const form = (files.length > 0 || req.uploadError ? CustomerReplyWithFilesForm : CustomerReplyForm).safeParse(req.body ?? {});
+    let errors: Record<string, string> = form.success ? {} : fieldErrors(form.error);
     let message = 'Please check the fields marked below.';
-    if (form.success) {
+    // Files past a limit (dropped while reading) or empty: nothing is written, the text comes back.
+    const fileError = filesProblem(req);
+    if (fileError) errors.files = fileError;
+    else if (form.success) {
       try {
-        await addCustomerReply(db.prisma, ticketId, form.data.body);
+        await addCustomerReply(db.prisma, ticketId, form.data.body, { files });
         return res.redirect(303, `/s/${req.params.token}?replied=1`);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         errors = err.fieldErrors;
         message = err.message;
       }
-    } else {
-      errors = fieldErrors(form.error);
     }
     const ticket = await publicTicketById(db.prisma, ticketId);
     res.status(422).render('public/ticket', {
-      title: `${ticket.reference} · status`, ...ticketPage(ticket), token: req.params.token,
+      title: `${ticket.reference} · status`, ...ticketPage(ticket, String(req.params.token)),
       values: req.body ?? {}, errors, message,
     });
   });
@@ -155,18 +219,29 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
   router.post('/request', throttle('request'), async (req, res) => {
     const values = (req.body ?? {}) as Record<string, unknown>;
     const form = WebRequestForm.safeParse(values);
-    if (!form.success) {
-      return requestForm(res, 422, values, fieldErrors(form.error), 'Please check the fields marked below.');
+    // Files past a limit (dropped while reading) or empty: the form comes back with the text typed
+    // and the reason beside the file field, and nothing is written.
+    const fileError = filesProblem(req);
+    if (!form.success || fileError) {
+      const errors = form.success ? {} : fieldErrors(form.error);
+      if (fileError) errors.files = fileError;
+      return requestForm(res, 422, values, errors, 'Please check the fields marked below.');
     }
-    // A filled-in honeypot is a bot: it is thanked and nothing is saved.
+    // A filled-in honeypot is a bot: it is thanked and nothing is saved (its files neither).
     if (form.data.website) {
       return res.render('public/message', {
         title: 'Request received', heading: 'Thank you', message: 'Your request was received.',
       });
     }
     const { website: _w, ...input } = form.data;
-    const ticket = await submitWebRequest(db.prisma, input);
-    res.status(201).render('public/request-done', { title: 'Request received', reference: ticket.reference, email: input.email });
+    try {
+      const ticket = await submitWebRequest(db.prisma, { ...input, files: req.files ?? [] });
+      res.status(201).render('public/request-done', { title: 'Request received', reference: ticket.reference, email: input.email });
+    } catch (err) {
+      // An empty file (or a rule of the service): nothing was written.
+      if (!(err instanceof ValidationError)) throw err;
+      return requestForm(res, 422, values, err.fieldErrors, err.message);
+    }
   });
 
   // The public help centre.

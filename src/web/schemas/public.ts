@@ -21,6 +21,11 @@ export const CustomerReplyForm = z.object({
   body: requiredText('Your reply', LONG),
 });
 
+/** A reply that comes with files: its text may be left empty (as on staff entries). */
+export const CustomerReplyWithFilesForm = z.object({
+  body: z.string().trim().max(LONG, `Your reply can be at most ${LONG} characters.`).optional().transform((v) => v ?? ''),
+});
+
 export const WebRequestForm = z.object({
   name: requiredText('Your name', 120),
   email: email('Your email address'),
