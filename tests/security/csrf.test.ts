@@ -75,11 +75,18 @@ describe('the list above', () => {
   });
 });
 
-/** The same form as multipart/form-data, a file first and the fields after it (the token last, when sent). */
-function sendMultipart(client: Client, url: string, body: Record<string, unknown> = {}, token: string | null = client.csrf) {
-  let req = request(app).post(url).set('Cookie', client.cookie).attach('files', Buffer.from(`attached ${w.unique()}\n`), { filename: 'proof.txt', contentType: 'text/plain' });
+/**
+ * The same form as multipart/form-data, as browsers send it: the token first (when sent; or, with
+ * `fileFirst`, after the file), the fields, the file.
+ */
+function sendMultipart(client: Client, url: string, body: Record<string, unknown> = {}, token: string | null = client.csrf, fileFirst = false) {
+  const file = (r: request.Test) =>
+    r.attach('files', Buffer.from(`attached ${w.unique()}\n`), { filename: 'proof.txt', contentType: 'text/plain' });
+  let req = request(app).post(url).set('Cookie', client.cookie);
+  if (fileFirst) req = file(req);
+  if (token !== null) req = req.field('_csrf', token);
   for (const [k, v] of Object.entries(body)) req = req.field(k, String(v));
-  return token === null ? req : req.field('_csrf', token);
+  return fileFirst ? req : file(req);
 }
 
 describe.each(['admin', 'anonymous'] as Role[])('multipart forms as %s', (role) => {
@@ -101,11 +108,12 @@ describe.each(['admin', 'anonymous'] as Role[])('multipart forms as %s', (role) 
     }
   });
 
-  it.each(['POST /request', 'POST /s/:token/reply'])('%s takes the multipart form with its token, read after the file', async (key) => {
+  it.each(['POST /request', 'POST /s/:token/reply'])('%s takes the multipart form with its token first; a file before the token is refused unread', async (key) => {
     const spec = ROUTE_CASES[key]!;
     const [, path] = key.split(' ') as [string, string];
     const call = (await spec.call?.(w, role)) ?? {};
     const url = fillPath(path, call.params ?? {});
+    await expectRefused(db, () => sendMultipart(victim, url, call.body, victim.csrf, true), 403, 'This form has expired');
     const before = await db.prisma.attachment.count();
     const res = await sendMultipart(victim, url, call.body);
     expect(res.status).toBe(spec.expect[role]);

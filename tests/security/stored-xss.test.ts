@@ -292,6 +292,15 @@ async function plant(payload: string): Promise<Page[]> {
   const waiting = await inbound('QUARANTINED');
   await db.prisma.$transaction((tx) => holdMailAttachments(tx, waiting.id, [raw(Buffer.from(`held ${unique()}\n`))], new Date()));
 
+  // The customer sends a file with the payload as its name through their link, and staff reply with one.
+  const customerFile = await customerSide.agent.post(`/s/${token}/reply`).field('_csrf', customerSide.csrf).field('body', 'My log.')
+    .attach('files', Buffer.from(`customer log ${unique()}\n`), { filename: rawName, contentType: 'text/plain' });
+  expect(customerFile.status, customerFile.text.slice(0, 1000)).toBe(303);
+  await tech.post(`/tickets/${referenceB}/worklog`).field('_csrf', csrf).field('kind', 'REPLY').field('body', 'Our log.')
+    .attach('files', Buffer.from(`staff log ${unique()}\n`), { filename: rawName, contentType: 'text/plain' }).expect(303);
+  const publicNames = (await db.prisma.attachment.findMany({ where: { ticket: { reference: referenceB } }, select: { fileName: true } })).map((f) => f.fileName);
+  expect(publicNames.length).toBe(2);
+
   const q = encodeURIComponent;
   const present = (...fields: Field[]) => fields.filter((f) => v(f) !== undefined);
   return [
@@ -334,7 +343,7 @@ async function plant(payload: string): Promise<Page[]> {
     { url: `/tickets/${webTicket.reference}`, agent: tech, shows: present('webname', 'webtitle', 'webdescription', 'webenvironment', 'weboccurrence') },
     { url: `/tickets?q=${q(webEmail)}`, agent: tech, shows: present('webname', 'webtitle') },
     { url: `/customers/${webTicket.customerId}`, agent: tech, shows: present('webname', 'webtitle') },
-    { url: `/s/${token}`, agent: customerSide.agent, shows: present('titleb', 'reply', 'customerreply', 'user') },
+    { url: `/s/${token}`, agent: customerSide.agent, shows: present('titleb', 'reply', 'customerreply', 'user'), also: publicNames },
     // The status lookup shows no conversation (only the private link does).
     { url: '/status', agent: customerSide.agent, shows: present('titleb'), status: 200, send: statusOf(referenceB, ticketBRow.customer.email) },
     { url: '/status', agent: customerSide.agent, shows: present('webtitle'), status: 200, send: statusOf(webTicket.reference, webEmail) },

@@ -41,7 +41,8 @@ export interface MultipartOptions {
   verifyToken: (req: Request, token: string) => boolean;
 }
 
-const forbidden = () => Object.assign(new Error('The form could not be accepted: its security token is missing or has expired. Reload the page and try again.'), { status: 403 });
+/** The CSRF check's own refusal (the same 403 page as middleware/errors.ts gives any bad token). */
+const forbidden = () => Object.assign(new Error('A file came before a valid CSRF token.'), { status: 403, code: 'EBADCSRFTOKEN' });
 
 export function multipartBody(opts: MultipartOptions) {
   let inFlight = 0;
