@@ -1,9 +1,13 @@
-// Scenario 1: a technician's whole shift on one ticket, through the browser only.
+// Scenario 1: a technician's whole shift on one ticket, through the browser only; then a reply
+// with a log file, which the customer gets by mail and reads through their private link.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createUsers, fillNewTicket, launchBrowser, navigate, newContext, Scenario, signIn, text } from './support.js';
 
-const { baseUrl } = inject('e2e');
+const { baseUrl, mailDir } = inject('e2e');
 const TESS = { name: 'Tess Shiftworker', email: 'tess.shift@caseboard.test', password: 'tess-shift-password-1' };
 const HUGO = { name: 'Hugo Nightshift', email: 'hugo.shift@caseboard.test', password: 'hugo-shift-password-1' };
 
@@ -126,4 +130,69 @@ describe('a technician’s shift', () => {
 
     sc.finish();
   });
+
+  it('replies with a log file attached: the customer gets it in the mail and through their private link', async () => {
+    const sc = new Scenario('reply-file');
+    const staff = await newContext(browser, baseUrl);
+    const page: Page = await sc.open(staff);
+    const check = (step: string) => sc.check(page, step);
+    await signIn(page, TESS, check);
+    await check('queue');
+    await navigate(page, () => page.getByRole('link', { name: 'New ticket' }).first().click());
+    await check('new-ticket');
+    const reference = await fillNewTicket(page, {
+      customerName: 'Jonas Berg',
+      customerEmail: 'jonas.berg@example.com',
+      title: 'Nightly export stops at 2 a.m.',
+      description: 'The nightly export stops half way; the customer wants to see our side of it.',
+    });
+    await check('ticket-created');
+
+    // The reply, with the server's log attached through the file field.
+    const log = Buffer.from('2026-12-07 02:00:01 export started\n2026-12-07 02:03:17 ERROR disk quota exceeded on /exports\n');
+    await page.getByRole('combobox', { name: 'Entry', exact: true }).selectOption({ label: 'Reply to customer' });
+    await page.getByLabel('What was done or found').fill('Our log shows the export stopped when the disk filled up; it is attached.');
+    await page.getByLabel('Attach files').setInputFiles({ name: 'export-0207.log', mimeType: 'text/plain', buffer: log });
+    await navigate(page, () => page.getByRole('button', { name: 'Add to work log' }).click());
+    await check('reply-with-file');
+    const entry = page.locator('#worklog .entry').first();
+    expect(await text(entry)).toContain(`${TESS.name} replied to the customer`);
+    expect(await text(entry.locator('.files'))).toContain('export-0207.log');
+
+    // The mail carries the file as a real attachment, and the private link.
+    const mail = await mailWith(reference, 'export-0207.log');
+    const parsed = await simpleParser(mail);
+    expect(parsed.attachments.map((a) => [a.filename, a.content.equals(log)])).toEqual([['export-0207.log', true]]);
+    const token = /\/s\/([A-Za-z0-9_-]{43})/.exec(parsed.text ?? '')?.[1];
+    expect(token, 'the reply mail carries a private link').toBeTruthy();
+
+    // The customer opens it (nobody signed in), confirms, and reads the reply and its file.
+    const customerContext = await newContext(browser, baseUrl);
+    const customer = await sc.open(customerContext);
+    await navigate(customer, () => customer.goto(`${baseUrl}/s/${token}`));
+    await sc.check(customer, 'customer-link');
+    await navigate(customer, () => customer.getByRole('button', { name: 'Show my request' }).click());
+    await sc.check(customer, 'customer-ticket');
+    const link = customer.getByRole('link', { name: 'export-0207.log', exact: true });
+    expect(await link.count()).toBe(1);
+    const download = await customer.request.get(new URL((await link.getAttribute('href'))!, baseUrl).toString());
+    expect(download.status()).toBe(200);
+    expect((await download.body()).equals(log)).toBe(true);
+    sc.finish();
+    await staff.close();
+    await customerContext.close();
+  });
 });
+
+/** The raw mail about `reference` that names `fileName` (waits for the mail worker). */
+async function mailWith(reference: string, fileName: string): Promise<Buffer> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    for (const name of existsSync(mailDir) ? readdirSync(mailDir).filter((n) => n.includes(reference)) : []) {
+      const raw = readFileSync(join(mailDir, name));
+      if (raw.includes(fileName)) return raw;
+    }
+    if (Date.now() > end) throw new Error(`No mail about ${reference} names ${fileName} in ${mailDir}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
