@@ -545,3 +545,25 @@ describe('who downloads which file', () => {
     expect(res.headers['cache-control']).toBe('no-store');
   });
 });
+
+describe('the upload budget', () => {
+  it('strangers may hold at most half of UPLOAD_MEMORY_BYTES: staff can still attach files', async () => {
+    // 1 MiB for all uploads in flight: a 600 KB file is too much for a visitor, not for staff.
+    const small = testApp(db, { UPLOAD_MEMORY_BYTES: String(1024 * 1024) });
+    const file = Buffer.alloc(600 * 1024, 7);
+    const agent = request.agent(small);
+    const csrf = csrfOf((await agent.get('/request').expect(200)).text);
+    const refused = await expectNothingWritten(() =>
+      agent.post('/request').field('_csrf', csrf).field('name', 'Bea Budget').field('email', 'bea@customer.test')
+        .field('title', 'Big screenshot').field('description', 'KEPT-BUDGET').attach('files', file, 'big.png'),
+    );
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain('receiving many files at the moment');
+    expect(refused.text).toContain('KEPT-BUDGET');
+    const t = await buildTicket(db, tech);
+    const staff = await signIn(small, tech.email);
+    await staff.agent.post(`/tickets/${t.reference}/worklog`).field('_csrf', staff.csrf).field('kind', 'NOTE').field('body', 'dump')
+      .attach('files', file, 'big.bin').expect(303);
+    expect(await db.prisma.attachment.count({ where: { ticketId: t.id } })).toBe(1);
+  });
+});
