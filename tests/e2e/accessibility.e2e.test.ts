@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ADMIN, createTicket, expectAccessible, goto, launchBrowser, navigate, newContext, screenshot, signIn } from './support.js';
+import { PNG } from '../helpers/files.js';
 
 const { baseUrl, mailDir } = inject('e2e');
 
@@ -99,7 +100,6 @@ async function confirmAccessLink(page: Page, f: Fixtures): Promise<Response> {
 }
 
 // A 1×1 PNG, and a log: what customers attach.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
 const LOG = Buffer.from('2026-12-04 10:00:01 ERROR label printer offline\n');
 type PickedFile = { name: string; mimeType: string; buffer: Buffer };
 

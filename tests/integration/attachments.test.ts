@@ -1,7 +1,7 @@
 // Files on tickets, through HTTP as technicians use them: upload with a note / reply / new ticket,
 // the ticket page lists them, downloads are served safely, limits re-render the form with the
 // text kept and write nothing, identical bytes are stored once, and admins can redact.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -13,6 +13,7 @@ import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.
 import { buildTicket, buildUser } from '../helpers/factories.js';
 import { expectRefused, signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
+import { PNG, sha, SMALL_LIMITS } from '../helpers/files.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -21,14 +22,10 @@ let admin: Actor;
 let agent: TestAgent;
 let csrf: string;
 
-// A 1×1 PNG.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const LIMITS = { ATTACHMENT_MAX_FILE_BYTES: String(64 * 1024), ATTACHMENT_MAX_TOTAL_BYTES: String(96 * 1024), ATTACHMENT_MAX_FILES: '3' };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = testApp(db, LIMITS);
+  app = testApp(db, SMALL_LIMITS);
   tech = await buildUser(db, { name: 'Tia Tech' });
   admin = await buildUser(db, { name: 'Ada Admin', role: 'ADMIN' });
   ({ agent, csrf } = await signIn(app, tech.email));

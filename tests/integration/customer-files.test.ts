@@ -3,7 +3,6 @@
 // listing the files of public entries (never a note's), downloads through the link (only the
 // ticket's own public files, only once a person confirmed a link, never cached), and every
 // refusal — limits, empty files, a cut-off upload, a missing CSRF token — writing nothing.
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,20 +18,17 @@ import { incomingFile } from '../../src/services/attachments/files.js';
 import { redactAttachment } from '../../src/services/attachments/redact.js';
 import { issueAccessToken, revokeAccessLinks } from '../../src/services/public/access-links.js';
 import { setUserActive } from '../../src/services/users/manage-users.js';
+import { PNG, sha, SMALL_LIMITS } from '../helpers/files.js';
 
 let db: TestDatabase;
 let app: Express;
 let tech: Actor;
 let admin: Actor;
 
-// A 1×1 PNG.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const LIMITS = { ATTACHMENT_MAX_FILE_BYTES: String(64 * 1024), ATTACHMENT_MAX_TOTAL_BYTES: String(96 * 1024), ATTACHMENT_MAX_FILES: '3' };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = testApp(db, LIMITS);
+  app = testApp(db, SMALL_LIMITS);
   tech = await buildUser(db, { name: 'Tia Tech' });
   admin = await buildUser(db, { name: 'Ada Admin', role: 'ADMIN' });
 });
@@ -369,7 +365,7 @@ describe('replies through the private link take files', () => {
     } finally {
       await new Promise((r) => server.close(r));
       // The limits are the process's (the last app made sets them): back to this file's.
-      testApp(db, LIMITS);
+      testApp(db, SMALL_LIMITS);
     }
   });
 });

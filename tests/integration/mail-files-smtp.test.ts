@@ -1,7 +1,7 @@
 // Files in real-world mail, written here byte by byte as the clients send them and delivered over
 // real SMTP to the listener: every file kept with its exact bytes and its name decoded, inline
 // images marked, forwarded messages opened, mail past the limits refused with 552 and nothing kept.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import nodemailer from 'nodemailer';
@@ -11,6 +11,7 @@ import { buildUser } from '../helpers/factories.js';
 import { signIn, testApp } from '../helpers/http.js';
 import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
 import { startTestInbound } from '../helpers/inbound.js';
+import { PNG, sha } from '../helpers/files.js';
 
 const SUPPORT = 'support@caseboard.test';
 let db: TestDatabase;
@@ -29,9 +30,7 @@ afterAll(async () => {
 
 let counter = 0;
 const address = (who: string) => `${who}-${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}@customer.test`;
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const b64 = (b: Buffer) => b.toString('base64').replace(/.{76}/g, '$&\r\n');
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n', 'latin1'), randomBytes(2000), Buffer.from('\n%%EOF\n')]);
 const lines = (...l: (string | Buffer)[]) => Buffer.concat(l.map((x) => Buffer.concat([Buffer.from(x), Buffer.from('\r\n')])));
 const head = (from: string, subject: string, type: string) => [

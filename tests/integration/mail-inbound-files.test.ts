@@ -2,7 +2,7 @@
 // files, the whole text, forwarded messages) becomes attachments of the entry the message becomes,
 // waits with a quarantined message and follows it to the ticket staff choose, is refused whole past
 // the limits (nothing recorded), and the whole message can always be read.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
 import { countRows, createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -13,14 +13,13 @@ import type { Actor } from '../../src/services/context.js';
 import { MailTooLargeError, receiveMail, type ParsedInbound } from '../../src/services/mail/inbound.js';
 import { attachToTicket, turnIntoTicket } from '../../src/services/mail/quarantine.js';
 import { configureAttachmentLimits, DEFAULT_LIMITS } from '../../src/services/attachments/limits.js';
+import { PNG, sha } from '../helpers/files.js';
 
 let db: TestDatabase;
 let app: Express;
 let tech: Actor;
 const ids = testMessageIds();
 const OPTS = { ownAddress: 'support@caseboard.test', maxNewPerHour: 100 };
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -19,6 +19,7 @@ import { sha256Hex, type IncomingFile } from '../../src/services/attachments/fil
 import { as } from '../helpers/factories.js';
 import { decodeEntities, scriptHazards } from './html-safety.js';
 import { withCookies } from './route-cases.js';
+import { PNG } from '../helpers/files.js';
 
 const PAYLOADS = [
   '<script>alert(1)</script>',
@@ -286,8 +287,7 @@ async function plant(payload: string): Promise<Page[]> {
   const uploaded = await db.prisma.attachment.findFirstOrThrow({ where: { ticket: { reference } }, orderBy: { id: 'desc' } });
   const techActor = { id: userId, name: v('user') ?? 'Plain Name', email, role: 'TECHNICIAN' as const };
   const raw = (bytes: Buffer, extra: Partial<IncomingFile> = {}): IncomingFile => ({ fileName: rawName, bytes, sha256: sha256Hex(bytes), ...extra });
-  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
-  const note = await addWorkLog(as(db, techActor), reference, { kind: 'NOTE', body: 'Inline: [cid:xss@mail] here.', files: [raw(png, { contentId: 'xss@mail', inline: true })] });
+  const note = await addWorkLog(as(db, techActor), reference, { kind: 'NOTE', body: 'Inline: [cid:xss@mail] here.', files: [raw(PNG, { contentId: 'xss@mail', inline: true })] });
   const rawFile = note.attachments[0]!;
   const waiting = await inbound('QUARANTINED');
   await db.prisma.$transaction((tx) => holdMailAttachments(tx, waiting.id, [raw(Buffer.from(`held ${unique()}\n`))], new Date()));

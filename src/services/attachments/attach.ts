@@ -21,6 +21,42 @@ export type Adder = AnyActor | { actorId: number | null; actorCustomerId: number
 const columnsOf = (by: Adder | null) =>
   by === null ? { actorId: null, actorCustomerId: null } : 'actorId' in by ? by : actorColumns(by);
 
+/** Where a new attachment row belongs and who added it. */
+type Placement = Pick<Attachment, 'ticketId' | 'workLogEntryId' | 'inboundMailId' | 'addedById' | 'addedByCustomerId'>;
+
+/** Keeps the bytes (once per hash) and writes the file's row, its type detected from the bytes. */
+async function keepFile(tx: Tx, file: IncomingFile, at: Date, placement: Placement): Promise<Attachment> {
+  await contentStore().put(tx, file);
+  return tx.attachment.create({
+    data: {
+      fileName: file.fileName,
+      mediaType: await detectMediaType(file.bytes),
+      size: file.bytes.length,
+      sha256: file.sha256,
+      contentId: file.contentId ?? null,
+      inline: file.inline ?? false,
+      createdAt: at,
+      ...placement,
+    },
+  });
+}
+
+/** One ATTACHMENT_ADDED history row per file, by whoever added them. */
+async function recordAdded(tx: Tx, by: { actorId: number | null; actorCustomerId: number | null }, ticket: Pick<Ticket, 'id' | 'version'>, rows: readonly Attachment[], at: Date): Promise<void> {
+  await tx.ticketHistory.createMany({
+    data: rows.map((row) => ({
+      ticketId: ticket.id,
+      ...by,
+      action: 'ATTACHMENT_ADDED' as const,
+      field: 'attachment',
+      newValue: row.fileName,
+      newRefId: row.id,
+      ticketVersion: ticket.version,
+      createdAt: at,
+    })),
+  });
+}
+
 /** Stores the files on the ticket, in the caller's transaction; the rows, in the files' order. */
 export async function storeAttachments(
   tx: Tx,
@@ -30,44 +66,21 @@ export async function storeAttachments(
   files: readonly IncomingFile[],
 ): Promise<Attachment[]> {
   if (files.length === 0) return [];
-  const store = contentStore();
   const by = columnsOf(actor);
   const createdAt = target.at ?? new Date();
   const rows: Attachment[] = [];
   for (const file of files) {
-    await store.put(tx, file);
-    const row = await tx.attachment.create({
-      data: {
-        fileName: file.fileName,
-        mediaType: await detectMediaType(file.bytes),
-        size: file.bytes.length,
-        sha256: file.sha256,
-        contentId: file.contentId ?? null,
-        inline: file.inline ?? false,
-        createdAt,
+    rows.push(
+      await keepFile(tx, file, createdAt, {
         ticketId: ticket.id,
         workLogEntryId: target.workLogEntryId,
         inboundMailId: target.inboundMailId ?? null,
         addedById: by.actorId,
         addedByCustomerId: by.actorCustomerId,
-      },
-    });
-    rows.push(row);
+      }),
+    );
   }
-  if (by.actorId !== null || by.actorCustomerId !== null) {
-    await tx.ticketHistory.createMany({
-      data: rows.map((row) => ({
-        ticketId: ticket.id,
-        ...by,
-        action: 'ATTACHMENT_ADDED' as const,
-        field: 'attachment',
-        newValue: row.fileName,
-        newRefId: row.id,
-        ticketVersion: ticket.version,
-        createdAt,
-      })),
-    });
-  }
+  if (by.actorId !== null || by.actorCustomerId !== null) await recordAdded(tx, by, ticket, rows, createdAt);
   return rows;
 }
 
@@ -76,24 +89,9 @@ export async function storeAttachments(
  * on any ticket, until staff attach the mail to a ticket or turn it into one (followMailFiles).
  */
 export async function holdMailAttachments(tx: Tx, inboundMailId: number, files: readonly IncomingFile[], at: Date): Promise<Attachment[]> {
-  const store = contentStore();
   const rows: Attachment[] = [];
   for (const file of files) {
-    await store.put(tx, file);
-    rows.push(
-      await tx.attachment.create({
-        data: {
-          fileName: file.fileName,
-          mediaType: await detectMediaType(file.bytes),
-          size: file.bytes.length,
-          sha256: file.sha256,
-          contentId: file.contentId ?? null,
-          inline: file.inline ?? false,
-          createdAt: at,
-          inboundMailId,
-        },
-      }),
-    );
+    rows.push(await keepFile(tx, file, at, { ticketId: null, workLogEntryId: null, inboundMailId, addedById: null, addedByCustomerId: null }));
   }
   return rows;
 }
@@ -138,17 +136,6 @@ export async function followMailFiles(
       }),
     );
   }
-  await tx.ticketHistory.createMany({
-    data: rows.map((row) => ({
-      ticketId: ticket.id,
-      ...by,
-      action: 'ATTACHMENT_ADDED' as const,
-      field: 'attachment',
-      newValue: row.fileName,
-      newRefId: row.id,
-      ticketVersion: ticket.version,
-      createdAt: at,
-    })),
-  });
+  await recordAdded(tx, by, ticket, rows, at);
   return rows;
 }
