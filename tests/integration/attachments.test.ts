@@ -130,6 +130,15 @@ describe('staff attach files to work-log entries', () => {
     const long = safeFileName('x'.repeat(400) + '.pdf');
     expect(long.length).toBe(255);
     expect(long.endsWith('.pdf')).toBe(true);
+    // A mail part's name may be a megabyte: runs of dots or spaces inside it made the trailing-dot
+    // expression quadratic (minutes for one name, on the main thread). Linear now.
+    for (const evil of [`a${'.'.repeat(1_000_000)}b.log`, `a${' '.repeat(1_000_000)}b`, `${'. '.repeat(500_000)}x`]) {
+      const t0 = performance.now();
+      const out = safeFileName(evil);
+      expect(performance.now() - t0, JSON.stringify(evil.slice(0, 8))).toBeLessThan(250);
+      expect(out.length).toBeLessThanOrEqual(255);
+    }
+    expect(safeFileName(`report${'.'.repeat(5000)}final.pdf`)).toMatch(/^report\.+\.pdf$/);
   });
 
   it('a new ticket with a screenshot: the report holds it', async () => {

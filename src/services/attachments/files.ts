@@ -37,18 +37,30 @@ const NAME_FOR_TYPE: Record<string, string> = {
   'message/rfc822': 'message.eml',
 };
 
+/** Characters of a given name looked at, at most (its start and its last 32). */
+const MAX_NAME_INPUT = 1024;
+
 /**
  * The last path segment of a name given by a stranger, without control characters (CR, LF, NUL,
  * bidirectional overrides), path separators, leading dots or trailing dots and spaces, at most
  * 255 characters (an extension kept); an empty result becomes a name from the declared type.
  */
 export function safeFileName(name: string | null | undefined, declaredType?: string | null): string {
-  let s = (name ?? '').normalize('NFC');
+  let s = name ?? '';
+  // A name of a mail part may be a megabyte long: keep its start and its end (the extension) only,
+  // before anything else looks at it, so that every step below is over at most ~1,000 characters.
+  if (s.length > MAX_NAME_INPUT) s = `${s.slice(0, MAX_NAME_INPUT - 32)}${s.slice(-32)}`;
+  s = s.normalize('NFC');
   s = s.split(/[\\/]/).pop() ?? '';
   // C0/C1 controls, DEL, and the Unicode format characters that reorder or hide text.
   s = s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '');
   s = s.replace(/["<>:|?*]/g, '_').replace(/\s+/g, ' ').trim();
-  s = s.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
+  // Leading and trailing dots and spaces (a loop: /[.\s]+$/ backtracks over every inner run).
+  let from = 0;
+  let to = s.length;
+  while (from < to && (s[from] === '.' || s[from] === ' ')) from++;
+  while (to > from && (s[to - 1] === '.' || s[to - 1] === ' ')) to--;
+  s = s.slice(from, to);
   if (s.length > 255) {
     const dot = s.lastIndexOf('.');
     const ext = dot > 0 && s.length - dot <= 16 ? s.slice(dot) : '';
