@@ -14,6 +14,9 @@ import { MailTooLargeError, receiveMail, type ParsedInbound } from '../../src/se
 import { attachToTicket, turnIntoTicket } from '../../src/services/mail/quarantine.js';
 import { configureAttachmentLimits, DEFAULT_LIMITS } from '../../src/services/attachments/limits.js';
 import { PNG, sha } from '../helpers/files.js';
+import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
+import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
+import { incomingFile } from '../../src/services/attachments/files.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -85,6 +88,30 @@ describe('files of inbound mail', () => {
       expect(f).toMatchObject({ fileName: `boot${i}.log`, mediaType: 'text/plain', inboundMailId: mail.id, ticketId: t.id });
     }
     expect(await db.prisma.fileContent.count()).toBe(before + 1);
+  });
+
+  it('an empty attached part is left out: the reply still reopens the ticket, a new message still opens one', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Emma Empty', email: 'emma@customer.test' } });
+    await resolveTicket(as(db, tech), { reference: t.reference, version: t.version }, { code: 'FIXED', note: 'Done.' });
+    const empty = file('notes.txt', Buffer.alloc(0), { contentType: 'text/plain' });
+    const reply = await receiveMail(db.prisma, ids, message({ from: { address: 'emma@customer.test', name: 'Emma' }, subject: `Re: [${t.reference}] x`, files: [empty] }), OPTS);
+    expect(reply.mail.state).toBe('ADDED');
+    expect((await db.prisma.ticket.findUniqueOrThrow({ where: { id: t.id } })).status).toBe('OPEN');
+    expect(await db.prisma.attachment.count({ where: { inboundMailId: reply.mail.id } })).toBe(0);
+    const fresh = await receiveMail(db.prisma, ids, message({ files: [empty, file('shot.png', PNG)] }), OPTS);
+    expect(fresh.mail.state).toBe('NEW_TICKET');
+    expect((await db.prisma.attachment.findMany({ where: { inboundMailId: fresh.mail.id } })).map((f) => f.fileName)).toEqual(['shot.png']);
+  });
+
+  it('a customer reply that breaks a rule of entries changes nothing, even in a transaction that goes on (inbound mail holds it there)', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Rolf Rule', email: 'rolf@customer.test' } });
+    const resolved = await resolveTicket(as(db, tech), { reference: t.reference, version: t.version }, { code: 'FIXED', note: 'Done.' });
+    const before = await countRows(db);
+    await db.prisma.$transaction(async (tx) => {
+      await expect(addCustomerReply(db.prisma, t.id, 'Here it is', { tx, files: [incomingFile('blank.txt', Buffer.alloc(0))] })).rejects.toThrow('blank.txt is empty');
+    });
+    expect(await countRows(db)).toEqual(before);
+    expect((await db.prisma.ticket.findUniqueOrThrow({ where: { id: t.id } })).version).toBe(resolved.version);
   });
 
   it('a quarantined message keeps its files; attached by staff they follow it (same bytes), with history rows', async () => {

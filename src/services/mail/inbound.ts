@@ -270,9 +270,15 @@ async function bodyOf(msg: ParsedInbound): Promise<string> {
   return all.length <= MAX_BODY_CHARS ? all : `${clip(all, MAX_BODY_CHARS - 60).trimEnd()}\n\n[… cut: the message was longer than this]`;
 }
 
-/** A message's files as the attachment services take them (names made safe, hashed). */
+/**
+ * A message's files as the attachment services take them (names made safe, hashed). An empty part
+ * carries nothing to keep (mail clients send them for a file that failed to attach): left out, not
+ * refused — refusing would bounce the whole message, or hold a reply for nothing.
+ */
 function filesOf(msg: ParsedInbound): IncomingFile[] {
-  return (msg.files ?? []).map((f) => incomingFile(f.fileName, f.bytes, { declaredType: f.contentType, contentId: f.contentId, inline: f.inline }));
+  return (msg.files ?? [])
+    .filter((f) => f.bytes.length > 0)
+    .map((f) => incomingFile(f.fileName, f.bytes, { declaredType: f.contentType, contentId: f.contentId, inline: f.inline }));
 }
 
 /** The message's files break the attachment limits: refused whole (SMTP 552), nothing recorded. */
@@ -376,7 +382,8 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
             const reply = await addCustomerReply(db, t.id, body || (staged.length ? '' : '(empty message)'), { tx, files: staged, inboundMailId: id });
             entryId = reply.entry.id;
           } catch (err) {
-            // Closed between the look-up and the reply (nothing was written yet): hold it.
+            // Refused before anything was written (closed since the look-up, or the reply breaks a
+            // rule of entries, checked before the status change): hold it.
             if (err instanceof ValidationError) {
               return hold({ matchedTicketId: t.id, reason: `${matched}, but the reply was refused: ${err.message}` });
             }

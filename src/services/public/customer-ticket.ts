@@ -8,7 +8,7 @@ import { statusAfterCustomerReply } from '../../domain/status.js';
 import type { Ticket } from '../../generated/prisma/client.js';
 import type { CustomerActor } from '../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { appendWorkLog, type WorkLogWithFiles } from '../tickets/add-work-log.js';
+import { appendWorkLog, checkWorkLog, type WorkLogWithFiles } from '../tickets/add-work-log.js';
 import type { IncomingFile } from '../attachments/files.js';
 import { withStagedFiles } from '../attachments/store.js';
 import { changeTicket } from '../tickets/history.js';
@@ -125,6 +125,9 @@ export async function addCustomerReply(
   if (body.trim().length > 20_000) {
     throw new ValidationError('The reply is too long (at most 20,000 characters).', { body: 'Shorten the reply.' });
   }
+  // The entry's rules before anything is written: the status change below comes first, and inbound
+  // mail runs this inside its own transaction, which a refusal does not roll back.
+  checkWorkLog({ kind: 'CUSTOMER_REPLY', body, outcome: null, files: opts.files ?? [] });
   // opts.tx: inside the caller's transaction (inbound mail records the message with the reply).
   const run = async (tx: Tx, files: readonly IncomingFile[]) => {
     const ticket = await tx.ticket.findUnique({ where: { id: ticketId }, include: { customer: true } });

@@ -23,6 +23,22 @@ export interface WorkLogInput {
 export type WorkLogWithFiles = WorkLogEntry & { attachments: Attachment[] };
 
 /**
+ * The rules of an entry, checked before anything is written (a caller that changes the ticket
+ * first — a customer's reply reopens it — checks them before that change): files within the
+ * limits, a text unless files came, an outcome for an attempted fix.
+ */
+export function checkWorkLog(input: WorkLogInput): { body: string; outcome: FixOutcome | null; files: readonly IncomingFile[] } {
+  const what = { ATTEMPTED_FIX: 'What was tried', NOTE: 'The note', REPLY: 'The reply', CUSTOMER_REPLY: 'The reply' }[input.kind];
+  const files = input.files ?? [];
+  assertWithinLimits(files, attachmentLimits());
+  const body = files.length > 0 && !input.body.trim() ? '' : requireText(input.body, 'body', what);
+  if (input.kind === 'ATTEMPTED_FIX' && !input.outcome) {
+    throw new ValidationError('Say how the attempted fix went.', { outcome: 'Choose an outcome.' });
+  }
+  return { body, outcome: input.kind === 'ATTEMPTED_FIX' ? input.outcome! : null, files };
+}
+
+/**
  * Writes a work-log entry, its files and their history rows in the caller's transaction. Files
  * past the limits (src/services/attachments/limits.ts) are refused before anything is written.
  */
@@ -33,14 +49,7 @@ export async function appendWorkLog(
   input: WorkLogInput,
   opts: { inboundMailId?: number | null } = {},
 ): Promise<WorkLogWithFiles> {
-  const what = { ATTEMPTED_FIX: 'What was tried', NOTE: 'The note', REPLY: 'The reply', CUSTOMER_REPLY: 'The reply' }[input.kind];
-  const files = input.files ?? [];
-  assertWithinLimits(files, attachmentLimits());
-  const body = files.length > 0 && !input.body.trim() ? '' : requireText(input.body, 'body', what);
-  if (input.kind === 'ATTEMPTED_FIX' && !input.outcome) {
-    throw new ValidationError('Say how the attempted fix went.', { outcome: 'Choose an outcome.' });
-  }
-  const outcome = input.kind === 'ATTEMPTED_FIX' ? input.outcome! : null;
+  const { body, outcome, files } = checkWorkLog(input);
   const { actorId, actorCustomerId } = actorColumns(actor);
   const entry = await tx.workLogEntry.create({
     data: { ticketId: ticket.id, authorId: actorId, authorCustomerId: actorCustomerId, kind: input.kind, body, outcome },
