@@ -17,6 +17,7 @@ import { PNG, sha } from '../helpers/files.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
 import { incomingFile } from '../../src/services/attachments/files.js';
+import { redactAttachment, sameContent } from '../../src/services/attachments/redact.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -133,6 +134,28 @@ describe('files of inbound mail', () => {
     expect(onTicket[0]).toMatchObject({ sha256: sha(doc), workLogEntryId: decided.workLogEntryId, addedById: tech.id });
     const h = await db.prisma.ticketHistory.findMany({ where: { ticketId: t.id, action: 'ATTACHMENT_ADDED' } });
     expect(h.map((r) => [r.newValue, r.actorId])).toEqual([['report.bin', tech.id]]);
+  });
+
+  it('once on a ticket, a held file is the ticket\'s: not served from the quarantine, and redacting it there redacts the copy kept with the mail', async () => {
+    const t = await buildTicket(db, tech, { customer: { name: 'Paula Password', email: 'paula@customer.test' } });
+    const secret = Buffer.from(`password: ${randomBytes(8).toString('hex')}\n`);
+    const { mail } = await receiveMail(db.prisma, ids, message({ from: { address: 'helper@else.test', name: 'H' }, subject: `[${t.reference}] login`, files: [file('login.txt', secret)] }), OPTS);
+    const [held] = await db.prisma.attachment.findMany({ where: { inboundMailId: mail.id } });
+    const { agent } = await signIn(app, tech.email);
+    await agent.get(`/mail/${mail.id}/files/${held!.id}/login.txt`).expect(200);
+    await attachToTicket(as(db, tech), mail.id, t.reference);
+    // Decided: the quarantine's copy is served no more (the ticket serves the file).
+    await agent.get(`/mail/${mail.id}/files/${held!.id}/login.txt`).expect(404);
+    const onTicket = await db.prisma.attachment.findFirstOrThrow({ where: { ticketId: t.id, inboundMailId: mail.id } });
+    await agent.get(`/tickets/${t.reference}/files/${onTicket.id}/login.txt`).expect(200);
+    const admin = await buildUser(db, { role: 'ADMIN', name: 'Rhea Redactor' });
+    expect(await sameContent(as(db, admin), t.reference, onTicket.id)).toEqual([]);
+    const result = await redactAttachment(as(db, admin), t.reference, onTicket.id);
+    expect(result).toEqual({ redacted: 2, bytesDeleted: true });
+    expect((await db.prisma.attachment.findUniqueOrThrow({ where: { id: held!.id } })).redactedAt).not.toBeNull();
+    expect(await db.prisma.fileContent.count({ where: { sha256: sha(secret) } })).toBe(0);
+    const history = await db.prisma.ticketHistory.findMany({ where: { ticketId: t.id, action: 'ATTACHMENT_REDACTED' } });
+    expect(history.map((h) => h.oldValue)).toEqual(['login.txt']);
   });
 
   it('turned into a ticket, a quarantined message brings its files to the report', async () => {

@@ -1,7 +1,7 @@
 // Reading an attached file: who may is decided here, whoever asks (the ticket page, a
 // customer's private link, the quarantine). The type served is the one detected from the bytes
 // when they were stored; how it is served (inline or as a download) is the web layer's
-// (src/web/routes/files.ts).
+// (src/web/send-file.ts).
 import type pg from 'pg';
 import { PUBLIC_WORKLOG_KINDS } from '../../domain/enums.js';
 import type { Db } from '../../db/client.js';
@@ -60,10 +60,17 @@ export async function readTicketFile(ctx: ServiceContext, reference: string, id:
   return load(ctx.db, row);
 }
 
-/** Staff sorting mail: a file held with an inbound mail. */
+/**
+ * Staff sorting mail: a file held with an inbound mail that is not on a ticket — still waiting,
+ * or discarded. Once the mail is on a ticket its files are the ticket's (served, and redacted,
+ * there): the copy kept while it waited is not served any more.
+ */
 export async function readMailFile(ctx: ServiceContext, inboundMailId: number, id: number): Promise<FileDownload> {
   assertCan(ctx.actor, 'mail.triage');
-  const row = await ctx.db.attachment.findFirst({ where: { id, inboundMailId, ticketId: null }, select });
+  const row = await ctx.db.attachment.findFirst({
+    where: { id, inboundMailId, ticketId: null, inboundMail: { state: { in: ['QUARANTINED', 'DISCARDED'] } } },
+    select,
+  });
   return load(ctx.db, row);
 }
 

@@ -9,6 +9,11 @@
 // (sameContent) and can redact every one at once ({ everywhere: true }), each with its own
 // history row on its own ticket. Only then are the bytes deleted. The SHA-256 of a redacted
 // file is forgotten too: a short secret's hash could be reversed by trying candidates.
+//
+// A file that came with a mail held in quarantine has a second row: the one kept with the message
+// while it waited (services/attachments/attach.ts, followMailFiles). It is the same file of the
+// same message, so redacting the file on the ticket redacts that row too, and it is not offered
+// as "elsewhere".
 import type { Tx } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError, ValidationError } from '../errors.js';
@@ -38,13 +43,17 @@ export async function sameContent(ctx: ServiceContext, reference: string, id: nu
   const row = await findOnTicket(ctx.db, reference, id);
   if (!row.sha256) return [];
   const others = await ctx.db.attachment.findMany({
-    where: { sha256: row.sha256, id: { not: row.id }, redactedAt: null },
+    where: { sha256: row.sha256, id: { not: row.id }, redactedAt: null, NOT: heldCopyOf(row) },
     select: { id: true, fileName: true, inboundMailId: true, ticket: { select: { reference: true } } },
     orderBy: { id: 'asc' },
     take: 50,
   });
   return others.map((o) => ({ id: o.id, fileName: o.fileName, reference: o.ticket?.reference ?? null, inboundMailId: o.inboundMailId }));
 }
+
+/** The row of the same file kept with the mail it came with, while that mail waited (none: matches nothing). */
+const heldCopyOf = (row: { inboundMailId: number | null; sha256: string | null }) =>
+  row.inboundMailId === null ? { id: -1 } : { inboundMailId: row.inboundMailId, ticketId: null, sha256: row.sha256 };
 
 export interface RedactResult {
   /** Attachments redacted (1, or more with everywhere). */
@@ -71,7 +80,7 @@ export async function redactAttachment(
           include: { ticket: { select: { id: true, version: true, reference: true } } },
           orderBy: { id: 'asc' },
         })
-      : [row];
+      : [row, ...(await tx.attachment.findMany({ where: { ...heldCopyOf(row), redactedAt: null }, include: { ticket: { select: { id: true, version: true, reference: true } } } }))];
     const at = new Date();
     for (const t of targets) {
       // The trigger allows this one change, once (a concurrent redaction makes it match nothing).
