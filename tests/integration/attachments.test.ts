@@ -106,6 +106,9 @@ describe('staff attach files to work-log entries', () => {
     const half = Buffer.alloc(50 * 1024, 2);
     await expectRefused(db, () => worklog(t.reference, { kind: 'NOTE', body: 'x' }, [['a.bin', half], ['b.bin', Buffer.alloc(50 * 1024, 3)]]), 422, 'too big together');
     await expectRefused(db, () => worklog(t.reference, { kind: 'NOTE', body: 'x' }, [['empty.txt', Buffer.alloc(0)]]), 422, 'empty.txt is empty');
+    // The form's text together is held to what a urlencoded form may send (200 KB), not 100 fields × 200 KB.
+    const text = 'x'.repeat(150 * 1024);
+    await expectRefused(db, () => worklog(t.reference, { kind: 'NOTE', body: 'x', a: text, b: text }, [['a.txt', Buffer.from('a')]]), 422, 'more text than Caseboard accepts');
   });
 
   it('a path-traversal or CRLF name is made safe', async () => {

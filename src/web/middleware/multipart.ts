@@ -32,6 +32,8 @@ declare module 'express-serve-static-core' {
 
 /** Text fields of a multipart form: as many and as long as a urlencoded form may have. */
 const FIELD_LIMITS = { fields: 100, fieldSize: 200 * 1024, fieldNameSize: 100 } as const;
+/** All the text of one form together, at most (what the urlencoded parser takes: 200 KB). */
+const FIELD_BYTES = 200 * 1024;
 
 export interface MultipartOptions {
   limits: () => AttachmentLimits;
@@ -80,8 +82,10 @@ export function multipartBody(opts: MultipartOptions) {
       held = 0;
     };
 
+    let fieldBytes = 0;
     bb.on('field', (name, value, info) => {
-      if (info.nameTruncated || info.valueTruncated) return refuse('The form sent more text than Caseboard accepts.');
+      fieldBytes += name.length + Buffer.byteLength(value);
+      if (info.nameTruncated || info.valueTruncated || fieldBytes > FIELD_BYTES) return refuse('The form sent more text than Caseboard accepts.');
       if (name === '_csrf' && !tokenOk) tokenOk = opts.verifyToken(req, value);
       const prev = body[name];
       body[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
