@@ -57,6 +57,8 @@ export interface MailFields extends Pick<ParsedMail, 'from' | 'subject' | 'text'
   attachments: { filename?: string | undefined; contentType?: string | undefined }[];
   /** Every file with its bytes, those of forwarded messages included (src/mail/worker.ts). */
   files?: DecodedFile[];
+  /** Files past the most one message keeps (100). */
+  filesLeftOut?: number;
   /** Forwarded messages' own text. */
   forwarded?: DecodedForward[];
   /** The whole text before quotes are cut (at most 1 MB). */
@@ -111,11 +113,13 @@ export function toParsedInbound(mail: MailFields, envelopeSender: string): Parse
             contentType: clip(noNul(f.contentType), 127),
             contentId: f.contentId ? clip(noNul(f.contentId), 255) : null,
             inline: f.inline,
+            nested: f.nested,
             bytes: Buffer.from(f.content.buffer, f.content.byteOffset, f.content.byteLength),
           })),
         }
       : {}),
     ...(mail.fullText !== undefined ? { fullText: mail.fullText } : {}),
+    ...(mail.filesLeftOut ? { filesLeftOut: mail.filesLeftOut } : {}),
     forwarded: (mail.forwarded ?? []).map((f) => ({
       subject: clip(noNul(f.subject).replace(/\s+/g, ' ').trim(), 998),
       from: clip(noNul(f.from), 300),

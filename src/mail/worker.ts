@@ -171,6 +171,8 @@ export interface DecodedFile {
   contentId: string | null;
   /** Shown within the message (an image of multipart/related, or an inline image). */
   inline: boolean;
+  /** Inside a forwarded message (kept beside the forward's .eml, which holds it too). */
+  nested: boolean;
   content: Uint8Array;
 }
 
@@ -194,9 +196,12 @@ async function textOf(mail: Parsed, clipText: (t: string) => string): Promise<st
  * opened up to MAX_FORWARD_DEPTH deep): each forward is kept as a file (.eml, the original) and
  * its text, sender, date and subject are given back, so that the entry shows what was forwarded.
  */
-async function collectFiles(mail: Parsed, depth: number, files: DecodedFile[], forwards: DecodedForward[], clipText: (t: string) => string) {
+async function collectFiles(mail: Parsed, depth: number, files: DecodedFile[], forwards: DecodedForward[], clipText: (t: string) => string, left: { out: number }) {
   for (const a of mail.attachments) {
-    if (files.length >= MAX_FILES) return;
+    if (files.length >= MAX_FILES) {
+      left.out++;
+      continue;
+    }
     const type = (a.contentType || 'application/octet-stream').toLowerCase();
     const isMessage = type === 'message/rfc822';
     files.push({
@@ -204,6 +209,7 @@ async function collectFiles(mail: Parsed, depth: number, files: DecodedFile[], f
       contentType: type,
       contentId: a.cid ?? null,
       inline: Boolean(a.related) || (a.contentDisposition === 'inline' && type.startsWith('image/')),
+      nested: depth > 0,
       content: a.content,
     });
     if (!isMessage || depth >= MAX_FORWARD_DEPTH || forwards.length >= MAX_FORWARDS) continue;
@@ -214,7 +220,7 @@ async function collectFiles(mail: Parsed, depth: number, files: DecodedFile[], f
       date: inner.date instanceof Date && !Number.isNaN(inner.date.getTime()) ? inner.date.toISOString() : null,
       text: (await textOf(inner, clipText)) ?? '',
     });
-    await collectFiles(inner, depth + 1, files, forwards, clipText);
+    await collectFiles(inner, depth + 1, files, forwards, clipText, left);
   }
 }
 
@@ -232,7 +238,8 @@ async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 
   const text = fullText === undefined ? undefined : clipText(fullText);
   const files: DecodedFile[] = [];
   const forwarded: DecodedForward[] = [];
-  await collectFiles(mail, 0, files, forwarded, clipText);
+  const left = { out: 0 };
+  await collectFiles(mail, 0, files, forwarded, clipText, left);
   return {
     from: mail.from,
     subject: mail.subject,
@@ -249,6 +256,7 @@ async function parse({ bytes, headers: wanted, maxText }: Extract<Task, { kind: 
       .map((l) => l.line.slice(0, 16384)),
     attachments: mail.attachments.slice(0, 1000).map((a) => ({ filename: a.filename, contentType: a.contentType })),
     files,
+    filesLeftOut: left.out,
     forwarded,
     fullText,
   };

@@ -182,6 +182,30 @@ describe('files of inbound mail', () => {
     }
   });
 
+  it('what counts against the limits is what the sender attached: not images shown in the text, not files inside a forward', async () => {
+    configureAttachmentLimits({ maxFileBytes: 1024, maxTotalBytes: 1500, maxFiles: 2 });
+    try {
+      // A long Outlook thread: five signature logos shown in the text, and two real files.
+      const logos = [1, 2, 3, 4, 5].map((i) => file(`image00${i}.png`, Buffer.concat([PNG, Buffer.from([i])]), { contentType: 'image/png', contentId: `logo${i}@mail`, inline: true }));
+      const thread = await receiveMail(db.prisma, ids, message({ files: [...logos, file('a.log', Buffer.from('a\n')), file('b.log', Buffer.from('b\n'))] }), OPTS);
+      expect(thread.mail.state).toBe('NEW_TICKET');
+      expect(await db.prisma.attachment.count({ where: { inboundMailId: thread.mail.id } })).toBe(7);
+      // A forward (its .eml, 1,000 bytes) and the 800-byte PDF inside it: the .eml counts, once.
+      const fwd = await receiveMail(db.prisma, ids, message({
+        files: [file('Fwd.eml', Buffer.alloc(1000, 65), { contentType: 'message/rfc822' }), file('inner.pdf', Buffer.alloc(800, 66), { nested: true })],
+      }), OPTS);
+      expect(fwd.mail.state).toBe('NEW_TICKET');
+      expect(await db.prisma.attachment.count({ where: { inboundMailId: fwd.mail.id } })).toBe(2);
+    } finally {
+      configureAttachmentLimits(DEFAULT_LIMITS);
+    }
+  });
+
+  it('files past the most a message keeps are said in the entry', async () => {
+    const { mail } = await receiveMail(db.prisma, ids, message({ text: 'All the logs.', files: [file('one.log', Buffer.from('1\n'))], filesLeftOut: 3 }), OPTS);
+    expect(mail.body).toBe('All the logs.\n\n[3 more attached files were not kept: a message keeps at most 100.]');
+  });
+
   it('forwarded messages: their text is in the entry', async () => {
     const { mail } = await receiveMail(db.prisma, ids, message({
       text: 'Please look at the mail below.',

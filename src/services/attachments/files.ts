@@ -15,6 +15,8 @@ export interface IncomingFile {
   /** An inline mail image's Content-ID (without angle brackets), which the message's HTML refers to. */
   contentId?: string | null;
   inline?: boolean;
+  /** A file inside a forwarded message (mail): its bytes are in the forward's .eml too. */
+  nested?: boolean;
   /** Set by withStagedFiles (store.ts): where the bytes wait, written before the transaction. */
   stagedId?: string;
 }
@@ -22,7 +24,7 @@ export interface IncomingFile {
 export const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** An IncomingFile from whole bytes (mail attachments; uploads hash while streaming instead). */
-export function incomingFile(fileName: string, bytes: Buffer, extra: Partial<Pick<IncomingFile, 'declaredType' | 'contentId' | 'inline'>> = {}): IncomingFile {
+export function incomingFile(fileName: string, bytes: Buffer, extra: Partial<Pick<IncomingFile, 'declaredType' | 'contentId' | 'inline' | 'nested'>> = {}): IncomingFile {
   return { fileName: safeFileName(fileName, extra.declaredType), bytes, sha256: sha256Hex(bytes), ...extra };
 }
 

@@ -19,9 +19,19 @@ export function megabytes(bytes: number): string {
   return mb >= 1 ? `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
 }
 
-/** Why these files break the limits (the first rule broken), or null. */
-export function limitBreach(files: readonly Pick<IncomingFile, 'fileName' | 'bytes'>[], limits: AttachmentLimits): string | null {
-  if (files.length > limits.maxFiles) return `At most ${limits.maxFiles} files can be attached at once (${files.length} were sent).`;
+type Limited = Pick<IncomingFile, 'fileName' | 'bytes' | 'inline' | 'nested'>;
+
+/**
+ * Why these files break the limits (the first rule broken), or null. What counts is what the
+ * sender attached: a file inside a forwarded message is in the forward's .eml, counted already;
+ * and an image shown in a mail's text (a long thread's signature logos) is no file anybody
+ * attached, so it counts against the size limits but not the number of files. (Web uploads
+ * are neither.)
+ */
+export function limitBreach(all: readonly Limited[], limits: AttachmentLimits): string | null {
+  const files = all.filter((f) => !f.nested);
+  const counted = files.filter((f) => !f.inline).length;
+  if (counted > limits.maxFiles) return `At most ${limits.maxFiles} files can be attached at once (${counted} were sent).`;
   let total = 0;
   for (const f of files) {
     if (f.bytes.length > limits.maxFileBytes) return `${f.fileName} is too big: a file may be at most ${megabytes(limits.maxFileBytes)}.`;
@@ -32,7 +42,7 @@ export function limitBreach(files: readonly Pick<IncomingFile, 'fileName' | 'byt
 }
 
 /** Refuses files past the limits, and empty files (nothing to keep), before anything is written. */
-export function assertWithinLimits(files: readonly Pick<IncomingFile, 'fileName' | 'bytes'>[], limits: AttachmentLimits): void {
+export function assertWithinLimits(files: readonly Limited[], limits: AttachmentLimits): void {
   const breach = limitBreach(files, limits);
   if (breach) throw new ValidationError(breach, { files: breach });
   const empty = files.find((f) => f.bytes.length === 0);

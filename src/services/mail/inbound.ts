@@ -66,7 +66,9 @@ export interface ParsedInbound {
    * forwarded messages too). Kept with the entry the message becomes, or with the message while
    * it is held in quarantine.
    */
-  files?: { fileName: string; contentType: string; contentId: string | null; inline: boolean; bytes: Buffer }[];
+  files?: { fileName: string; contentType: string; contentId: string | null; inline: boolean; nested?: boolean; bytes: Buffer }[];
+  /** Files past the most one message keeps (the decoder's cap): said in the entry. */
+  filesLeftOut?: number;
   /** The whole decoded text, before quotes were cut (kept as the original: "show the whole message"). */
   fullText?: string;
   /** Forwarded messages (message/rfc822 parts): their text is shown in the entry. */
@@ -253,10 +255,9 @@ const MAX_FORWARDED_CHARS = 8_000;
  */
 async function bodyOf(msg: ParsedInbound): Promise<string> {
   let text = await visibleText(msg.text);
-  // A decoder that hands over names but no files (none did before files were kept): say so.
-  if (msg.files === undefined && msg.attachments?.length) {
-    const names = msg.attachments.slice(0, 20).map((f) => clip(f.replace(/\s+/g, ' '), 100));
-    const note = `[Attachments not kept by Caseboard: ${names.join(', ')}${msg.attachments.length > names.length ? ', …' : ''}]`;
+  // More files than one message keeps (the decoder's cap): said, so that staff ask for the rest.
+  if (msg.filesLeftOut) {
+    const note = `[${msg.filesLeftOut} more attached file${msg.filesLeftOut === 1 ? ' was' : 's were'} not kept: a message keeps at most 100.]`;
     text = text ? `${clip(text, MAX_BODY_CHARS - note.length - 2).trimEnd()}\n\n${note}` : note;
   }
   const forwards = (msg.forwarded ?? []).slice(0, 5).map((f) => {
@@ -278,7 +279,7 @@ async function bodyOf(msg: ParsedInbound): Promise<string> {
 function filesOf(msg: ParsedInbound): IncomingFile[] {
   return (msg.files ?? [])
     .filter((f) => f.bytes.length > 0)
-    .map((f) => incomingFile(f.fileName, f.bytes, { declaredType: f.contentType, contentId: f.contentId, inline: f.inline }));
+    .map((f) => incomingFile(f.fileName, f.bytes, { declaredType: f.contentType, contentId: f.contentId, inline: f.inline, nested: f.nested ?? false }));
 }
 
 /** The message's files break the attachment limits: refused whole (SMTP 552), nothing recorded. */
