@@ -17,9 +17,20 @@ import type { FileDownload } from '../services/attachments/read.js';
 
 const LOCKED = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'";
 
+/** The SHA-256 of the copy the browser holds (its If-None-Match, our ETag), for the read services. */
+export function heldCopy(req: Request): string | null {
+  return /^"([0-9a-f]{64})"$/.exec(req.headers['if-none-match'] ?? '')?.[1] ?? null;
+}
+
 export function sendFile(req: Request, res: Response, file: FileDownload, opts: { cacheControl?: string } = {}): void {
   const inline = INLINE_TYPES.has(file.mediaType) && req.query.download === undefined;
   const etag = `"${file.sha256}"`;
+  if (file.bytes === null || req.headers['if-none-match'] === etag) {
+    // The browser's copy is current (the read service found it so and read no bytes).
+    res.set({ 'Cache-Control': opts.cacheControl ?? 'private, no-cache', ETag: etag, 'X-Content-Type-Options': 'nosniff' });
+    res.status(304).end();
+    return;
+  }
   res.set({
     'Content-Type': !inline ? 'application/octet-stream' : file.mediaType === 'text/plain' ? `text/plain; charset=${textCharset(file.bytes)}` : file.mediaType,
     'Content-Disposition': contentDisposition(file.fileName, { type: inline ? 'inline' : 'attachment' }),
@@ -29,9 +40,5 @@ export function sendFile(req: Request, res: Response, file: FileDownload, opts: 
     'Cache-Control': opts.cacheControl ?? 'private, no-cache',
     ETag: etag,
   });
-  if (req.headers['if-none-match'] === etag) {
-    res.status(304).end();
-    return;
-  }
   res.status(200).end(file.bytes);
 }

@@ -68,6 +68,13 @@ describe('staff attach files to work-log entries', () => {
     expect(img.headers['content-type']).toBe('image/png');
     expect(img.headers['x-content-type-options']).toBe('nosniff');
     expect(img.headers['content-disposition']).toMatch(/^inline/);
+    // A browser revalidating its copy: 304, and the service decided without reading the bytes.
+    const url = `/tickets/${t.reference}/files/${files[1]!.id}/shot.png`;
+    await agent.get(url).set('If-None-Match', `"${sha(PNG)}"`).expect(304).expect('etag', `"${sha(PNG)}"`);
+    const { readTicketFile } = await import('../../src/services/attachments/read.js');
+    const { as } = await import('../helpers/factories.js');
+    expect((await readTicketFile(as(db, tech), t.reference, files[1]!.id, { have: sha(PNG) })).bytes).toBeNull();
+    expect((await readTicketFile(as(db, tech), t.reference, files[1]!.id, { have: sha(log) })).bytes?.equals(PNG)).toBe(true);
   });
 
   it('a file alone (no text) is an entry; the same bytes twice are stored once', async () => {
@@ -178,6 +185,8 @@ describe('redaction', () => {
     const after = await db.prisma.attachment.findUniqueOrThrow({ where: { id: file.id } });
     expect(after).toMatchObject({ sha256: null, redactedById: admin.id });
     await agent.get(`/tickets/${t.reference}/files/${file.id}/secret.txt`).expect(410);
+    // A browser holding the file from before is told it is gone, not that its copy is current.
+    await agent.get(`/tickets/${t.reference}/files/${file.id}/secret.txt`).set('If-None-Match', `"${sha(secret)}"`).expect(410);
     const page = await agent.get(`/tickets/${t.reference}`).expect(200);
     expect(page.text).toContain('redacted by Ada Admin');
     const historyAfter = await db.prisma.ticketHistory.findMany({ where: { ticketId: t.id }, orderBy: { id: 'asc' } });

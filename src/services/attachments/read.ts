@@ -16,7 +16,13 @@ export interface FileDownload {
   mediaType: string;
   size: number;
   sha256: string;
-  bytes: Buffer;
+  /** Null when the asker already holds these bytes (`have` was their SHA-256): nothing was read. */
+  bytes: Buffer | null;
+}
+
+/** What the asker holds already: the SHA-256 of a copy (a browser's If-None-Match). */
+export interface ReadOptions {
+  have?: string | null;
 }
 
 /** A redacted file: its name stays (the entry says what was there), its bytes are gone. */
@@ -44,9 +50,12 @@ const select = {
 
 type Row = { id: number; fileName: string; mediaType: string; size: number; sha256: string | null; redactedAt: Date | null; redactedBy: { name: string } | null };
 
-async function load(db: Db, row: Row | null): Promise<FileDownload> {
+async function load(db: Db, row: Row | null, opts: ReadOptions): Promise<FileDownload> {
   if (!row) throw new NotFoundError('There is no such file.');
   if (row.redactedAt || !row.sha256) throw new RedactedError(row.fileName, row.redactedBy?.name ?? 'an admin', row.redactedAt ?? new Date(0));
+  // A browser revalidating its copy (every thumbnail on every view of a ticket page): the decision
+  // above is all it needs, not the bytes (up to 20 MB each).
+  if (opts.have === row.sha256) return { id: row.id, fileName: row.fileName, mediaType: row.mediaType, size: row.size, sha256: row.sha256, bytes: null };
   const bytes = await contentStore().get(db, row.sha256);
   // Released by a redaction between the two reads.
   if (!bytes) throw new NotFoundError('There is no such file.');
@@ -54,10 +63,10 @@ async function load(db: Db, row: Row | null): Promise<FileDownload> {
 }
 
 /** Staff: any file of a ticket they can read. */
-export async function readTicketFile(ctx: ServiceContext, reference: string, id: number): Promise<FileDownload> {
+export async function readTicketFile(ctx: ServiceContext, reference: string, id: number, opts: ReadOptions = {}): Promise<FileDownload> {
   assertCan(ctx.actor, 'ticket.read');
   const row = await ctx.db.attachment.findFirst({ where: { id, ticket: { reference } }, select });
-  return load(ctx.db, row);
+  return load(ctx.db, row, opts);
 }
 
 /**
@@ -65,13 +74,13 @@ export async function readTicketFile(ctx: ServiceContext, reference: string, id:
  * or discarded. Once the mail is on a ticket its files are the ticket's (served, and redacted,
  * there): the copy kept while it waited is not served any more.
  */
-export async function readMailFile(ctx: ServiceContext, inboundMailId: number, id: number): Promise<FileDownload> {
+export async function readMailFile(ctx: ServiceContext, inboundMailId: number, id: number, opts: ReadOptions = {}): Promise<FileDownload> {
   assertCan(ctx.actor, 'mail.triage');
   const row = await ctx.db.attachment.findFirst({
     where: { id, inboundMailId, ticketId: null, inboundMail: { state: { in: ['QUARANTINED', 'DISCARDED'] } } },
     select,
   });
-  return load(ctx.db, row);
+  return load(ctx.db, row, opts);
 }
 
 /**
@@ -79,7 +88,7 @@ export async function readMailFile(ctx: ServiceContext, inboundMailId: number, i
  * files of public entries only (staff replies and their own replies), and those of the initial
  * report when they reported it themselves (web form, email). Never a note's or attempted fix's.
  */
-export async function readCustomerFile(db: Db, ticketId: number, id: number): Promise<FileDownload> {
+export async function readCustomerFile(db: Db, ticketId: number, id: number, opts: ReadOptions = {}): Promise<FileDownload> {
   const row = await db.attachment.findFirst({
     where: {
       id,
@@ -91,7 +100,7 @@ export async function readCustomerFile(db: Db, ticketId: number, id: number): Pr
     },
     select,
   });
-  return load(db, row);
+  return load(db, row, opts);
 }
 
 /** A reply's file as its mail carries it; bytes null: redacted since the reply was written. */

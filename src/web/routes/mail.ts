@@ -8,7 +8,7 @@ import { NotFoundError, ValidationError } from '../../services/errors.js';
 import { attachToTicket, discard, getInboundMessage, listIgnored, listQuarantine, turnIntoTicket } from '../../services/mail/quarantine.js';
 import { readMailFile } from '../../services/attachments/read.js';
 import { FileId } from '../schemas/tickets.js';
-import { sendFile } from '../send-file.js';
+import { heldCopy, sendFile } from '../send-file.js';
 import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { AttachForm, QuarantineQuery, encodeCursor } from '../schemas/mail.js';
@@ -67,7 +67,7 @@ export function mailRoutes(db: Database): Router {
   router.get('/:id/files/:fileId{/:name}', async (req, res) => {
     const fileId = FileId.parse(req.params.fileId);
     if (fileId === null) throw new NotFoundError('There is no such file.');
-    sendFile(req, res, await readMailFile(ctx(req), inboundId(req), fileId));
+    sendFile(req, res, await readMailFile(ctx(req), inboundId(req), fileId, { have: heldCopy(req) }));
   });
 
   /** One POST route per decision: a refused one shows the list again with the reason by the message. */

@@ -22,7 +22,7 @@ import {
 import { getHelpArticle, searchHelp, suggestHelp } from '../../services/public/help-articles.js';
 import { submitWebRequest } from '../../services/public/web-request.js';
 import type { Renderer } from '../rendering/renderer.js';
-import { sendFile } from '../send-file.js';
+import { heldCopy, sendFile } from '../send-file.js';
 import { snippetHtml } from '../presenters/article.js';
 import { ago, when } from '../presenters/time.js';
 import { fieldErrors } from '../schemas/common.js';
@@ -155,7 +155,7 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
     const fileId = id.safeParse(req.params.fileId);
     if (!fileId.success) return noSuchFile();
     try {
-      const file = await readCustomerFile(db.prisma, link.ticketId, fileId.data);
+      const file = await readCustomerFile(db.prisma, link.ticketId, fileId.data, { have: heldCopy(req) });
       sendFile(req, res, file, { cacheControl: 'no-store' });
     } catch (err) {
       if (err instanceof NotFoundError) return noSuchFile();

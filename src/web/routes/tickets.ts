@@ -28,7 +28,7 @@ import { can } from '../../services/policy.js';
 import type { IncomingFile } from '../../services/attachments/files.js';
 import { readTicketFile } from '../../services/attachments/read.js';
 import { redactAttachment, sameContent } from '../../services/attachments/redact.js';
-import { sendFile } from '../send-file.js';
+import { heldCopy, sendFile } from '../send-file.js';
 import { fieldErrors } from '../schemas/common.js';
 import {
   AssignForm,
@@ -307,7 +307,7 @@ export function ticketRoutes(db: Database): Router {
   };
   router.get('/:reference/files/:fileId{/:name}', async (req, res) => {
     const { reference, id } = fileParams(req);
-    sendFile(req, res, await readTicketFile(ctx(req), reference, id));
+    sendFile(req, res, await readTicketFile(ctx(req), reference, id, { have: heldCopy(req) }));
   });
   async function renderRedaction(req: Request, res: Response, reference: string, id: number, status = 200, message: string | null = null) {
     const c = ctx(req);
