@@ -40,7 +40,7 @@ function headerText(value: HeaderValue | undefined): string {
 }
 
 /** PostgreSQL text cannot hold NUL: a message carrying one (even encoded) must not fail forever. */
-const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
+export const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
 
 /** Headers that tell automatic mail apart (the rules are in src/mail/automatic.ts). */
 const LOOP_HEADERS: readonly string[] = AUTOMATIC_HEADERS;

@@ -34,7 +34,7 @@ import type { InboundMail, InboundMailState } from '../../generated/prisma/clien
 import { aligned, domainOf, evaluateAuthentication, type AuthVerdict } from '../../mail/auth-results.js';
 import type { MessageIds } from '../../mail/message-id.js';
 import { automaticReason } from '../../mail/automatic.js';
-import { clip, MAX_BODY_CHARS, visibleText } from '../../mail/parse.js';
+import { clip, MAX_BODY_CHARS, noNul, visibleText } from '../../mail/parse.js';
 import { holdMailAttachments } from '../attachments/attach.js';
 import { incomingFile, type IncomingFile } from '../attachments/files.js';
 import { attachmentLimits, limitBreach } from '../attachments/limits.js';
@@ -108,8 +108,6 @@ const MAX_MESSAGE_ID_BYTES = 900;
 /** More candidates than this in one message are not looked up (nobody's reply names that many). */
 const MAX_CANDIDATES = 20;
 
-/** PostgreSQL text cannot hold NUL. */
-const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
 
 /** The address in `Name <address>` (or the whole value), lower-case. */
 export function addressOf(value: string): string {

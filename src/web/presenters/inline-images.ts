@@ -3,6 +3,7 @@
 // HTML-to-text conversion does the same, src/mail/worker.ts): where such a mark names an image
 // attached to the same entry, the page shows the stored image there. Any other mark stays text —
 // a customer typing one can only point at an image of their own entry.
+import { IMAGE_TYPES } from '../../services/attachments/files.js';
 
 /** What the page needs of a file to show it in place. */
 export interface InlineCandidate {
@@ -15,8 +16,6 @@ export interface InlineCandidate {
 
 export type BodyPart = { text: string } | { image: InlineCandidate };
 
-/** Image types the browser shows (the same set as the file list's thumbnails). */
-const SHOWN = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 /** Images shown in one text at most; marks past that stay text. */
 const MAX_IMAGES = 20;
 const MARK = /\[cid:([^\s[\]<>]{1,255})\]/g;
@@ -24,7 +23,7 @@ const MARK = /\[cid:([^\s[\]<>]{1,255})\]/g;
 /** The text cut at its inline-image marks (one linear pass); a text without marks is one part. */
 export function bodyParts(text: string, files: readonly InlineCandidate[]): BodyPart[] {
   const byCid = new Map<string, InlineCandidate>();
-  for (const f of files) if (f.contentId && !f.redacted && SHOWN.has(f.mediaType)) byCid.set(f.contentId.toLowerCase(), f);
+  for (const f of files) if (f.contentId && !f.redacted && IMAGE_TYPES.has(f.mediaType)) byCid.set(f.contentId.toLowerCase(), f);
   if (byCid.size === 0 || !text.includes('[cid:')) return [{ text }];
   const parts: BodyPart[] = [];
   let from = 0;
