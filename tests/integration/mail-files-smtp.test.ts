@@ -153,6 +153,12 @@ describe('files in real-world mail', () => {
     ]);
     expect(sha(files[2]!.bytes)).toBe(sha(PDF));
     expect(mail.originalText).toContain('Please look at the mails below.');
+    // Redacting the PDF: the page says the forwarded messages on the entry hold it too.
+    const admin = await buildUser(db, { role: 'ADMIN', name: 'Ada Admin' });
+    const { agent } = await signIn(app, admin.email);
+    const page = await agent.get(`/tickets/${ticket.reference}/redact-file/${files[2]!.id}`).expect(200);
+    expect(page.text).toContain('This entry also holds a forwarded message');
+    expect(page.text).toContain(`/tickets/${ticket.reference}/redact-file/${files[0]!.id}">Fwd Rechnung.eml</a>`);
   });
 
   it('a file past the per-file limit: 552, nothing recorded', async () => {

@@ -312,9 +312,12 @@ export function ticketRoutes(db: Database): Router {
   async function renderRedaction(req: Request, res: Response, reference: string, id: number, status = 200, message: string | null = null) {
     const c = ctx(req);
     const [view, others] = await Promise.all([getTicketView(c, reference), sameContent(c, reference, id)]);
-    const file = [...view.reportFiles, ...view.workLog.flatMap((e) => e.files)].find((f) => f.id === id);
+    const all = [...view.reportFiles, ...view.workLog.flatMap((e) => e.files)];
+    const file = all.find((f) => f.id === id);
     if (!file) throw new NotFoundError('There is no such file on this ticket.');
-    res.status(status).render('tickets/redact', { title: `Redact ${file.fileName} · ${reference}`, t: view.ticket, file, others, message });
+    // A file that came inside a forwarded message is in that message's .eml on the same entry too.
+    const forwards = all.filter((f) => f.id !== id && f.workLogEntryId === file.workLogEntryId && f.mediaType === 'message/rfc822' && !f.redacted);
+    res.status(status).render('tickets/redact', { title: `Redact ${file.fileName} · ${reference}`, t: view.ticket, file, others, forwards, message });
   }
   router.get('/:reference/redact-file/:fileId', async (req, res) => {
     const { reference, id } = fileParams(req);
