@@ -124,15 +124,16 @@ describe('ticket page and its actions', () => {
     await refused(() => act('details', { version: t.version, title: 'ok', description: 'x'.repeat(20_001), channel: 'PHONE' }), 422, 'at most 20000 characters');
   });
 
-  it('a stale form: 409 page with what changed meanwhile, and the user input kept', async () => {
+  it('a stale form that changes a field a colleague changed meanwhile: 409 page with what changed, the input kept', async () => {
     const other = await buildUser(db, { name: 'Quick Colleague' });
     const { agent: colleague, csrf: theirCsrf } = await signIn(app, other.email);
     const fresh = await buildTicket(db, tech);
-    // Both open the page at version 1; the colleague saves first.
+    // Both open the page at version 1; the colleague saves first: the description.
+    const theirs = 'The colleague’s description, saved first.';
     await colleague
-      .post(`/tickets/${fresh.reference}/urgency`)
+      .post(`/tickets/${fresh.reference}/details`)
       .type('form')
-      .send({ _csrf: theirCsrf, version: 1, urgency: 'CRITICAL' })
+      .send({ _csrf: theirCsrf, version: 1, title: fresh.title, description: theirs, channel: 'PHONE' })
       .expect(303);
     const mine = 'My careful rewrite of the description, typed for ten minutes.';
     const res = await refused(
@@ -143,20 +144,56 @@ describe('ticket page and its actions', () => {
           .send({ _csrf: csrf, version: 1, title: fresh.title, description: mine, channel: 'PHONE' }),
       409,
       'Someone changed',
+      'The description of ticket',
       'Quick Colleague',
-      'changed urgency from Normal to Critical',
+      'edited the description',
       mine,
       'name="version" value="2"',
     );
     expect(res.text).toContain(`action="/tickets/${fresh.reference}/details"`);
-    // Re-sending from the conflict page (now at version 2) goes through.
+    // Re-sending from the conflict page (now at version 2) is the user's decision: it goes through.
     await agent
       .post(`/tickets/${fresh.reference}/details`)
       .type('form')
       .send({ _csrf: csrf, version: 2, title: fresh.title, description: mine, channel: 'PHONE' })
       .expect(303);
     const saved = await db.prisma.ticket.findUniqueOrThrow({ where: { id: fresh.id } });
-    expect(saved).toMatchObject({ urgency: 'CRITICAL', description: mine, version: 3 });
+    expect(saved).toMatchObject({ description: mine, version: 3 });
+  });
+
+  it('a stale form that changes only other fields goes through, and never puts back a colleague\'s value', async () => {
+    const other = await buildUser(db, { name: 'Tab A' });
+    const { agent: colleague, csrf: theirCsrf } = await signIn(app, other.email);
+    const fresh = await buildTicket(db, tech, { title: 'Printer offline' });
+    // Tab A, from version 1: a new title and a higher urgency.
+    await colleague.post(`/tickets/${fresh.reference}/details`).type('form')
+      .send({ _csrf: theirCsrf, version: 1, title: 'Printer offline on floor 3', description: fresh.description, channel: 'PHONE' }).expect(303);
+    await colleague.post(`/tickets/${fresh.reference}/urgency`).type('form').send({ _csrf: theirCsrf, version: 2, urgency: 'HIGH' }).expect(303);
+    // Tab B, still at version 1: the environment (its form holds the old title) and then the owner.
+    await agent.post(`/tickets/${fresh.reference}/details`).type('form')
+      .send({ _csrf: csrf, version: 1, title: 'Printer offline', description: `${fresh.description.replace(/\n/g, '\r\n')}`, channel: 'PHONE', environment: 'Windows 11, HP 4050' })
+      .expect(303);
+    await agent.post(`/tickets/${fresh.reference}/assign`).type('form').send({ _csrf: csrf, version: 1, assigneeId: other.id }).expect(303);
+    const saved = await db.prisma.ticket.findUniqueOrThrow({ where: { id: fresh.id } });
+    expect(saved).toMatchObject({ title: 'Printer offline on floor 3', urgency: 'HIGH', environment: 'Windows 11, HP 4050', assigneeId: other.id, version: 5 });
+    const rows = await db.prisma.ticketHistory.findMany({ where: { ticketId: fresh.id, ticketVersion: { gte: 4 } }, orderBy: { id: 'asc' } });
+    expect(rows.map((r) => [r.ticketVersion, r.field, r.actorId])).toEqual([[4, 'environment', tech.id], [5, 'assigneeId', tech.id]]);
+    // A stale urgency form that picks another urgency than tab A's: a conflict, nothing written.
+    await refused(() => agent.post(`/tickets/${fresh.reference}/urgency`).type('form').send({ _csrf: csrf, version: 1, urgency: 'LOW' }), 409, 'The urgency of ticket');
+  });
+
+  it('the conflict page sends back what the user did not change as it is now ("apply my change" restores nothing)', async () => {
+    const other = await buildUser(db, { name: 'Tab C' });
+    const { agent: colleague, csrf: theirCsrf } = await signIn(app, other.email);
+    const fresh = await buildTicket(db, tech, { title: 'Scanner jams' });
+    await colleague.post(`/tickets/${fresh.reference}/details`).type('form')
+      .send({ _csrf: theirCsrf, version: 1, title: 'Scanner jams on A3', description: 'Theirs.', channel: 'PHONE' }).expect(303);
+    // Mine: the description (a conflict) from version 1, with the title as it was then.
+    const page = await agent.post(`/tickets/${fresh.reference}/details`).type('form')
+      .send({ _csrf: csrf, version: 1, title: 'Scanner jams', description: 'Mine.', channel: 'PHONE' }).expect(409);
+    expect(page.text).toContain('value="Scanner jams on A3"');
+    expect(page.text).not.toContain('value="Scanner jams"');
+    expect(page.text).toContain('>Mine.</textarea>');
   });
 });
 

@@ -252,6 +252,53 @@ const stateOf = (t: Ticket): TicketState => ({
   links: new Set(),
 });
 
+/**
+ * Each ticket's tracked fields at every version it had (the model's history), for forms sent from
+ * an older version: a stale form is refused only when a field it changes was changed since
+ * (src/services/tickets/stale.ts).
+ */
+const pastStates = new Map<number, Map<number, Pick<TicketState, Tracked>>>();
+function remember(t: TicketState): void {
+  const snapshot = Object.fromEntries(TRACKED.map((f) => [f, t[f]])) as Pick<TicketState, Tracked>;
+  const past = pastStates.get(t.id) ?? new Map();
+  past.set(t.version, snapshot);
+  pastStates.set(t.id, past);
+}
+/** The fields changed after version `given`, each with its value at `given`. */
+function changedSinceModel(t: TicketState, given: number): Map<Tracked, unknown> {
+  const past = pastStates.get(t.id);
+  const at = (v: number) => {
+    const snap = past?.get(v);
+    if (!snap) throw new Error(`model: no snapshot of ${t.reference} at version ${v}`);
+    return snap;
+  };
+  const since = new Map<Tracked, unknown>();
+  for (let v = given + 1; v <= t.version; v++) {
+    for (const f of TRACKED) if (!since.has(f) && show(at(v)[f]) !== show(at(v - 1)[f])) since.set(f, at(given)[f]);
+  }
+  return since;
+}
+const normText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v).replace(/\r\n?/g, '\n').trim());
+/** mergeStale: a field changed since is a conflict unless the form sets it to what it is now (then left out). */
+function mergeStaleModel(t: TicketState, patch: Partial<Pick<TicketState, Tracked>>, since: Map<Tracked, unknown>) {
+  const merged: Partial<Pick<TicketState, Tracked>> = {};
+  for (const f of Object.keys(patch) as Tracked[]) {
+    if (!since.has(f)) (merged as Record<string, unknown>)[f] = patch[f];
+    else if (normText(patch[f]) !== normText(t[f])) refuse('conflict', `${f} was changed since the form's version`);
+  }
+  return merged;
+}
+/** withoutUntouched (the details form): fields sent as they were at the form's version are left out. */
+function withoutUntouchedModel(patch: Partial<Pick<TicketState, Tracked>>, since: Map<Tracked, unknown>) {
+  return Object.fromEntries(
+    Object.entries(patch).filter(([f, v]) => {
+      if (!since.has(f as Tracked)) return true;
+      const base = since.get(f as Tracked);
+      return REF_FIELDS.has(f as Tracked) ? (v ?? null) !== (base ?? null) : normText(v) !== normText(base);
+    }),
+  ) as Partial<Pick<TicketState, Tracked>>;
+}
+
 /** A history row as the model expects it; only the keys given are compared. */
 type RowSpec = Record<string, string | number | null>;
 
@@ -435,11 +482,17 @@ function predictTicketOp(run: TicketRun, op: TicketOp): Success {
   const permission: Permission =
     op.op === 'take' || op.op === 'assign' ? 'ticket.assign' : op.op === 'resolve' ? 'ticket.resolve' : op.op === 'worklog' ? 'ticket.worklog' : 'ticket.update';
   needs(actor, permission);
-  if ('v' in op) checkVersion(ticket.version, versionOf(ticket.version, op.v));
+  // A form from an older version is stale: it goes on, and only a field changed since conflicts.
+  let since: Map<Tracked, unknown> | null = null;
+  if ('v' in op) {
+    const given = versionOf(ticket.version, op.v);
+    if (given >= 1 && given < ticket.version) since = changedSinceModel(ticket, given);
+    else checkVersion(ticket.version, given);
+  }
   if (ticket.status === 'CLOSED') refuse('validation', 'closed tickets are final');
 
   const ok = (patch: Partial<Pick<TicketState, Tracked>>, limits?: Partial<Record<Tracked, number>>): Success => {
-    const c = change(ticket, actor, patch, limits);
+    const c = change(ticket, actor, since ? mergeStaleModel(ticket, patch, since) : patch, limits);
     if (c.refused) refuse('db', 'a value the database refuses');
     return { index, patch: c.next, rows: c.rows, delta: { TicketHistory: c.rows.length } };
   };
@@ -536,10 +589,8 @@ function predictTicketOp(run: TicketRun, op: TicketOp): Success {
     case 'details': {
       const title = required(op.title, 'title');
       const description = required(op.description, 'description');
-      return ok(
-        { title, description, channel: op.channel, environment: op.environment, occurrence: op.occurrence, workaround: op.workaround },
-        { title: 200 },
-      );
+      const fields = { title, description, channel: op.channel, environment: op.environment, occurrence: op.occurrence, workaround: op.workaround };
+      return ok(since ? withoutUntouchedModel(fields, since) : fields, { title: 200 });
     }
     case 'link': {
       const articleId = articleIdOf(op.article);
@@ -796,11 +847,13 @@ async function checkTicketOp(seq: Sequence, run: TicketRun, op: TicketOp) {
         labels.duplicateOfId.set(created.id, created.reference);
         allEmails.add(p.create.email);
         run.tickets.push(stateOf(stored));
+        remember(run.tickets.at(-1)!);
       } else {
         const m = matchRows(fresh.TicketHistory, p.rows);
         expect(m.actual, `${label}: history rows`).toEqual(m.expected);
         const model = run.tickets[p.index!]!;
         Object.assign(model, p.patch);
+        remember(model);
         if (p.links?.add !== undefined) model.links.add(p.links.add);
         if (p.links?.remove !== undefined) model.links.delete(p.links.remove);
       }
@@ -853,6 +906,7 @@ describe('service layer, property-based', () => {
           labels.duplicateOfId.set(created.id, created.reference);
           allEmails.add(emails[i]!);
           run.tickets.push(stateOf(await db.prisma.ticket.findUniqueOrThrow({ where: { id: created.id } })));
+          remember(run.tickets.at(-1)!);
         }
         await seq.ready();
         for (const op of ops) await checkTicketOp(seq, run, op);

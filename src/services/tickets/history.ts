@@ -2,6 +2,7 @@ import type { Tx } from '../../db/client.js';
 import type { Ticket } from '../../generated/prisma/client.js';
 import { actorColumns, type AnyActor } from '../context.js';
 import { ConflictError } from '../errors.js';
+import { mergeStale } from './stale.js';
 
 /** Ticket fields whose every change is written to the history. */
 export const TRACKED_FIELDS = [
@@ -62,6 +63,8 @@ export async function changeTicket(
   patch: TicketPatch,
   extra: Partial<Pick<Ticket, 'resolvedAt'>> = {},
 ): Promise<Ticket> {
+  // From a stale form: only what the user changed, unless a colleague changed it too (stale.ts).
+  patch = mergeStale(ticket, patch);
   const changed = TRACKED_FIELDS.filter((f) => f in patch && show(patch[f]) !== show(ticket[f]));
   if (changed.length === 0) return ticket;
 

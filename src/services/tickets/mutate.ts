@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { assertCan, type Permission } from '../policy.js';
 import { assertNotClosed, assertVersion, findTicketOrThrow } from './rules.js';
 import { invalidateQueueCounts } from './queue.js';
+import { changedSince, markStale } from './stale.js';
 
 export interface TicketTarget {
   reference: string;
@@ -13,7 +14,9 @@ export interface TicketTarget {
 
 /**
  * The frame of every change to an existing ticket: permission, one transaction, the ticket
- * loaded, closed tickets refused, stale forms refused; then the change itself.
+ * loaded, closed tickets refused; then the change itself. A form from an older version goes on
+ * marked stale: changeTicket applies only what it changes, and refuses it when a colleague changed
+ * one of those fields meanwhile (stale.ts). A version the ticket never had is refused at once.
  */
 export async function mutateTicket<T>(
   ctx: ServiceContext,
@@ -24,7 +27,11 @@ export async function mutateTicket<T>(
   assertCan(ctx.actor, permission);
   const result = await ctx.db.$transaction(async (tx) => {
     const ticket = await findTicketOrThrow(tx, target.reference);
-    if (target.version !== undefined) assertVersion(ticket, target.version);
+    if (target.version !== undefined && target.version >= 1 && target.version < ticket.version) {
+      markStale(ticket, await changedSince(tx, ticket.id, target.version));
+    } else if (target.version !== undefined) {
+      assertVersion(ticket, target.version);
+    }
     assertNotClosed(ticket);
     return change(tx, ticket);
   });

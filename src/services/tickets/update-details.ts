@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { changeTicket } from './history.js';
 import { mutateTicket, type TicketTarget } from './mutate.js';
 import { requireText } from './rules.js';
+import { withoutUntouched } from './stale.js';
 
 export interface TicketDetails {
   title: string;
@@ -25,10 +26,11 @@ export function updateTicketDetails(ctx: ServiceContext, target: TicketTarget, d
         channel: 'A ticket the customer reported keeps its channel.',
       });
     }
-    return changeTicket(tx, ctx.actor, ticket, {
+    // From a stale form, only the fields the user edited (stale.ts).
+    return changeTicket(tx, ctx.actor, ticket, withoutUntouched(ticket, {
       ...details,
       title: requireText(details.title, 'title', 'A title'),
       description: requireText(details.description, 'description', 'A description'),
-    });
+    }));
   });
 }

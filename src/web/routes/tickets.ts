@@ -27,6 +27,8 @@ import { actorOf } from '../middleware/auth.js';
 import { can } from '../../services/policy.js';
 import type { IncomingFile } from '../../services/attachments/files.js';
 import { readTicketFile } from '../../services/attachments/read.js';
+import { getChangedSince, isBaseValue } from '../../services/tickets/stale.js';
+import type { TrackedField } from '../../services/tickets/history.js';
 import { redactAttachment, sameContent } from '../../services/attachments/redact.js';
 import { heldCopy, sendFile } from '../send-file.js';
 import { fieldErrors } from '../schemas/common.js';
@@ -257,7 +259,16 @@ export function ticketRoutes(db: Database): Router {
       getChangesSince(c, reference, formVersion),
       listAssignableUsers(c),
     ]);
-    const kept = Object.entries(values).filter(([k]) => k !== '_csrf' && k !== 'version');
+    // What the user did not change (sent as it was when they opened the page) is shown, and sent
+    // again, as it is now: "Apply my change" must not put back a colleague's value of another field.
+    const since = formVersion >= 1 ? await getChangedSince(c, reference, formVersion) : new Map();
+    const current = view.ticket as unknown as Record<string, unknown>;
+    const kept = Object.entries(values)
+      .filter(([k]) => k !== '_csrf' && k !== 'version')
+      .map(([k, v]): [string, unknown] => {
+        const base = since.get(k as TrackedField);
+        return base && isBaseValue(k as TrackedField, v, base) ? [k, current[k] ?? ''] : [k, v];
+      });
     res.status(409).render('tickets/conflict', {
       title: `Changed meanwhile · ${reference}`,
       t: view.ticket,
