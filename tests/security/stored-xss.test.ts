@@ -224,7 +224,8 @@ async function plant(payload: string): Promise<Page[]> {
   await posted(tech, `/tickets/${reference}/resolve`, { _csrf: csrf, version: await version(reference), resolutionCode: 'WORKAROUND', resolutionNote: v('resolution') });
 
   // A stale form (409) and a refused one (422) show what was typed, next to what others stored.
-  await posted(admin, `/tickets/${referenceB}/urgency`, { _csrf: adminCsrf, version: 1, urgency: 'LOW' });
+  // (The colleague's change meets a field the stale form changes: the description.)
+  await posted(admin, `/tickets/${referenceB}/details`, { _csrf: adminCsrf, version: 1, title: v('titleb'), description: 'Rewritten by the admin.', channel: 'EMAIL' });
   const stale = () =>
     tech.post(`/tickets/${referenceB}/details`).type('form').send({ _csrf: csrf, version: 1, title: v('titleb'), description: v('conflict'), channel: 'EMAIL' });
   const refused = () => tech.post('/tickets').type('form').send({ _csrf: csrf, title: v('invalid'), urgency: 'LOW', channel: 'PHONE' });
