@@ -137,15 +137,16 @@ c AS (
 d AS (
   SELECT c.*,
          coalesce(c.resolved_at, ${now}) - c.created AS span,
-         -- Half the NEW tickets have no owner yet; 40% of the others were taken by their creator at once.
+         -- Half the NEW tickets have no owner yet, the others were logged with "assign to me" (taking
+         -- a NEW ticket later opens it); 40% of the others were taken by their creator at once.
          (c.status = 'NEW' AND c.rs2 < 0.5) AS unassigned
   FROM c
 ),
 e AS (
   SELECT d.*,
          (${P.staffIds}::int[])[d.cri] AS creator_id, (${P.staffNames}::text[])[d.cri] AS creator_name,
-         NOT d.unassigned AND d.rb < 0.4 AS born,
-         CASE WHEN d.unassigned THEN NULL WHEN d.rb < 0.4 THEN d.cri ELSE d.asi END AS owner_i,
+         NOT d.unassigned AND (d.status = 'NEW' OR d.rb < 0.4) AS born,
+         CASE WHEN d.unassigned THEN NULL WHEN d.status = 'NEW' OR d.rb < 0.4 THEN d.cri ELSE d.asi END AS owner_i,
          (${P.custIds}::int[])[d.ci] AS cust_id, (${P.custNames}::text[])[d.ci] AS cust_name,
          d.created + d.span * (0.05 * d.rtk) AS t_take,
          d.created + d.span * (0.1 + 0.2 * d.rpg) AS t_prog,
@@ -167,10 +168,11 @@ f AS (
 ),
 h AS (
   SELECT f.*,
-         CASE f.status WHEN 'NEW' THEN f.vb WHEN 'OPEN' THEN f.vb + 1 WHEN 'IN_PROGRESS' THEN f.vb + 1
+         -- Taking a NEW ticket opens it (one version): a taken OPEN ticket had no later status change.
+         CASE f.status WHEN 'NEW' THEN f.vb WHEN 'OPEN' THEN f.vb + (NOT f.took)::int WHEN 'IN_PROGRESS' THEN f.vb + 1
                        WHEN 'CLOSED' THEN f.vb + 3 ELSE f.vb + 2 END AS version,
-         CASE f.status WHEN 'NEW' THEN CASE WHEN f.took THEN f.t_take ELSE f.created END
-                       WHEN 'OPEN' THEN f.t_prog WHEN 'IN_PROGRESS' THEN f.t_prog
+         CASE f.status WHEN 'NEW' THEN f.created
+                       WHEN 'OPEN' THEN CASE WHEN f.took THEN f.t_take ELSE f.t_prog END WHEN 'IN_PROGRESS' THEN f.t_prog
                        WHEN 'WAITING_ON_CUSTOMER' THEN f.t_wait WHEN 'RESOLVED' THEN f.resolved_at
                        ELSE f.closed_at END AS updated,
          'Customer reports: ' || f.title || '. ' || ${pick(P.openers, 'f.rd1')} || ' ' || ${pick(P.details, 'f.rd2')}
@@ -181,7 +183,7 @@ h AS (
          f.rwl < 0.25 AS has_wl,
          CASE WHEN f.rwk < 0.6 THEN 'NOTE' ELSE 'ATTEMPTED_FIX' END AS wl_kind,
          coalesce(f.assignee_id, f.creator_id) AS wl_author,
-         f.vb + (f.status <> 'NEW')::int + (f.status = 'WAITING_ON_CUSTOMER' AND f.t_wait <= f.t_wl)::int AS wl_ver
+         f.vb + (f.status <> 'NEW' AND NOT (f.took AND f.status = 'OPEN'))::int + (f.status = 'WAITING_ON_CUSTOMER' AND f.t_wait <= f.t_wl)::int AS wl_ver
   FROM f
 ),
 w1 AS MATERIALIZED (
@@ -239,8 +241,11 @@ ins_h AS (
      json_build_object('title', w.title, 'urgency', w.urgency, 'status', 'NEW', 'channel', w.channel,
                        'customer', w.cust_name, 'assignee', CASE WHEN w.born THEN w.creator_name END)::text,
      NULL::int, CASE WHEN w.born THEN w.creator_id END, 1, w.created, w.creator_id),
+    -- Taking it (a NEW ticket: it opens in the same change, as takeTicket writes it).
+    (w.took, 'CHANGED', 'status', 'NEW', 'OPEN', NULL, NULL, 2, w.t_take, w.assignee_id),
     (w.took, 'CHANGED', 'assigneeId', NULL, w.assignee_name, NULL, w.assignee_id, 2, w.t_take, w.assignee_id),
-    (w.status <> 'NEW', 'CHANGED', 'status', 'NEW', CASE WHEN w.status = 'OPEN' THEN 'OPEN' ELSE 'IN_PROGRESS' END,
+    (w.status <> 'NEW' AND NOT (w.took AND w.status = 'OPEN'), 'CHANGED', 'status', CASE WHEN w.took THEN 'OPEN' ELSE 'NEW' END,
+     CASE WHEN w.status = 'OPEN' THEN 'OPEN' ELSE 'IN_PROGRESS' END,
      NULL, NULL, w.vb + 1, w.t_prog, coalesce(w.assignee_id, w.creator_id)),
     (w.status = 'WAITING_ON_CUSTOMER', 'CHANGED', 'status', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', NULL, NULL,
      w.vb + 2, w.t_wait, w.assignee_id),

@@ -62,6 +62,8 @@ describe('a technician’s shift', () => {
     await navigate(page, () => page.getByRole('button', { name: 'Take it' }).click());
     await check('taken');
     expect(await text(head)).toContain(`Owner: ${TESS.name}`);
+    // A new ticket that somebody takes is open.
+    expect(await text(head.locator('[title=Status]'))).toBe('Open');
 
     // Log an attempted fix that did not help.
     await page.getByRole('combobox', { name: 'Entry', exact: true }).selectOption({ label: 'Attempted fix' });
@@ -107,10 +109,11 @@ describe('a technician’s shift', () => {
     const expected = [
       `${TESS.name} created the ticket (Normal urgency, via Phone, for Marta Kowalski)`,
       `${TESS.name} took the ticket`,
+      `${TESS.name} changed status from New to Open`,
       `${TESS.name} logged an attempted fix: Did not help`,
       `${TESS.name} changed urgency from Normal to High`,
       `${TESS.name} handed the ticket to ${HUGO.name} (from ${TESS.name})`,
-      `${TESS.name} changed status from New to Resolved`,
+      `${TESS.name} changed status from Open to Resolved`,
       `${TESS.name} changed resolution from — to Workaround provided`,
       `${TESS.name} changed status from Resolved to Open`,
     ];

@@ -74,10 +74,12 @@ describe('a technician works a ticket from phone call to resolution', () => {
     });
     expect(history.map((h) => [h.action, h.field, h.oldValue, h.newValue, h.actor?.name])).toEqual([
       ['CREATED', null, null, expect.any(String), 'Anna Tech'],
+      // Taking a new ticket opens it: one change, two rows.
+      ['CHANGED', 'status', 'NEW', 'OPEN', 'Anna Tech'],
       ['CHANGED', 'assigneeId', null, 'Anna Tech', 'Anna Tech'],
       ['WORKLOG_ADDED', 'ATTEMPTED_FIX', null, 'FAILED', 'Anna Tech'],
       ['CHANGED', 'urgency', 'NORMAL', 'HIGH', 'Anna Tech'],
-      ['CHANGED', 'status', 'NEW', 'IN_PROGRESS', 'Anna Tech'],
+      ['CHANGED', 'status', 'OPEN', 'IN_PROGRESS', 'Anna Tech'],
       ['CHANGED', 'assigneeId', 'Anna Tech', 'Bob Tech', 'Anna Tech'],
       ['CHANGED', 'status', 'IN_PROGRESS', 'RESOLVED', 'Anna Tech'],
       ['CHANGED', 'resolutionCode', null, 'WORKAROUND', 'Anna Tech'],
@@ -92,9 +94,10 @@ describe('a technician works a ticket from phone call to resolution', () => {
       reference,
       'VPN drops every 10 minutes',
       'took the ticket',
+      'changed status from New to Open',
       'logged an attempted fix: Did not help',
       'changed urgency from Normal to High',
-      'changed status from New to In progress',
+      'changed status from Open to In progress',
       'handed the ticket to Bob Tech (from Anna Tech)',
       'changed resolution from — to Workaround provided',
       'changed status from Resolved to Open',

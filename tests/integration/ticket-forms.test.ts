@@ -98,6 +98,27 @@ describe('ticket page and its actions', () => {
     await refused(() => act('worklog', { kind: 'NOTE', body: 'x' }, 'CB-0000000'), 404);
   });
 
+  it("the Problem section links the customer's name to their page, escaped", async () => {
+    const u = await buildTicket(db, tech, { customer: { name: 'Zoë <i>O\'Hara</i> & Co', email: `zoe-${Date.now()}@customer.test` } });
+    const res = await agent.get(`/tickets/${u.reference}`).expect(200);
+    const problem = res.text.slice(res.text.indexOf('id="problem-details"'), res.text.indexOf('</dl>', res.text.indexOf('id="problem-details"')));
+    expect(problem).toContain(`<dt>Customer</dt>`);
+    expect(problem).toMatch(new RegExp(`<dd><a href="/customers/${u.customerId}">Zoë &lt;i&gt;O&#39;Hara&lt;/i&gt; &amp; Co</a> · `));
+    expect(res.text).not.toContain('<i>O');
+  });
+
+  it('the resolve form says the resolution note goes to the customer, tied to the field', async () => {
+    const hint = 'Sent to the customer by mail and shown on their page.';
+    const described = (html: string) => html.match(/<textarea id="res-resolutionNote"[^>]*aria-describedby="([^"]*)"/)?.[1];
+    const page = await agent.get(`/tickets/${t.reference}`).expect(200);
+    expect(page.text).toContain(`<p class="hint" id="res-resolutionNote-hint">${hint}</p>`);
+    expect(described(page.text)).toBe('res-resolutionNote-hint');
+    // Still there, beside the error, when the form comes back refused.
+    const res = await refused(() => act('resolve', { version: t.version, resolutionCode: 'FIXED', resolutionNote: ' ' }), 422);
+    expect(res.text).toContain(hint);
+    expect(described(res.text)).toBe('res-resolutionNote-error res-resolutionNote-hint');
+  });
+
   it('a reference typed loosely redirects to its canonical address', async () => {
     const res = await agent.get(`/tickets/${t.reference.toLowerCase()}`).expect(301);
     expect(res.headers.location).toBe(`/tickets/${t.reference}`);

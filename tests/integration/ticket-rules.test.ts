@@ -118,6 +118,44 @@ describe('ownership', () => {
     await refused(() => takeTicket(as(db, other), at(taken)), ConflictError, /already has an owner/);
   });
 
+  it('taking a NEW ticket opens it, in the same change: an owner row and a status row of one version', async () => {
+    const t = await buildTicket(db, tech);
+    const taken = await takeTicket(as(db, tech), at(t));
+    expect(taken).toMatchObject({ status: 'OPEN', assigneeId: tech.id, version: t.version + 1 });
+    expect(await fresh(t.reference)).toMatchObject({ status: 'OPEN', assigneeId: tech.id, version: t.version + 1 });
+    const rows = (await historyOf(t.id)).filter((h) => h.action === 'CHANGED');
+    expect(rows.map((h) => [h.field, h.oldValue, h.newValue, h.newRefId, h.actorId, h.ticketVersion])).toEqual([
+      ['status', 'NEW', 'OPEN', null, tech.id, 2],
+      ['assigneeId', null, 'Tess Tech', tech.id, tech.id, 2],
+    ]);
+  });
+
+  it('assigning a NEW ticket to anyone opens it; handing it back to nobody does not make it NEW again', async () => {
+    const t = await buildTicket(db, tech);
+    const handed = await assignTicket(as(db, tech), at(t), other.id);
+    expect(handed).toMatchObject({ status: 'OPEN', assigneeId: other.id });
+    const dropped = await assignTicket(as(db, other), at(handed), null);
+    expect(dropped).toMatchObject({ status: 'OPEN', assigneeId: null });
+    const rows = (await historyOf(t.id)).filter((h) => h.action === 'CHANGED');
+    expect(rows.map((h) => [h.field, h.oldValue, h.newValue, h.ticketVersion])).toEqual([
+      ['status', 'NEW', 'OPEN', 2],
+      ['assigneeId', null, 'Otto Other', 2],
+      ['assigneeId', 'Otto Other', null, 3],
+    ]);
+    // A ticket further along keeps its status when it changes hands.
+    const u = await changeStatus(as(db, tech), at(await buildTicket(db, tech)), 'IN_PROGRESS');
+    expect(await assignTicket(as(db, tech), at(u), other.id)).toMatchObject({ status: 'IN_PROGRESS', assigneeId: other.id });
+    // A refused assignment opens nothing.
+    const v = await buildTicket(db, tech);
+    await refused(() => assignTicket(as(db, tech), at(v), retired.id), ValidationError, /deactivated/);
+    expect((await fresh(v.reference)).status).toBe('NEW');
+  });
+
+  it('starting work on an unassigned ticket still makes the starter its owner', async () => {
+    const t = await buildTicket(db, tech);
+    expect(await changeStatus(as(db, other), at(t), 'IN_PROGRESS')).toMatchObject({ status: 'IN_PROGRESS', assigneeId: other.id });
+  });
+
   it('any technician hands any ticket to an active colleague, never to a deactivated one', async () => {
     const t = await buildTicket(db, tech, { assignToMe: true });
     const handed = await assignTicket(as(db, other), at(t), other.id);

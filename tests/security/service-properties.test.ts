@@ -506,11 +506,13 @@ function predictTicketOp(run: TicketRun, op: TicketOp): Success {
       if (ticket.assigneeId === actor.id) return ok({});
       if (ticket.assigneeId !== null) refuse('conflict', 'someone owns it');
       assignable(actor.id);
-      return ok({ assigneeId: actor.id });
+      // A NEW ticket that gets an owner is OPEN (README: Owner).
+      return ok({ assigneeId: actor.id, ...(ticket.status === 'NEW' ? { status: 'OPEN' as const } : {}) });
     case 'assign': {
       const to = op.to === 'nobody' ? null : op.to === 'ghost' ? GHOST_ID : actors[op.to].id;
       if (to !== null) assignable(to);
-      return ok({ assigneeId: to });
+      // Given to somebody, a NEW ticket opens; handed back to nobody, it keeps its status.
+      return ok({ assigneeId: to, ...(to !== null && ticket.status === 'NEW' ? { status: 'OPEN' as const } : {}) });
     }
     case 'urgency':
       return ok({ urgency: op.urgency });
