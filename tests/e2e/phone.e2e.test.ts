@@ -2,7 +2,7 @@
 // nothing makes the page wider than the screen, the controls are on screen and work by tapping.
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTicket, createUsers, expectNoHorizontalOverflow, launchBrowser, navigate, newContext, Scenario, signIn, text } from './support.js';
+import { createTicket, createUsers, expectNoHorizontalOverflow, goto, launchBrowser, navigate, newContext, Scenario, signIn, text } from './support.js';
 
 const { baseUrl } = inject('e2e');
 const PIA = { name: 'Pia Onthego', email: 'pia.phone@caseboard.test', password: 'pia-phone-password-1' };
@@ -106,6 +106,46 @@ describe('on a phone', () => {
     await sc.check(page, 'new-ticket');
     await expectNoHorizontalOverflow(page, 'new ticket form');
 
+    sc.finish();
+  });
+
+  it('a 200-character title without spaces does not make the queue, the ticket or the customer page scroll sideways', async () => {
+    // A pasted path or URL: one "word" with nowhere to break.
+    const longTitle = ('C:\\Users\\finance-shared\\Q4-reconciliation\\' + 'x'.repeat(200)).slice(0, 200);
+    expect(longTitle).toHaveLength(200);
+    const longRef = await createTicket(baseUrl, PIA, {
+      customerName: 'Wendy Widepath',
+      customerEmail: 'wendy.widepath@caseboard.test',
+      title: longTitle,
+      description: 'The share path in the title is what the customer pasted.',
+      urgency: 'Critical', // first in the queue
+    });
+    const sc = new Scenario('long-title');
+    for (const [label, options] of [
+      ['desktop', { viewport: { width: 1280, height: 900 } }],
+      ['phone', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true }],
+    ] as const) {
+      const context = await newContext(browser, baseUrl, options);
+      const page = await sc.open(context);
+      await signIn(page, PIA, (step) => sc.check(page, `${label}-${step}`));
+      await sc.check(page, `${label}-queue`);
+      await expectNoHorizontalOverflow(page, `queue (${label})`);
+      const link = page.getByRole('link', { name: longTitle });
+      await expectOnScreen(page, link, `the long title in the queue (${label})`);
+
+      await navigate(page, () => link.click());
+      expect(new URL(page.url()).pathname).toBe(`/tickets/${longRef}`);
+      await sc.check(page, `${label}-ticket`);
+      await expectNoHorizontalOverflow(page, `ticket page (${label})`);
+
+      await goto(page, '/customers?q=widepath');
+      await sc.check(page, `${label}-customers`);
+      await navigate(page, () => page.getByRole('link', { name: 'Wendy Widepath' }).first().click());
+      expect(new URL(page.url()).pathname).toMatch(/^\/customers\/\d+$/);
+      await sc.check(page, `${label}-customer`);
+      await expectNoHorizontalOverflow(page, `customer page (${label})`);
+      await context.close();
+    }
     sc.finish();
   });
 });

@@ -43,7 +43,17 @@ export interface QueuePage {
   next: QueueCursor | null;
   counts: Record<Urgency, number>;
   total: number;
+  /**
+   * A text search that leaves resolved and closed tickets out (the default filter): how many of
+   * them match it too, up to HIDDEN_MATCHES_LIMIT + 1 (more than the limit: "1,000+"). Null when
+   * not counted: no text search, a reference found its ticket, or the filter includes them.
+   */
+  hiddenDone: number | null;
 }
+
+/** The most resolved or closed matches a search counts exactly (past it: "1,000+"). */
+export const HIDDEN_MATCHES_LIMIT = 1000;
+const DONE_STATUSES: readonly TicketStatus[] = ['RESOLVED', 'CLOSED'];
 
 /**
  * An enum value written into the SQL text rather than sent as a parameter: PostgreSQL then plans
@@ -126,19 +136,39 @@ const JOINS = Prisma.sql`JOIN "Customer" c ON c.id = t."customerId" LEFT JOIN "U
  * One page of the queue, critical first then oldest first, with keyset pagination.
  * Each status is read as its own ordered index range (status, urgency, createdAt, id), and the
  * ranges are merged: PostgreSQL reads at most a page per status, whatever the table's size.
- * A reference typed into the text filter finds that ticket whatever its status.
  */
 async function queueRows(ctx: ServiceContext, filter: QueueFilter): Promise<QueueRow[]> {
-  // Text that reads as a reference finds that ticket; when none has it (a word like "shows me"
-  // also reads as one), the text is searched as words.
-  const reference = filter.text ? normalizeReference(filter.text) : null;
-  if (reference && !filter.after) {
-    const byReference = Prisma.sql`${SELECT_ROW} FROM "Ticket" t ${JOINS} WHERE t.reference = ${reference}`;
-    const exact = await readRows(ctx, byReference);
-    if (exact.length) return exact;
-  }
   const query = filter.text?.trim() ? rankedRowsSql(ctx.actor.id, filter) : queueRowsSql(ctx.actor.id, filter);
   return query ? readRows(ctx, query) : [];
+}
+
+/**
+ * A reference typed into the text filter (loosely too) finds that ticket whatever its status
+ * and the other filters; null when the text does not read as one or no ticket has it (a word like
+ * "shows me" also reads as one): then the text is searched as words.
+ */
+async function ticketByReference(ctx: ServiceContext, filter: QueueFilter): Promise<QueueRow | null> {
+  const reference = filter.text && !filter.after ? normalizeReference(filter.text) : null;
+  if (!reference) return null;
+  const [row] = await readRows(ctx, Prisma.sql`${SELECT_ROW} FROM "Ticket" t ${JOINS} WHERE t.reference = ${reference}`);
+  return row ?? null;
+}
+
+/**
+ * How many resolved or closed tickets a text search would also find with the same other filters
+ * (owner, urgency), counted up to HIDDEN_MATCHES_LIMIT + 1 rows: one bounded query, run only for a
+ * search whose status filter has neither (null otherwise).
+ */
+async function hiddenDoneMatches(ctx: ServiceContext, filter: QueueFilter): Promise<number | null> {
+  if (!boundedSearchText(filter.text) || filter.statuses.some((s) => DONE_STATUSES.includes(s))) return null;
+  const done: QueueFilter = { ...filter, statuses: DONE_STATUSES, after: undefined };
+  const statuses = Prisma.join(DONE_STATUSES.map((s) => literal(s, STATUSES, 'TicketStatus')));
+  const query = Prisma.sql`
+    SELECT count(*)::int AS n FROM (
+      SELECT 1 FROM "Ticket" t WHERE t.status IN (${statuses}) AND ${and(conditions(ctx.actor.id, done, true))}
+      LIMIT ${Prisma.raw(String(HIDDEN_MATCHES_LIMIT + 1))}) hidden`;
+  const [row] = await sql<{ n: number }>(ctx.db, query.text, query.values);
+  return row?.n ?? 0;
 }
 
 /** One queue page's SQL by filters (null: no status, nothing to show). */
@@ -285,7 +315,14 @@ async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Co
 
 export async function listQueue(ctx: ServiceContext, filter: QueueFilter): Promise<QueuePage> {
   assertCan(ctx.actor, 'ticket.read');
-  const [rows, counts] = await Promise.all([queueRows(ctx, filter), queueCounts(ctx, filter)]);
+  // Found by its reference: the page is that ticket, and the counts are its own (counting the
+  // text as words, as before, showed the ticket above counts of 0).
+  const exact = await ticketByReference(ctx, filter);
+  if (exact) {
+    const counts = Object.fromEntries(URGENCIES.map((u) => [u, u === exact.urgency ? 1 : 0])) as Counts;
+    return { rows: [exact], next: null, counts, total: 1, hiddenDone: null };
+  }
+  const [rows, counts, hiddenDone] = await Promise.all([queueRows(ctx, filter), queueCounts(ctx, filter), hiddenDoneMatches(ctx, filter)]);
   const hasMore = rows.length > QUEUE_PAGE_SIZE;
   const page = hasMore ? rows.slice(0, QUEUE_PAGE_SIZE) : rows;
   const last = page[page.length - 1];
@@ -294,5 +331,6 @@ export async function listQueue(ctx: ServiceContext, filter: QueueFilter): Promi
     next: hasMore && last ? { urgency: last.urgency, createdAt: last.createdAt, id: last.id } : null,
     counts,
     total: Object.values(counts).reduce((a, b) => a + b, 0),
+    hiddenDone,
   };
 }

@@ -8,7 +8,7 @@ import type { ServiceContext } from '../../services/context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
 import { createTicket, type NewTicket } from '../../services/tickets/create-ticket.js';
 import { logDuplicateTicket } from '../../services/tickets/log-duplicate.js';
-import { listQueue } from '../../services/tickets/queue.js';
+import { HIDDEN_MATCHES_LIMIT, listQueue } from '../../services/tickets/queue.js';
 import { getChangesSince, getTicketView } from '../../services/tickets/ticket-view.js';
 import { updateTicketDetails } from '../../services/tickets/update-details.js';
 import { changeUrgency } from '../../services/tickets/change-urgency.js';
@@ -130,6 +130,14 @@ export function ticketRoutes(db: Database): Router {
         return [u, `/tickets?${p.toString()}`];
       }),
     );
+    // A search that left resolved or closed tickets out says how many, with the same search over every status.
+    let hiddenDone: { count: string; one: boolean; href: string } | null = null;
+    if (page.hiddenDone) {
+      const all = new URLSearchParams(filterParams);
+      all.set('status', 'all');
+      const count = page.hiddenDone > HIDDEN_MATCHES_LIMIT ? `${HIDDEN_MATCHES_LIMIT.toLocaleString('en')}+` : String(page.hiddenDone);
+      hiddenDone = { count, one: page.hiddenDone === 1, href: `/tickets?${all.toString()}` };
+    }
     const nextParams = new URLSearchParams(filterParams);
     if (page.next) nextParams.set('after', encodeCursor(page.next));
     res.status(parsed.success ? 200 : 400).render('tickets/queue', {
@@ -137,6 +145,7 @@ export function ticketRoutes(db: Database): Router {
       rows: page.rows.map((r) => ({ ...r, age: age(r.createdAt, now), opened: when(r.createdAt) })),
       counts: page.counts,
       total: page.total,
+      hiddenDone,
       filters: { status: raw.status ?? 'active', urgency: raw.urgency ?? '', assignee: raw.assignee ?? 'anyone', q: raw.q ?? '' },
       filterQuery: filterParams.toString(),
       urgencyLinks,
