@@ -161,6 +161,23 @@ async function ticketByReference(ctx: ServiceContext, filter: QueueFilter): Prom
  */
 async function hiddenDoneMatches(ctx: ServiceContext, filter: QueueFilter): Promise<number | null> {
   if (!boundedSearchText(filter.text) || filter.statuses.some((s) => DONE_STATUSES.includes(s))) return null;
+  // Kept for a while per search: tickets that are done change seldom, and the number is only a
+  // hint; the same search again (the next page, a colleague's) costs nothing.
+  let kept = hiddenCaches.get(ctx.db);
+  if (!kept) hiddenCaches.set(ctx.db, (kept = new Map()));
+  const key = JSON.stringify([filter.assignee === 'me' ? ctx.actor.id : filter.assignee, filter.urgency ?? null, filter.text?.trim() ?? '']);
+  const hit = kept.get(key);
+  if (hit && Date.now() - hit.at < HIDDEN_TTL_MS) return hit.n;
+  const n = await countHiddenDone(ctx, filter);
+  if (kept.size >= 500) kept.clear();
+  kept.set(key, { at: Date.now(), n });
+  return n;
+}
+
+const HIDDEN_TTL_MS = 30_000;
+const hiddenCaches = new WeakMap<Db, Map<string, { at: number; n: number }>>();
+
+async function countHiddenDone(ctx: ServiceContext, filter: QueueFilter): Promise<number> {
   const done: QueueFilter = { ...filter, statuses: DONE_STATUSES, after: undefined };
   const statuses = Prisma.join(DONE_STATUSES.map((s) => literal(s, STATUSES, 'TicketStatus')));
   const query = Prisma.sql`
