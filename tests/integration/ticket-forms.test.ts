@@ -196,9 +196,10 @@ describe('ticket page and its actions', () => {
       .expect(303);
     await agent.post(`/tickets/${fresh.reference}/assign`).type('form').send({ _csrf: csrf, version: 1, assigneeId: other.id }).expect(303);
     const saved = await db.prisma.ticket.findUniqueOrThrow({ where: { id: fresh.id } });
-    expect(saved).toMatchObject({ title: 'Printer offline on floor 3', urgency: 'HIGH', environment: 'Windows 11, HP 4050', assigneeId: other.id, version: 5 });
+    expect(saved).toMatchObject({ title: 'Printer offline on floor 3', urgency: 'HIGH', environment: 'Windows 11, HP 4050', assigneeId: other.id, status: 'OPEN', version: 5 });
     const rows = await db.prisma.ticketHistory.findMany({ where: { ticketId: fresh.id, ticketVersion: { gte: 4 } }, orderBy: { id: 'asc' } });
-    expect(rows.map((r) => [r.ticketVersion, r.field, r.actorId])).toEqual([[4, 'environment', tech.id], [5, 'assigneeId', tech.id]]);
+    // (Giving a New ticket an owner opens it: its status row comes with the owner's.)
+    expect(rows.map((r) => [r.ticketVersion, r.field, r.actorId])).toEqual([[4, 'environment', tech.id], [5, 'status', tech.id], [5, 'assigneeId', tech.id]]);
     // A stale urgency form that picks another urgency than tab A's: a conflict, nothing written.
     await refused(() => agent.post(`/tickets/${fresh.reference}/urgency`).type('form').send({ _csrf: csrf, version: 1, urgency: 'LOW' }), 409, 'The urgency of ticket');
   });
