@@ -315,7 +315,7 @@ type TicketOp =
   | { op: 'assign'; who: Who; t: number; v: VersionPick; to: Who | 'nobody' | 'ghost' }
   | { op: 'urgency'; who: Who; t: number; v: VersionPick; urgency: Urgency }
   | { op: 'status'; who: Who; t: number; v: VersionPick; status: TicketStatus }
-  | { op: 'worklog'; who: Who; t: number; kind: WorkLogKind; body: string; outcome: FixOutcome | null }
+  | { op: 'worklog'; who: Who; t: number; kind: WorkLogKind; body: string; outcome: FixOutcome | null; wait: boolean }
   | { op: 'resolve'; who: Who; t: number; v: VersionPick; code: ResolutionCode; note: string; dup: DupPick; article: ArticlePick | null }
   | { op: 'reopen'; who: Who; t: number; v: VersionPick; reason: string | null }
   | { op: 'details'; who: Who; t: number; v: VersionPick; title: string; description: string; channel: Channel; environment: string | null; occurrence: string | null; workaround: string | null }
@@ -359,6 +359,8 @@ const ticketOpArb: fc.Arbitrary<TicketOp> = fc.oneof(
       kind: fc.constantFrom(...(Object.values(WorkLogKindValues) as WorkLogKind[])),
       body: textArb,
       outcome: fc.option(fc.constantFrom<FixOutcome>('SOLVED', 'PARTIAL', 'FAILED', 'UNKNOWN'), { nil: null }),
+      // A reply may also set Waiting on customer (the reply form's checkbox).
+      wait: fc.boolean(),
     }),
   },
   {
@@ -479,6 +481,9 @@ function predictTicketOp(run: TicketRun, op: TicketOp): Success {
   const index = op.t % run.tickets.length;
   const ticket = run.tickets[index]!;
   if (op.op === 'worklog' && op.kind === 'CUSTOMER_REPLY') refuse('validation', 'only customers write customer replies');
+  if (op.op === 'worklog' && op.wait && op.kind !== 'REPLY') refuse('validation', 'only a reply can wait on the customer');
+  // Setting the status with a reply is a ticket update too.
+  if (op.op === 'worklog' && op.wait) needs(actor, 'ticket.update');
   const permission: Permission =
     op.op === 'take' || op.op === 'assign' ? 'ticket.assign' : op.op === 'resolve' ? 'ticket.resolve' : op.op === 'worklog' ? 'ticket.worklog' : 'ticket.update';
   needs(actor, permission);
@@ -535,11 +540,16 @@ function predictTicketOp(run: TicketRun, op: TicketOp): Success {
       if (op.kind === 'ATTEMPTED_FIX' && !op.outcome) refuse('validation', 'an attempted fix needs an outcome');
       if (dbRefuses(body)) refuse('db', 'a value the database refuses');
       const outcome = op.kind === 'ATTEMPTED_FIX' ? op.outcome : null;
+      const row = { ticketId: ticket.id, action: 'WORKLOG_ADDED' as const, field: op.kind, newValue: outcome, ticketVersion: ticket.version, actorId: actor.id };
+      // A reply that waits on the customer: the same rules as a status change, after the entry.
+      const waiting = op.wait && ticket.status !== 'WAITING_ON_CUSTOMER';
+      if (waiting && !canTransition(ticket.status, 'WAITING_ON_CUSTOMER')) refuse('validation', `${ticket.status} → WAITING_ON_CUSTOMER is not a transition`);
+      const s = waiting ? ok({ status: 'WAITING_ON_CUSTOMER' }) : null;
       return {
         index,
-        patch: {},
-        rows: [{ ticketId: ticket.id, action: 'WORKLOG_ADDED', field: op.kind, newValue: outcome, ticketVersion: ticket.version, actorId: actor.id }],
-        delta: { TicketHistory: 1, WorkLogEntry: 1 },
+        patch: s?.patch ?? {},
+        rows: [row, ...(s?.rows ?? [])],
+        delta: { TicketHistory: 1 + (s?.rows.length ?? 0), WorkLogEntry: 1 },
         worklog: { kind: op.kind, body, outcome, authorId: actor.id },
       };
     }
@@ -661,7 +671,7 @@ async function runTicketOp(run: TicketRun, op: TicketOp): Promise<Ticket | unkno
     case 'status':
       return changeStatus(ctx, target(op.v), op.status);
     case 'worklog':
-      return addWorkLog(ctx, ticket.reference, { kind: op.kind, body: op.body, outcome: op.outcome });
+      return addWorkLog(ctx, ticket.reference, { kind: op.kind, body: op.body, outcome: op.outcome }, { waitForCustomer: op.wait });
     case 'resolve':
       return resolveTicket(ctx, target(op.v), {
         code: op.code,

@@ -5,6 +5,8 @@ import { actorColumns, type AnyActor, type ServiceContext } from '../context.js'
 import { queueTicketMail } from '../mail/outbox.js';
 import { ValidationError } from '../errors.js';
 import { mutateTicket } from './mutate.js';
+import { applyStatusChange } from './change-status.js';
+import { assertCan } from '../policy.js';
 import { requireText } from './rules.js';
 import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
@@ -71,21 +73,38 @@ export async function appendWorkLog(
   return { ...entry, attachments };
 }
 
+export interface AddWorkLogOptions {
+  /**
+   * For a reply: the ticket also waits on the customer (status → Waiting on customer), in the
+   * same transaction and by the same rules as a status change; refused (nothing written) when
+   * that transition is not allowed. The customer gets one mail, the reply: not a second
+   * "waiting on you" mail as well.
+   */
+  waitForCustomer?: boolean;
+}
+
 /**
  * Log a note, an attempted fix, or a reply to the customer (which is also emailed to them, from
  * the same transaction's outbox). Entries only add, so a stale page does not stop them.
  */
-export function addWorkLog(ctx: ServiceContext, reference: string, input: WorkLogInput) {
+export function addWorkLog(ctx: ServiceContext, reference: string, input: WorkLogInput, opts: AddWorkLogOptions = {}) {
   if (input.kind === 'CUSTOMER_REPLY') {
     throw new ValidationError('Only the customer writes customer replies.', { kind: 'Choose another kind of entry.' });
   }
+  if (opts.waitForCustomer && input.kind !== 'REPLY') {
+    throw new ValidationError('Only a reply to the customer can wait for their answer.', { waitForCustomer: 'Only for a reply.' });
+  }
+  // Setting the status is a ticket update: it needs that permission too.
+  if (opts.waitForCustomer) assertCan(ctx.actor, 'ticket.update');
   // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
   return withStagedFiles(ctx.db, input.files ?? [], (files) => mutateTicket(ctx, 'ticket.worklog', { reference }, async (tx, ticket) => {
     const entry = await appendWorkLog(tx, ctx.actor, ticket, { ...input, files });
+    // A refused transition throws here: the transaction, the entry with it, is rolled back.
+    const now = opts.waitForCustomer ? await applyStatusChange(tx, ctx, ticket, 'WAITING_ON_CUSTOMER', { mail: false }) : ticket;
     if (entry.kind === 'REPLY') {
       // The reply's files go with the mail as attachments (read from the store when it is sent).
       const attachments = entry.attachments.map((a) => ({ id: a.id, fileName: a.fileName, mediaType: a.mediaType, size: a.size }));
-      await queueTicketMail(tx, ticket, 'REPLY', { body: entry.body, author: ctx.actor.name, ...(attachments.length ? { attachments } : {}) });
+      await queueTicketMail(tx, now, 'REPLY', { body: entry.body, author: ctx.actor.name, ...(attachments.length ? { attachments } : {}) });
     }
     return entry;
   }));

@@ -314,7 +314,7 @@ export function ticketRoutes(db: Database): Router {
     }),
   );
   action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
-  action('worklog', WorkLogForm, (c, ref, f, files) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome, files }));
+  action('worklog', WorkLogForm, (c, ref, f, files) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome, files }, { waitForCustomer: f.waitForCustomer }));
   action('articles', LinkArticleForm, (c, ref, f) => linkArticle(c, ref, f.articleId));
   action('unlink-article', LinkArticleForm, (c, ref, f) => unlinkArticle(c, ref, f.articleId));
   action('revoke-links', EmptyForm, (c, ref) => revokeAccessLinks(c, { reference: ref }));

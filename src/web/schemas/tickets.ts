@@ -78,6 +78,11 @@ export const WorkLogForm = z.object({
     .union([z.literal('').transform(() => null), choice('outcome', FIX_OUTCOMES)], { error: 'Choose a valid outcome.' })
     .optional()
     .transform((v) => v ?? null),
+  // The reply form's checkbox: the ticket then waits on the customer (the service checks the rest).
+  waitForCustomer: z
+    .literal('1', { error: 'Tick the box or leave it empty.' })
+    .optional()
+    .transform((v) => v === '1'),
 });
 
 /** The queue's filters, as they appear in its URL. */
