@@ -153,13 +153,15 @@ describe('a technician’s shift', () => {
 
     // The reply, with the server's log attached through the file field.
     const log = Buffer.from('2026-12-07 02:00:01 export started\n2026-12-07 02:03:17 ERROR disk quota exceeded on /exports\n');
-    await page.getByRole('combobox', { name: 'Entry', exact: true }).selectOption({ label: 'Reply to customer' });
-    await page.getByLabel('What was done or found').fill('Our log shows the export stopped when the disk filled up; it is attached.');
-    await page.getByLabel('Attach files').setInputFiles({ name: 'export-0207.log', mimeType: 'text/plain', buffer: log });
-    await navigate(page, () => page.getByRole('button', { name: 'Add to work log' }).click());
+    // The reply has its own form, which names who receives it.
+    const replyForm = page.getByRole('form', { name: 'Reply to the customer' });
+    await replyForm.getByLabel('Your reply').fill('Our log shows the export stopped when the disk filled up; it is attached.');
+    await replyForm.getByLabel('Attach files').setInputFiles({ name: 'export-0207.log', mimeType: 'text/plain', buffer: log });
+    await navigate(page, () => replyForm.getByRole('button', { name: 'Send reply to Jonas Berg <jonas.berg@example.com>' }).click());
     await check('reply-with-file');
     const entry = page.locator('#worklog .entry').first();
     expect(await text(entry)).toContain(`${TESS.name} replied to the customer`);
+    expect(await text(entry)).toContain('Sent to the customer by mail');
     expect(await text(entry.locator('.files'))).toContain('export-0207.log');
 
     // The mail carries the file as a real attachment, and the private link.
