@@ -448,6 +448,16 @@ describe.each(PAYLOADS)('reflected %s', (payload) => {
       expect(scriptHazards(res.text), url).toEqual([]);
       if (/[<>&]/.test(payload)) expect(res.text.includes(payload), url).toBe(false);
     }
+    // A confirmation's key (?done=) picks a fixed text: an unknown one shows nothing, echoes nothing.
+    const ticket = (await posted(admin, '/tickets', { _csrf: adminCsrf, title: 'Done key printer', description: 'x', urgency: 'LOW', channel: 'PHONE', customerName: 'D K', customerEmail: `dk-${unique()}@customer.test` })).split('#')[0]!;
+    for (const url of [`${ticket}?done=${q}`, `/customers?done=${q}`, `/admin/users?done=${q}`, `/articles?done=${q}`]) {
+      const res = await admin.get(url);
+      expect(res.status, url).toBe(200);
+      expect(scriptHazards(res.text), url).toEqual([]);
+      // (The payload may be on the page from the stored tests' data, a staff name: raw, never.)
+      if (/[<>&]/.test(payload)) expect(res.text.includes(payload), url).toBe(false);
+      expect(res.text, url).not.toContain('role="status"');
+    }
     // Customer forms send back what was typed when they refuse it.
     const customer = await anonymous();
     for (const [url, body, status] of [
