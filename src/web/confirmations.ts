@@ -39,9 +39,15 @@ const MESSAGES = new Map<string, string>([
   ['customer-merged', 'Customers merged.'],
   // Users (admin).
   ['user-created', 'User created.'],
-  ['user-saved', 'User saved.'],
+  ['user-details', 'User saved.'],
+  ['user-active', 'Active state changed.'],
+  ['user-password', 'Password reset.'],
   // Articles.
+  ['article-created', 'Article created.'],
   ['article-saved', 'Article saved.'],
+  ['article-status-draft', 'Article taken back to draft.'],
+  ['article-status-published', 'Article published.'],
+  ['article-status-archived', 'Article archived.'],
 ]);
 
 export const doneKey = {
@@ -54,6 +60,12 @@ export const doneKey = {
 /** The text for a `done` query value, or null when it is missing, repeated or not one of ours. */
 export function confirmation(query: unknown): string | null {
   return typeof query === 'string' ? (MESSAGES.get(query) ?? null) : null;
+}
+
+/** For a page that shows its confirmation in one place: the text and that place's id, or null. */
+export function doneIn(req: { query: Record<string, unknown> }, section: string): { message: string; section: string } | null {
+  const message = confirmation(req.query.done);
+  return message ? { message, section } : null;
 }
 
 /** `path?done=key#anchor`, for a redirect after a POST; the key must be one of the table's. */

@@ -107,3 +107,44 @@ describe('ticket actions confirm what they did, where the user lands', () => {
     expect(res.text).not.toContain('You took this ticket.');
   });
 });
+
+describe('the other staff pages confirm the same way', () => {
+  const statusText = (html: string) => html.match(/<p class="notice done" role="status">([^<]*)<\/p>/)?.[1] ?? null;
+
+  it('customers: an edit lands on the history with "Customer saved."', async () => {
+    const t = await buildTicket(db, tech);
+    const c = await db.prisma.customer.findUniqueOrThrow({ where: { id: t.customerId } });
+    const res = await agent.post(`/customers/${c.id}`).type('form')
+      .send({ _csrf: csrf, version: String(c.version), name: 'Renamed Person', email: c.email, phone: '', organization: '', environment: '' }).expect(303);
+    expect(res.headers.location).toBe(`/customers/${c.id}?done=customer-saved#history`);
+    const page = await follow(res.headers.location as string);
+    expect(confirmationIn(page.text)).toEqual({ text: 'Customer saved.', section: 'history' });
+    expect(statusText((await agent.get(`/customers/${c.id}?done=nope`).expect(200)).text)).toBeNull();
+  });
+
+  it('admin users: created, saved, deactivated, each said at the top of the user page', async () => {
+    const { agent: adminAgent, csrf: adminCsrf } = await signIn(app, admin.email);
+    const created = await adminAgent.post('/admin/users').type('form')
+      .send({ _csrf: adminCsrf, email: 'conf@example.test', name: 'Con Firm', role: 'TECHNICIAN', password: 'a-long-enough-password' }).expect(303);
+    const u = await db.prisma.user.findUniqueOrThrow({ where: { email: 'conf@example.test' } });
+    expect(created.headers.location).toBe(`/admin/users/${u.id}?done=user-created`);
+    expect(statusText((await adminAgent.get(created.headers.location as string).expect(200)).text)).toBe('User created.');
+    const saved = await adminAgent.post(`/admin/users/${u.id}`).type('form').send({ _csrf: adminCsrf, version: u.version, email: u.email, name: 'Con Firmed', role: 'TECHNICIAN' }).expect(303);
+    expect(statusText((await adminAgent.get(saved.headers.location as string).expect(200)).text)).toBe('User saved.');
+    const off = await adminAgent.post(`/admin/users/${u.id}/active`).type('form').send({ _csrf: adminCsrf, version: u.version + 1, active: 'false' }).expect(303);
+    expect(off.headers.location).toBe(`/admin/users/${u.id}?done=user-active`);
+    expect(statusText((await adminAgent.get(off.headers.location as string).expect(200)).text)).toBe('Active state changed.');
+  });
+
+  it('articles: created, published', async () => {
+    const { agent: adminAgent, csrf: adminCsrf } = await signIn(app, admin.email);
+    const created = await adminAgent.post('/articles').type('form')
+      .send({ _csrf: adminCsrf, title: 'Confirm me', body: 'Text.', tags: '', visibility: 'INTERNAL' }).expect(303);
+    expect(created.headers.location).toMatch(/^\/articles\/\d+\?done=article-created$/);
+    expect(statusText((await adminAgent.get(created.headers.location as string).expect(200)).text)).toBe('Article created.');
+    const id = Number(/\/articles\/(\d+)/.exec(created.headers.location as string)![1]);
+    const a = await db.prisma.article.findUniqueOrThrow({ where: { id } });
+    const published = await adminAgent.post(`/articles/${id}/status`).type('form').send({ _csrf: adminCsrf, version: a.version, status: 'PUBLISHED' }).expect(303);
+    expect(statusText((await adminAgent.get(published.headers.location as string).expect(200)).text)).toBe('Article published.');
+  });
+});

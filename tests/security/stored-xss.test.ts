@@ -206,7 +206,7 @@ async function plant(payload: string): Promise<Page[]> {
     ...opt('tags', 'tags'),
     visibility: 'PUBLIC',
   });
-  const articleId = Number(articleUrl.split('/').pop());
+  const articleId = Number(articleUrl.split('?')[0]!.split('/').pop());
   const articleVersion = async () => (await db.prisma.article.findUniqueOrThrow({ where: { id: articleId } })).version;
   await posted(admin, `/articles/${articleId}/status`, { _csrf: adminCsrf, version: await articleVersion(), status: 'PUBLISHED' });
   await posted(admin, `/articles/${articleId}`, {
@@ -280,7 +280,7 @@ async function plant(payload: string): Promise<Page[]> {
   // the way in: the page must show what was stored); one stored as it came — a name that escaped
   // the cleaning, an inline image whose mark is in the note — on the ticket and on a message
   // waiting in quarantine: every page that lists files must escape it all the same.
-  const userId = Number(userUrl.split('/').pop());
+  const userId = Number(userUrl.split('?')[0]!.split('/').pop());
   const rawName = `${payload} #filename`;
   const upload = await tech.post(`/tickets/${reference}/worklog`).field('_csrf', csrf).field('kind', 'NOTE').field('body', 'The log.')
     .attach('files', Buffer.from('log line\n'), { filename: rawName, contentType: 'text/plain' });
