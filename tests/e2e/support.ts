@@ -422,7 +422,7 @@ export class FormSession {
       role: person.role === 'Admin' ? 'ADMIN' : 'TECHNICIAN',
       password: person.password,
     });
-    const id = /^\/admin\/users\/(\d+)$/.exec(location)?.[1];
+    const id = /^\/admin\/users\/(\d+)(?:\?done=user-created)?$/.exec(location)?.[1];
     if (!id) throw new Error(`Creating ${person.email} led to ${location}`);
     return Number(id);
   }

@@ -285,6 +285,52 @@ describe('reading a stranger’s replies by proxy (issue 9, finding 4)', () => {
   });
 });
 
+describe('"What you reported" on the private link (issue 11)', () => {
+  const reported = (html: string) => {
+    const at = html.indexOf('id="reported-h"');
+    return at < 0 ? null : html.slice(html.indexOf('>', at) + 1, html.indexOf('</section>', at));
+  };
+
+  it("a request the customer sent shows their own words, as sent, even after staff reworded it; /status never shows them", async () => {
+    const email = `reporter-${Date.now()}@customer.test`;
+    const { agent, csrf } = await visitor('/request');
+    const res = await agent.post('/request').type('form').send({
+      _csrf: csrf, name: 'Rhea Reporter', email, title: 'Laptop will not charge', description: 'The light <b>blinks</b> orange & nothing happens.',
+    });
+    expect(res.status).toBe(201);
+    const reference = /CB-[0-9A-Z]{7}/.exec(res.text)![0];
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { reference } });
+    expect(ticket.createdById).toBeNull();
+    // Staff reword the description for themselves: the customer still sees what they wrote.
+    await updateTicketDetails(as(db, tech), { reference, version: ticket.version }, {
+      title: ticket.title, description: 'INTERNAL: dead battery, VIP customer, replace under warranty', channel: 'WEB', environment: null, occurrence: null, workaround: null,
+    });
+    const token = await issueAccessToken(db.pool, ticket.id, null, 30);
+    // Before a person confirmed the link: nothing of it.
+    const unconfirmed = await request(app).get(`/s/${token}`).expect(200);
+    expect(unconfirmed.text).not.toContain('blinks');
+    const page = await confirmLink(request.agent(app), token);
+    expect(reported(page.text)).toContain('The light &lt;b&gt;blinks&lt;/b&gt; orange &amp; nothing happens.');
+    expect(page.text).toContain('<h2 id="reported-h">What you reported</h2>');
+    expect(page.text).not.toContain('INTERNAL: dead battery');
+    // The reference and the address show the status alone, never the description.
+    const status = await agent.post('/status').type('form').send({ _csrf: csrf, reference, email }).expect(200);
+    expect(status.text).toContain('Laptop will not charge');
+    expect(status.text).not.toContain('What you reported');
+    expect(status.text).not.toContain('blinks');
+    expect(status.text).not.toContain('INTERNAL: dead battery');
+  });
+
+  it('a ticket staff logged (by phone) shows no description: it is staff\'s wording', async () => {
+    const t = await buildTicket(db, tech, { description: 'Caller sounded drunk; INTERNAL notes here.', customer: { name: 'Phil Phone', email: `phil-${Date.now()}@customer.test` } });
+    expect(t.createdById).toBe(tech.id);
+    const page = await confirmLink(request.agent(app), await issueAccessToken(db.pool, t.id, null, 30));
+    expect(page.text).toContain(t.title);
+    expect(page.text).not.toContain('What you reported');
+    expect(page.text).not.toContain('Caller sounded drunk');
+  });
+});
+
 describe('the web request form', () => {
   it('creates a WEB ticket with NORMAL urgency by the customer, shows its reference and queues the mail', async () => {
     await buildTicket(db, tech, { customer: { name: 'Original Name', email: 'known@customer.test' } });

@@ -190,7 +190,7 @@ describe('editing a customer', () => {
       .type('form')
       .send(editBody(c, techCsrf, { name: 'Renamed Person', email: `  New.${c.email.toUpperCase()} `, organization: 'Org X', environment: 'Windows 11\nOffice 2021' }))
       .expect(303)
-      .expect('Location', `/customers/${c.id}#history`);
+      .expect('Location', `/customers/${c.id}?done=customer-saved#history`);
     const after = await reload(c.id);
     expect(after).toMatchObject({ name: 'Renamed Person', email: `new.${c.email}`, phone: '111', organization: 'Org X', version: 2 });
     expect((await historyOf(c.id)).map((h) => [h.action, h.field, h.oldValue, h.newValue, h.actorId])).toEqual([
@@ -266,7 +266,7 @@ describe('merging duplicate customers', () => {
       .type('form')
       .send({ _csrf: adminCsrf, mergeId: String(dup.id), keepVersion: String(keep.version), mergeVersion: String(dup.version) })
       .expect(303)
-      .expect('Location', `/customers/${keep.id}#history`);
+      .expect('Location', `/customers/${keep.id}?done=customer-merged#history`);
 
     for (const t of [moved1, moved2]) {
       const row = await db.prisma.ticket.findUniqueOrThrow({ where: { id: t.id } });

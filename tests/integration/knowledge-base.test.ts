@@ -80,7 +80,7 @@ describe('permissions and history', () => {
       .type('form')
       .send({ _csrf: techCsrf, title: 'VPN reconnect loop', body: 'Steps…', tags: 'vpn, Network ,vpn', visibility: 'PUBLIC' })
       .expect(303);
-    const id = Number(String(res.headers.location).split('/').pop());
+    const id = Number(String(res.headers.location).split('?')[0]!.split('/').pop());
     const draft = await db.prisma.article.findUniqueOrThrow({ where: { id } });
     expect(draft).toMatchObject({ status: 'DRAFT', visibility: 'INTERNAL', tags: ['vpn', 'network'], authorId: tech.id });
 
@@ -162,7 +162,7 @@ describe('articles and tickets', () => {
       .type('form')
       .send({ _csrf: techCsrf, title: 'Scanner saves blank PDFs', body: '## Resolution\n\nUpdate the driver.', sourceReference: t.reference })
       .expect(303);
-    const id = Number(String(res.headers.location).split('/').pop());
+    const id = Number(String(res.headers.location).split('?')[0]!.split('/').pop());
     expect((await db.prisma.article.findUniqueOrThrow({ where: { id } })).sourceTicketId).toBe(t.id);
     const open = await buildTicket(db, tech);
     await techAgent.get(`/articles/new?fromTicket=${open.reference}`).expect(422);

@@ -8,7 +8,9 @@ import type Mail from 'nodemailer/lib/mailer/index.js';
 import type TestAgent from 'supertest/lib/agent.js';
 import { countRows, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
-import { expectRefused, signIn, testApp } from '../helpers/http.js';
+import request from 'supertest';
+import { confirmLink, expectRefused, signIn, testApp } from '../helpers/http.js';
+import { issueAccessToken } from '../../src/services/public/access-links.js';
 import type { Actor } from '../../src/services/context.js';
 import { MessageIds } from '../../src/mail/message-id.js';
 import { startInboundSmtp, type InboundSmtp } from '../../src/mail/inbound-smtp.js';
@@ -89,6 +91,17 @@ async function changesDuring(run: () => Promise<unknown>): Promise<Record<string
 }
 
 describe('a new message', () => {
+  it('the sender sees what they wrote as "What you reported" through the private link', async () => {
+    const from = address('reported');
+    await send({ from: { name: 'Rex Reporter', address: from }, subject: 'VPN drops every hour', text: 'The VPN drops every hour on the hour.\n' });
+    const [mail] = await inbound({ fromAddress: from });
+    const token = await issueAccessToken(db.pool, mail!.ticketId!, null, 30);
+    const page = await confirmLink(request.agent(app), token);
+    const at = page.text.indexOf('<h2 id="reported-h">What you reported</h2>');
+    expect(at).toBeGreaterThan(0);
+    expect(page.text.slice(at, page.text.indexOf('</section>', at))).toContain('The VPN drops every hour on the hour.');
+  });
+
   it('opens an EMAIL ticket with the sender as its customer, and queues the "ticket created" mail', async () => {
     const from = address('new');
     const changed = await changesDuring(() =>

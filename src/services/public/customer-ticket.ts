@@ -30,6 +30,12 @@ export interface PublicTicket {
   replies: { id: number; fromCustomer: boolean; author: string; body: string; createdAt: Date; files: PublicFile[] }[];
   /** Files of the initial report, when the customer reported it themselves. */
   reportFiles: PublicFile[];
+  /**
+   * What the customer wrote when they reported it (web form or mail: no staff creator), as they
+   * wrote it: the first value history kept if staff edited the description since. Null for a
+   * ticket staff logged (by phone, say): its description is staff's wording, maybe internal.
+   */
+  reportedDescription: string | null;
 }
 
 /** A file the customer may see (readCustomerFile decides the same way). */
@@ -57,7 +63,12 @@ SELECT t.id, t.reference, t.title, t.status::text AS status, t.urgency::text AS 
          WHERE w."ticketId" = t.id AND w.kind::text = ANY($2::text[])) AS replies,
        (SELECT coalesce(json_agg(json_build_object('id', f.id, 'fileName', f."fileName", 'mediaType', f."mediaType",
                  'size', f.size, 'redacted', f."redactedAt" IS NOT NULL) ORDER BY f.id), '[]')
-          FROM "Attachment" f WHERE f."ticketId" = t.id AND f."workLogEntryId" IS NULL AND t."createdById" IS NULL) AS "reportFiles"
+          FROM "Attachment" f WHERE f."ticketId" = t.id AND f."workLogEntryId" IS NULL AND t."createdById" IS NULL) AS "reportFiles",
+       CASE WHEN t."createdById" IS NULL THEN
+         coalesce((SELECT h."oldValue" FROM "TicketHistory" h
+                    WHERE h."ticketId" = t.id AND h.field = 'description' AND h."oldValue" IS NOT NULL
+                    ORDER BY h.id LIMIT 1), t.description)
+       END AS "reportedDescription"
 FROM "Ticket" t JOIN "Customer" c ON c.id = t."customerId"
 WHERE `;
 

@@ -7,6 +7,7 @@ import { assertCan } from '../../services/policy.js';
 import { createUser, resetPassword, setUserActive, updateUser } from '../../services/users/manage-users.js';
 import { getUserWithHistory, listUsers } from '../../services/users/list-users.js';
 import { actorOf } from '../middleware/auth.js';
+import { doneIn, withDone } from '../confirmations.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { ActiveForm, EditUserForm, NewUserForm, PasswordForm } from '../schemas/users.js';
 import { userTimeline } from '../presenters/user.js';
@@ -45,7 +46,7 @@ export function adminRoutes(db: Database): Router {
     if (!form.success) return fail('Please check the fields marked below.', fieldErrors(form.error));
     try {
       const user = await createUser(ctx(req), form.data);
-      res.redirect(303, `/admin/users/${user.id}`);
+      res.redirect(303, withDone(`/admin/users/${user.id}`, 'user-created'));
     } catch (err) {
       if (err instanceof ValidationError) return fail(err.message, err.fieldErrors);
       throw err;
@@ -62,6 +63,8 @@ export function adminRoutes(db: Database): Router {
       values: failed?.form === 'details' && failed.values ? failed.values : user,
       errors: failed?.errors ?? {},
       message: failed?.message ?? null,
+      // After a redirect from one of the forms: a fixed text by key (see confirmations.ts).
+      done: failed ? null : doneIn(req, 'top'),
     });
   }
 
@@ -90,7 +93,7 @@ export function adminRoutes(db: Database): Router {
         }
         throw err;
       }
-      res.redirect(303, `/admin/users/${userId(req)}`);
+      res.redirect(303, withDone(`/admin/users/${userId(req)}`, `user-${form}`));
     });
   }
 

@@ -8,6 +8,7 @@ import { ARTICLE_TRANSITIONS } from '../../services/knowledge/article-rules.js';
 import { createArticle, draftFromTicket, setArticleStatus, updateArticle } from '../../services/knowledge/manage-articles.js';
 import { articleCategories, getArticle, getRevisions, searchArticles } from '../../services/knowledge/read-articles.js';
 import { actorOf } from '../middleware/auth.js';
+import { doneIn, withDone } from '../confirmations.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { ArticleForm, ArticleSearchQuery, ArticleStatusForm, CompareQuery, EditArticleForm } from '../schemas/articles.js';
 import { snippetHtml } from '../presenters/article.js';
@@ -69,7 +70,7 @@ export function articleRoutes(db: Database, renderer: Renderer): Router {
     if (!form.success) return renderForm(res, 422, { values: body, errors: fieldErrors(form.error), message: 'Please check the fields marked below.' });
     try {
       const article = await createArticle(ctx(req), form.data);
-      res.redirect(303, `/articles/${article.id}`);
+      res.redirect(303, withDone(`/articles/${article.id}`, 'article-created'));
     } catch (err) {
       if (err instanceof ValidationError) return renderForm(res, 422, { values: body, errors: err.fieldErrors, message: err.message });
       throw err;
@@ -90,6 +91,8 @@ export function articleRoutes(db: Database, renderer: Renderer): Router {
       canEdit: can(actor, 'article.manage') || (a.status === 'DRAFT' && a.authorId === actor.id),
       nextStatuses: can(actor, 'article.manage') ? ARTICLE_TRANSITIONS[a.status] : [],
       message: null,
+      // After a redirect from the article's forms: a fixed text by key (see confirmations.ts).
+      done: doneIn(req, 'top'),
     });
   });
 
@@ -117,14 +120,14 @@ export function articleRoutes(db: Database, renderer: Renderer): Router {
       }
       throw err;
     }
-    res.redirect(303, `/articles/${idNum}`);
+    res.redirect(303, withDone(`/articles/${idNum}`, 'article-saved'));
   });
 
   router.post('/:id/status', async (req, res) => {
     const form = ArticleStatusForm.safeParse(req.body ?? {});
     if (!form.success) throw new ValidationError(Object.values(fieldErrors(form.error)).join(' '));
     await setArticleStatus(ctx(req), articleId(req), form.data.version, form.data.status);
-    res.redirect(303, `/articles/${articleId(req)}`);
+    res.redirect(303, withDone(`/articles/${articleId(req)}`, `article-status-${form.data.status.toLowerCase()}`));
   });
 
   router.get('/:id/revisions/:version', async (req, res) => {

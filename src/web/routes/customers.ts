@@ -12,6 +12,7 @@ import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { CustomerForm, CustomerQuery, LookupQuery, MergeForm, MergeQuery, encodeCursor } from '../schemas/customers.js';
 import { customerTimeline } from '../presenters/customer.js';
+import { doneIn, withDone } from '../confirmations.js';
 import { age, ago, when } from '../presenters/time.js';
 
 type Body = Record<string, unknown>;
@@ -128,6 +129,8 @@ export function customerRoutes(db: Database): Router {
       errors: failed?.errors ?? {},
       message: failed?.message ?? null,
       differs,
+      // After a redirect from the edit or merge form: a fixed text by key (see confirmations.ts).
+      done: failed ? null : doneIn(req, 'history'),
     });
   }
 
@@ -152,7 +155,7 @@ export function customerRoutes(db: Database): Router {
       }
       throw err;
     }
-    res.redirect(303, `/customers/${customerId(req)}#history`);
+    res.redirect(303, withDone(`/customers/${customerId(req)}`, 'customer-saved', 'history'));
   });
 
   /**
@@ -221,7 +224,7 @@ export function customerRoutes(db: Database): Router {
       }
       throw err;
     }
-    res.redirect(303, `/customers/${keepId}#history`);
+    res.redirect(303, withDone(`/customers/${keepId}`, 'customer-merged', 'history'));
   });
 
   return router;

@@ -32,6 +32,7 @@ import type { TrackedField } from '../../services/tickets/history.js';
 import { redactAttachment, sameContent } from '../../services/attachments/redact.js';
 import { heldCopy, sendFile } from '../send-file.js';
 import { fieldErrors } from '../schemas/common.js';
+import { confirmation, doneKey, withDone } from '../confirmations.js';
 import {
   AssignForm,
   DetailsForm,
@@ -74,6 +75,18 @@ export function ticketRoutes(db: Database): Router {
     return reference;
   }
 
+  /** Which section shows the confirmation: the one the redirect's anchor lands on. */
+  function doneAt(message: string | null, key: unknown, fileQuery: unknown, reportFiles: { id: number }[]) {
+    if (!message || typeof key !== 'string') return null;
+    if (key.startsWith('worklog-')) return { message, section: 'worklog' };
+    if (key === 'articles' || key === 'unlink-article') return { message, section: 'articles' };
+    if (key === 'redact-file') {
+      const id = typeof fileQuery === 'string' ? Number(fileQuery) : NaN;
+      return { message, section: reportFiles.some((f) => f.id === id) ? 'problem-details' : 'worklog' };
+    }
+    return { message, section: 'history' };
+  }
+
   async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
     const c = ctx(req);
     const [view, staff] = await Promise.all([getTicketView(c, reference), listAssignableUsers(c)]);
@@ -104,6 +117,8 @@ export function ticketRoutes(db: Database): Router {
       kb,
       kbHits,
       failed: failed ?? null,
+      // After a redirect from one of the forms: what was done, and the section it is shown in.
+      done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
     });
   }
 
@@ -232,6 +247,7 @@ export function ticketRoutes(db: Database): Router {
     name: string,
     schema: S,
     run: (c: ServiceContext, reference: string, input: z.output<S>, files: IncomingFile[]) => Promise<unknown>,
+    done: (input: z.output<S>) => string = () => name,
   ) {
     router.post(`/:reference/${name}`, async (req, res) => {
       const reference = referenceParam(req);
@@ -256,7 +272,10 @@ export function ticketRoutes(db: Database): Router {
         if (err instanceof ConflictError) return renderConflict(req, res, reference, name, values, err.message);
         throw err;
       }
-      res.redirect(303, `/tickets/${reference}#${name === 'worklog' || name === 'articles' ? name : 'history'}`);
+      // The page says what was done, where the user lands (a fixed text chosen by key: see confirmations.ts).
+      // (Unlinking an article is done in the articles section too: it lands there.)
+      const anchor = name === 'worklog' ? name : name === 'articles' || name === 'unlink-article' ? 'articles' : 'history';
+      res.redirect(303, withDone(`/tickets/${reference}`, done(form.data), anchor));
     });
   }
 
@@ -301,10 +320,10 @@ export function ticketRoutes(db: Database): Router {
       workaround: f.workaround,
     }),
   );
-  action('urgency', UrgencyForm, (c, ref, f) => changeUrgency(c, target(ref, f), f.urgency));
-  action('status', StatusForm, (c, ref, f) => changeStatus(c, target(ref, f), f.status));
+  action('urgency', UrgencyForm, (c, ref, f) => changeUrgency(c, target(ref, f), f.urgency), (f) => doneKey.urgency(f.urgency));
+  action('status', StatusForm, (c, ref, f) => changeStatus(c, target(ref, f), f.status), (f) => doneKey.status(f.status));
   action('take', VersionForm, (c, ref, f) => takeTicket(c, target(ref, f)));
-  action('assign', AssignForm, (c, ref, f) => assignTicket(c, target(ref, f), f.assigneeId));
+  action('assign', AssignForm, (c, ref, f) => assignTicket(c, target(ref, f), f.assigneeId), (f) => (f.assigneeId === null ? 'unassign' : 'assign'));
   action('resolve', ResolveForm, (c, ref, f) =>
     resolveTicket(c, target(ref, f), {
       code: f.resolutionCode,
@@ -312,9 +331,15 @@ export function ticketRoutes(db: Database): Router {
       duplicateOf: f.duplicateOf,
       articleId: f.resolutionArticleId,
     }),
+    (f) => doneKey.resolve(f.resolutionCode),
   );
   action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
-  action('worklog', WorkLogForm, (c, ref, f, files) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome, files }, { waitForCustomer: f.waitForCustomer }));
+  action(
+    'worklog',
+    WorkLogForm,
+    (c, ref, f, files) => addWorkLog(c, ref, { kind: f.kind, body: f.body, outcome: f.outcome, files }, { waitForCustomer: f.waitForCustomer }),
+    (f) => doneKey.worklog(f.kind),
+  );
   action('articles', LinkArticleForm, (c, ref, f) => linkArticle(c, ref, f.articleId));
   action('unlink-article', LinkArticleForm, (c, ref, f) => unlinkArticle(c, ref, f.articleId));
   action('revoke-links', EmptyForm, (c, ref) => revokeAccessLinks(c, { reference: ref }));
@@ -353,7 +378,7 @@ export function ticketRoutes(db: Database): Router {
       if (err instanceof ValidationError) return renderRedaction(req, res, reference, id, 422, err.message);
       throw err;
     }
-    res.redirect(303, `/tickets/${reference}#file-${id}`);
+    res.redirect(303, withDone(`/tickets/${reference}`, 'redact-file', `file-${id}`, { file: id }));
   });
 
   return router;

@@ -1,0 +1,79 @@
+// The short confirmation a page shows after a form did what it was asked. The redirect after the
+// POST carries a key (`?done=urgency-high`); the page looks the key up in this fixed table and shows
+// the table's text, or nothing for a key it does not know. Nothing from the request is echoed, and
+// nothing is kept in memory between the two requests (another instance may serve the GET).
+import {
+  RESOLUTION_CODES,
+  RESOLUTION_LABEL,
+  STATUSES,
+  STATUS_LABEL,
+  URGENCIES,
+  URGENCY_LABEL,
+  type ResolutionCode,
+  type TicketStatus,
+  type Urgency,
+  type WorkLogKind,
+} from '../domain/enums.js';
+
+const slug = (value: string) => value.toLowerCase().replaceAll('_', '-');
+
+const MESSAGES = new Map<string, string>([
+  // The ticket page.
+  ['details', 'Details saved.'],
+  ...URGENCIES.map((u): [string, string] => [`urgency-${slug(u)}`, `Urgency changed to ${URGENCY_LABEL[u]}.`]),
+  ...STATUSES.map((s): [string, string] => [`status-${slug(s)}`, `Status changed to ${STATUS_LABEL[s]}.`]),
+  ['take', 'You took this ticket.'],
+  ['assign', 'Owner changed.'],
+  ['unassign', 'Ticket unassigned.'],
+  ...RESOLUTION_CODES.map((r): [string, string] => [`resolve-${slug(r)}`, `Ticket resolved: ${RESOLUTION_LABEL[r]}.`]),
+  ['reopen', 'Ticket reopened.'],
+  ['worklog-note', 'Note added.'],
+  ['worklog-attempted-fix', 'Attempted fix logged.'],
+  ['worklog-reply', 'Reply sent to the customer.'],
+  ['articles', 'Article linked.'],
+  ['unlink-article', 'Article unlinked.'],
+  ['revoke-links', 'Private links revoked.'],
+  ['redact-file', 'File redacted.'],
+  // Customers.
+  ['customer-saved', 'Customer saved.'],
+  ['customer-merged', 'Customers merged.'],
+  // Users (admin).
+  ['user-created', 'User created.'],
+  ['user-details', 'User saved.'],
+  ['user-active', 'Active state changed.'],
+  ['user-password', 'Password reset.'],
+  // Articles.
+  ['article-created', 'Article created.'],
+  ['article-saved', 'Article saved.'],
+  ['article-status-draft', 'Article taken back to draft.'],
+  ['article-status-published', 'Article published.'],
+  ['article-status-archived', 'Article archived.'],
+]);
+
+export const doneKey = {
+  urgency: (u: Urgency) => `urgency-${slug(u)}`,
+  status: (s: TicketStatus) => `status-${slug(s)}`,
+  resolve: (r: ResolutionCode) => `resolve-${slug(r)}`,
+  worklog: (k: WorkLogKind) => `worklog-${slug(k)}`,
+};
+
+/** The text for a `done` query value, or null when it is missing, repeated or not one of ours. */
+export function confirmation(query: unknown): string | null {
+  return typeof query === 'string' ? (MESSAGES.get(query) ?? null) : null;
+}
+
+/** For a page that shows its confirmation in one place: the text and that place's id, or null. */
+export function doneIn(req: { query: Record<string, unknown> }, section: string): { message: string; section: string } | null {
+  const message = confirmation(req.query.done);
+  return message ? { message, section } : null;
+}
+
+/** `path?done=key#anchor`, for a redirect after a POST; the key must be one of the table's. */
+export function withDone(path: string, key: string, anchor?: string, extra: Record<string, number> = {}): string {
+  if (!MESSAGES.has(key)) throw new Error(`No confirmation for ${key}`);
+  const query = new URLSearchParams({ done: key });
+  for (const [k, v] of Object.entries(extra)) query.set(k, String(v));
+  return `${path}?${query}${anchor ? `#${anchor}` : ''}`;
+}
+
+
