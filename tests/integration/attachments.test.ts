@@ -242,9 +242,12 @@ describe('large files', () => {
     expect(await db.prisma.fileUpload.count()).toBe(0);
   });
 
-  // On a PostgreSQL server. The embedded PGlite runs PostgreSQL (WASM) on this very thread: there
-  // every query holds the event loop, a 20 MB write ~0.6 s (see README, Performance).
-  it.skipIf(inject('testDb').mode === 'embedded')('a 20 MB upload holds no other request: /health answers and the event loop stays free meanwhile', async () => {
+  // The embedded PGlite runs PostgreSQL (WASM) on this very thread: there every query holds the
+  // event loop, and writing 20 MB holds it ~0.6 s (1.4 s for /health under load, seen here; README,
+  // Files). Its bounds say that; a PostgreSQL server's say the upload itself holds nothing.
+  const embedded = inject('testDb').mode === 'embedded';
+  const bound = embedded ? { healthMs: 4000, loopMs: 2500 } : { healthMs: 400, loopMs: 300 };
+  it(`a 20 MB upload holds no other request: /health answers within ${bound.healthMs} ms, the event loop is held less than ${bound.loopMs} ms`, async () => {
     const t = await buildTicket(db, tech);
     const big = randomBytes(20 * 1024 * 1024);
     const app3 = testApp(db);
@@ -280,11 +283,11 @@ describe('large files', () => {
     console.info(`20 MB upload: /health ×${health.length}, slowest ${Math.round(Math.max(...health))} ms; event loop held ${Math.round(loopMaxMs)} ms at most`);
     expect(res.status).toBe(303);
     expect(await db.prisma.fileContent.count({ where: { sha256: sha(big) } })).toBe(1);
-    expect(health.length).toBeGreaterThan(2);
-    // Generous bounds for a loaded, shared machine (seen here: /health ≤ 85 ms, the loop held ≤ 60 ms;
-    // with the bytes through Prisma's query layer instead of staged over the pool, ~100 ms).
-    expect(Math.max(...health)).toBeLessThan(400);
-    expect(loopMaxMs).toBeLessThan(300);
+    expect(health.length).toBeGreaterThan(embedded ? 0 : 2);
+    // Generous bounds for a loaded, shared machine (seen here on a server: /health ≤ 85 ms, the loop
+    // held ≤ 60 ms; with the bytes through Prisma's query layer instead of staged over the pool, ~100 ms).
+    expect(Math.max(...health)).toBeLessThan(bound.healthMs);
+    expect(loopMaxMs).toBeLessThan(bound.loopMs);
   });
 });
 
