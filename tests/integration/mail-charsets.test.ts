@@ -5,10 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
-import nodemailer from 'nodemailer';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
-import { startTestInbound } from '../helpers/inbound.js';
+import { sendRaw, startTestInbound } from '../helpers/inbound.js';
 
 const SUPPORT = 'support@caseboard.test';
 let db: TestDatabase;
@@ -36,12 +35,7 @@ const crlf = (text: string) => text.replace(/\n/g, '\r\n');
 
 /** Sends the bytes as they are, the way an MTA hands them over; the message's InboundMail and ticket. */
 async function deliver(from: string, message: Buffer) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, secure: false, ignoreTLS: true });
-  try {
-    await transport.sendMail({ envelope: { from, to: [SUPPORT] }, raw: message });
-  } finally {
-    transport.close();
-  }
+  await sendRaw(smtp, { from, to: [SUPPORT] }, message);
   const mail = await db.prisma.inboundMail.findFirstOrThrow({ where: { fromAddress: from } });
   const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id: mail.ticketId! } });
   return { mail, ticket };

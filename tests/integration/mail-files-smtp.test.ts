@@ -4,13 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
-import nodemailer from 'nodemailer';
 import type { Express } from 'express';
 import { countRows, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { buildUser } from '../helpers/factories.js';
 import { signIn, testApp } from '../helpers/http.js';
 import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
-import { startTestInbound } from '../helpers/inbound.js';
+import { sendRaw, startTestInbound } from '../helpers/inbound.js';
 import { PNG, sha } from '../helpers/files.js';
 
 const SUPPORT = 'support@caseboard.test';
@@ -39,12 +38,7 @@ const head = (from: string, subject: string, type: string) => [
 ];
 
 async function deliver(from: string, message: Buffer) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, secure: false, ignoreTLS: true });
-  try {
-    await transport.sendMail({ envelope: { from, to: [SUPPORT] }, raw: message });
-  } finally {
-    transport.close();
-  }
+  await sendRaw(smtp, { from, to: [SUPPORT] }, message);
   const mail = await db.prisma.inboundMail.findFirstOrThrow({ where: { fromAddress: from } });
   const files = await db.prisma.attachment.findMany({ where: { inboundMailId: mail.id }, orderBy: { id: 'asc' }, include: { content: true } });
   return { mail, files: files.map((f) => ({ ...f, bytes: Buffer.from(f.content!.bytes) })) };
@@ -174,9 +168,7 @@ describe('files in real-world mail', () => {
         ...head(from, 'Big', 'multipart/mixed; boundary="b"'),
         '--b', 'Content-Type: text/plain', '', 'A big dump.', '--b', 'Content-Type: application/octet-stream; name="core.dmp"', 'Content-Transfer-Encoding: base64', '', b64(big), '--b--',
       );
-      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, secure: false, ignoreTLS: true });
-      const err = await transport.sendMail({ envelope: { from, to: [SUPPORT] }, raw: msg }).then(() => null, (e: { responseCode?: number; response?: string }) => e);
-      transport.close();
+      const err = await sendRaw(smtp, { from, to: [SUPPORT] }, msg).then(() => null, (e: { responseCode?: number; response?: string }) => e);
       expect(err?.responseCode).toBe(552);
       expect(err?.response).toContain('core.dmp is too big');
       expect(await countRows(db)).toEqual(before);
