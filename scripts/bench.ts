@@ -102,6 +102,8 @@ async function ensureBenchUser(pool: pg.Pool): Promise<number> {
      RETURNING id`,
     [BENCH_EMAIL, hash],
   );
+  // In the default team, as createUser does: it takes tickets there.
+  await pool.query(`INSERT INTO "TeamMember" ("teamId", "userId") SELECT id, $1 FROM "Team" WHERE "isDefault" ON CONFLICT DO NOTHING`, [rows[0]!.id]);
   return rows[0]!.id;
 }
 

@@ -215,10 +215,15 @@ w AS MATERIALIZED (
 ins_t AS (
   INSERT INTO "Ticket" (id, reference, title, description, channel, environment, occurrence, workaround,
                         urgency, status, "resolutionCode", "resolutionNote", version, "createdAt", "updatedAt",
-                        "resolvedAt", "customerId", "assigneeId", "createdById", "duplicateOfId")
+                        "resolvedAt", "customerId", "assigneeId", "createdById", "duplicateOfId", "teamId")
   SELECT id, reference, title, description, channel::"Channel", environment, occurrence, workaround,
          urgency::"Urgency", status::"TicketStatus", rcode::"ResolutionCode", rnote,
-         version, created, updated, resolved_at, cust_id, assignee_id, creator_id, dup_id
+         version, created, updated, resolved_at, cust_id, assignee_id, creator_id, dup_id,
+         -- Half of the Network and Billing members' tickets are in their team, and a few unowned ones
+         -- (seedStaff puts technician i in Network when i % 3 = 1, in Billing when i % 3 = 2; owner_i is 1-based).
+         CASE WHEN owner_i % 3 = 2 AND id % 2 = 0 OR owner_i IS NULL AND id % 5 = 1 THEN (SELECT t.id FROM "Team" t WHERE t.name = 'Network')
+              WHEN owner_i % 3 = 0 AND id % 2 = 0 OR owner_i IS NULL AND id % 5 = 2 THEN (SELECT t.id FROM "Team" t WHERE t.name = 'Billing')
+              ELSE (SELECT t.id FROM "Team" t WHERE t."isDefault") END
   FROM w
 ),
 ins_wl AS (
@@ -311,6 +316,17 @@ async function seedStaff(pool: pg.Pool, passwordHash: string): Promise<{ ids: nu
         techs.ids.push(row.id);
         techs.names.push(p.name);
       }
+    }
+    // Everyone in the default team; two more teams with a third of the technicians each.
+    await client.query(`INSERT INTO "Team" (name, description) VALUES
+      ('Network', 'Connectivity, VPN, Wi-Fi, firewalls.'), ('Billing', 'Invoices, contracts, licences.')
+      ON CONFLICT DO NOTHING`);
+    const all = [...techs.ids, ...(await client.query<{ id: number }>(`SELECT id FROM "User" WHERE email = $1`, [emailOf(W.ADMIN_NAME)])).rows.map((r) => r.id)];
+    await client.query(`INSERT INTO "TeamMember" ("teamId", "userId") SELECT t.id, u FROM "Team" t, unnest($1::int[]) u
+      WHERE t."isDefault" ON CONFLICT DO NOTHING`, [all]);
+    for (const [team, rest] of [['Network', 1], ['Billing', 2]] as const) {
+      await client.query(`INSERT INTO "TeamMember" ("teamId", "userId") SELECT t.id, u FROM "Team" t, unnest($1::int[]) u
+        WHERE t.name = $2 ON CONFLICT DO NOTHING`, [techs.ids.filter((_, i) => i % 3 === rest), team]);
     }
     return techs;
   });

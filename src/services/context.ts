@@ -19,16 +19,47 @@ export interface CustomerActor {
   email: string;
 }
 
+/**
+ * Caseboard itself, acting by a rule nobody applied by hand (automatic assignment; later SLA and
+ * automation jobs): history names the rule, never a person.
+ */
+export interface SystemActor {
+  system: SystemActorKey;
+  name: string;
+}
+
+/** The rules that act on their own, as history records them (TicketHistory.actorSystem). */
+export const SYSTEM_ACTORS = {
+  'auto-assignment': 'Automatic assignment',
+} as const;
+export type SystemActorKey = keyof typeof SYSTEM_ACTORS;
+
+export const systemActor = (key: SystemActorKey): SystemActor => ({ system: key, name: SYSTEM_ACTORS[key] });
+
 /** Whoever a history row or work-log entry is written by. */
 export type AnyActor = Actor | CustomerActor;
+/** Whoever a ticket's history row is written by. */
+export type HistoryActor = AnyActor | SystemActor;
 
-export const isCustomerActor = (actor: AnyActor): actor is CustomerActor => 'customerId' in actor;
+export const isCustomerActor = (actor: HistoryActor): actor is CustomerActor => 'customerId' in actor;
+export const isSystemActor = (actor: HistoryActor): actor is SystemActor => 'system' in actor;
 
-/** The history columns naming the actor: exactly one is set (a CHECK constraint insists). */
+/** The history columns naming the actor (a CHECK constraint insists on exactly one). */
 export function actorColumns(actor: AnyActor): { actorId: number | null; actorCustomerId: number | null } {
   return isCustomerActor(actor)
     ? { actorId: null, actorCustomerId: actor.customerId }
     : { actorId: actor.id, actorCustomerId: null };
+}
+
+/** The ticket-history columns naming the actor, a system rule included. */
+export function historyActorColumns(actor: HistoryActor): {
+  actorId: number | null;
+  actorCustomerId: number | null;
+  actorSystem: string | null;
+} {
+  return isSystemActor(actor)
+    ? { actorId: null, actorCustomerId: null, actorSystem: actor.system }
+    : { ...actorColumns(actor), actorSystem: null };
 }
 
 /** What every service function receives: the database and the acting user. */

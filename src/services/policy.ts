@@ -20,12 +20,13 @@ export type Permission =
   | 'article.propose'
   | 'article.manage'
   | 'mail.triage'
-  | 'attachment.redact';
+  | 'attachment.redact'
+  | 'team.manage';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
  * read published articles, propose drafts and sort quarantined mail. Admins also manage users, merge customers,
- * create, edit, publish and archive articles, and redact attached files.
+ * create, edit, publish and archive articles, redact attached files, and manage teams.
  */
 const STAFF: readonly Permission[] = [
   'ticket.read',
@@ -43,7 +44,7 @@ const STAFF: readonly Permission[] = [
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'article.manage', 'attachment.redact'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'article.manage', 'attachment.redact', 'team.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

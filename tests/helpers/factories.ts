@@ -24,9 +24,16 @@ export async function buildUser(
       role: opts.role ?? 'TECHNICIAN',
       active: opts.active ?? true,
       passwordHash: await hashPassword(PASSWORD),
+      // In the default team, as createUser puts every new user.
+      teams: { create: { team: { connect: { id: await defaultTeam(db) } } } },
     },
   });
   return sessionUser(user);
+}
+
+async function defaultTeam(db: Database): Promise<number> {
+  const team = await db.prisma.team.findFirstOrThrow({ where: { isDefault: true }, select: { id: true } });
+  return team.id;
 }
 
 export function as(db: Database, actor: Actor): ServiceContext {

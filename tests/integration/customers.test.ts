@@ -163,6 +163,7 @@ describe('the customer page', () => {
         description: 'x',
         channel: 'EMAIL' as const,
         customerId: c.id,
+        teamId: 1,
         createdById: tech.id,
       })),
     });
@@ -324,6 +325,7 @@ describe('merging duplicate customers', () => {
         description: 'x',
         channel: 'EMAIL' as const,
         customerId: dup.id,
+        teamId: 1,
         createdById: tech.id,
       })),
     });

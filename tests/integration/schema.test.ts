@@ -124,7 +124,12 @@ describe('migrations', () => {
     expect([...columns].sort(byKey((r) => `${r.table}.${r.column}`))).toEqual(
       expectedColumns.sort(byKey((r) => `${r.table}.${r.column}`)),
     );
-    expect([...indexes].sort(byKey((r) => r.name))).toEqual(expectedIndexes.sort(byKey((r) => r.name)));
+    // Indexes schema.prisma cannot express (on an expression, or partial): each named here, and present.
+    const unexpressible = new Set(['Team_name_lower_key', 'Team_isDefault_key']);
+    expect(indexes.filter((r) => unexpressible.has(r.name)).map((r) => r.name).sort()).toEqual([...unexpressible].sort());
+    expect([...indexes].filter((r) => !unexpressible.has(r.name)).sort(byKey((r) => r.name))).toEqual(
+      expectedIndexes.sort(byKey((r) => r.name)),
+    );
   });
 });
 
@@ -151,7 +156,7 @@ describe('history', () => {
       WHERE p.proname = 'caseboard_refuse_history_change' AND NOT t.tgisinternal
       GROUP BY c.relname ORDER BY c.relname`);
     expect(rows).toEqual(
-      ['ArticleHistory', 'ArticleRevision', 'CustomerHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
+      ['ArticleHistory', 'ArticleRevision', 'CustomerHistory', 'TeamHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
         table,
         update: true,
         del: true,

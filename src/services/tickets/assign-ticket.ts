@@ -22,7 +22,7 @@ function ownerPatch(ticket: Ticket, assigneeId: number | null): TicketPatch {
  */
 export function assignTicket(ctx: ServiceContext, target: TicketTarget, assigneeId: number | null) {
   return mutateTicket(ctx, 'ticket.assign', target, async (tx, ticket) => {
-    if (assigneeId !== null) await findAssignableUser(tx, assigneeId);
+    if (assigneeId !== null) await findAssignableUser(tx, assigneeId, ticket.teamId);
     return changeTicket(tx, ctx.actor, ticket, ownerPatch(ticket, assigneeId));
   });
 }
@@ -37,7 +37,7 @@ export function takeTicket(ctx: ServiceContext, target: TicketTarget) {
     if (ticket.assigneeId !== null) {
       throw new ConflictError(`Ticket ${ticket.reference} already has an owner; ask them to hand it on.`);
     }
-    await findAssignableUser(tx, ctx.actor.id);
+    await findAssignableUser(tx, ctx.actor.id, ticket.teamId);
     return changeTicket(tx, ctx.actor, ticket, ownerPatch(ticket, ctx.actor.id));
   });
 }

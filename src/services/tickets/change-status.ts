@@ -46,7 +46,7 @@ export async function applyStatusChange(
   const patch: TicketPatch = { status };
   if (status === 'IN_PROGRESS' && ticket.assigneeId === null) {
     // The starter becomes the owner: deactivated users cannot be given tickets.
-    await findAssignableUser(tx, ctx.actor.id, 'status');
+    await findAssignableUser(tx, ctx.actor.id, ticket.teamId, 'status');
     patch.assigneeId = ctx.actor.id;
   }
   const changed = await changeTicket(tx, ctx.actor, ticket, patch);

@@ -8,6 +8,8 @@ import type { Db, Tx } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { findAssignableUser, requireText } from './rules.js';
+import { autoAssign } from './auto-assign.js';
+import { ticketTeam } from '../teams/teams.js';
 import { countCreatedTicket, invalidateQueueCounts } from './queue.js';
 import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
@@ -23,7 +25,9 @@ export interface NewTicket {
   occurrence?: string | null;
   workaround?: string | null;
   customer: { name: string; email: string; phone?: string | null; organization?: string | null };
-  /** The creator takes the ticket at once. */
+  /** The team that works it (default: the default team). */
+  teamId?: number | null;
+  /** The creator takes the ticket at once (they must be in its team). */
   assignToMe?: boolean;
   /** Mail the reference and a private access link to the customer (default: yes). */
   notifyCustomer?: boolean;
@@ -45,6 +49,7 @@ const MAX_ATTEMPTS = 5;
  * "ticket created" mail goes into the outbox (its trigger queues the sending job), marked
  * fromCustomer when no staff member created the ticket (then it echoes nothing the reporter typed).
  * $18 is a new customer's address skeleton (look-alike addresses share it: src/domain/email-address.ts).
+ * $19 is the ticket's team.
  */
 const CREATE_TICKET = `
 WITH RECURSIVE chain AS (
@@ -64,9 +69,9 @@ WITH RECURSIVE chain AS (
   SELECT id, name, email FROM found UNION ALL SELECT id, name, email FROM added
 ), ticket AS (
   INSERT INTO "Ticket" (reference, title, description, channel, urgency, environment, occurrence, workaround,
-                        "customerId", "createdById", "assigneeId")
+                        "customerId", "createdById", "assigneeId", "teamId")
   SELECT $5::varchar, $6::varchar, $7::text, $8::"Channel", $9::"Urgency", $10::text, $11::text, $12::text,
-         customer.id, $13::int, $14::int
+         customer.id, $13::int, $14::int, $19::int
   FROM customer
   RETURNING *
 ), history AS (
@@ -87,7 +92,7 @@ SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.cha
        ticket.status::text AS status, ticket."resolutionCode"::text AS "resolutionCode", ticket."resolutionNote",
        ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
        (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
-       ticket."assigneeId", ticket."createdById", ticket."duplicateOfId"
+       ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId"
 FROM ticket`;
 
 /** The new ticket as the statement returns it: times as epoch milliseconds (cheaper to read). */
@@ -99,9 +104,10 @@ type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number;
  */
 export async function createTicket(ctx: ServiceContext, input: NewTicket): Promise<Ticket> {
   assertCan(ctx.actor, 'ticket.create');
-  // Deactivated users cannot be given tickets, not even their own new one.
-  if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, 'assignToMe');
-  return insertTicket(ctx.db, input, { id: ctx.actor.id, name: ctx.actor.name });
+  const { id: teamId } = await ticketTeam(ctx.db, input.teamId);
+  // Deactivated users and non-members cannot be given tickets, not even their own new one.
+  if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, teamId, 'assignToMe');
+  return insertTicket(ctx.db, { ...input, teamId }, { id: ctx.actor.id, name: ctx.actor.name });
 }
 
 /**
@@ -120,9 +126,10 @@ export function createTicketForCustomer(
 }
 
 /**
- * `tx`: run inside the caller's transaction (inbound mail records the message with its ticket).
- * There a reference collision aborts the transaction instead of being retried: the caller fails
- * and tries again later (once in 34 billion).
+ * A team that assigns automatically gives the new ticket an owner in the transaction that creates
+ * it (auto-assign.ts). Otherwise the ticket is one statement, with no transaction around it (the
+ * common case, and the fastest). The team's setting is read just before: a ticket created as an
+ * admin switches automatic assignment on may be left for a person to assign.
  */
 async function insertTicket(
   db: Db,
@@ -130,15 +137,37 @@ async function insertTicket(
   staff: { id: number; name: string } | null,
   tx?: Tx,
 ): Promise<Ticket> {
+  const team = await ticketTeam(tx ?? db, input.teamId);
+  const withTeam = { ...input, teamId: team.id };
+  if (tx) return autoAssign(tx, await insertTicketWithFiles(db, withTeam, staff, tx));
+  if (withTeam.assignToMe || team.autoAssign === 'OFF') return insertTicketWithFiles(db, withTeam, staff);
+  return insertTicketWithFiles(db, withTeam, staff, undefined, autoAssign);
+}
+
+/**
+ * `tx`: run inside the caller's transaction (inbound mail records the message with its ticket).
+ * There a reference collision aborts the transaction instead of being retried: the caller fails
+ * and tries again later (once in 34 billion). `then`: more work on the new ticket in its
+ * transaction (one is opened for it).
+ */
+async function insertTicketWithFiles(
+  db: Db,
+  input: NewTicket & { teamId: number },
+  staff: { id: number; name: string } | null,
+  tx?: Tx,
+  then?: (tx: Tx, ticket: Ticket) => Promise<Ticket>,
+): Promise<Ticket> {
   const files = input.files ?? [];
-  if (files.length === 0) return insertTicketRow(db, input, staff, tx);
+  if (files.length === 0 && !then) return insertTicketRow(db, input, staff, tx);
   assertWithinLimits(files, attachmentLimits());
   // The ticket and its report's files in one transaction (the caller's, or one of its own).
   const withFiles = (staged: readonly IncomingFile[]) => async (t: Tx) => {
     const ticket = await insertTicketRow(db, input, staff, t);
     const by = { actorId: staff?.id ?? null, actorCustomerId: staff ? null : ticket.customerId };
-    await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, staged);
-    return ticket;
+    if (staged.length > 0) {
+      await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, staged);
+    }
+    return then ? then(t, ticket) : ticket;
   };
   if (tx) return withFiles(files)(tx);
   // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
@@ -159,7 +188,7 @@ async function insertTicket(
 
 async function insertTicketRow(
   db: Db,
-  input: NewTicket,
+  input: NewTicket & { teamId: number },
   staff: { id: number; name: string } | null,
   tx?: Tx,
 ): Promise<Ticket> {
@@ -194,6 +223,7 @@ async function insertTicketRow(
         bornTail,
         input.notifyCustomer ?? true,
         emailSkeleton(email),
+        input.teamId,
       ];
       const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {

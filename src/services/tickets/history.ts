@@ -1,6 +1,6 @@
 import type { Tx } from '../../db/client.js';
 import type { Ticket } from '../../generated/prisma/client.js';
-import { actorColumns, type AnyActor } from '../context.js';
+import { historyActorColumns, type HistoryActor } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { mergeStale } from './stale.js';
 
@@ -20,12 +20,13 @@ export const TRACKED_FIELDS = [
   'duplicateOfId',
   'resolutionArticleId',
   'customerId',
+  'teamId',
 ] as const;
 export type TrackedField = (typeof TRACKED_FIELDS)[number];
 export type TicketPatch = Partial<Pick<Ticket, TrackedField>>;
 
 /** Fields that hold a reference: history keeps the id and a readable value beside it. */
-const REFERENCE_FIELDS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId']);
+const REFERENCE_FIELDS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId', 'teamId']);
 
 function show(value: unknown): string | null {
   if (value === null || value === undefined) return null;
@@ -41,6 +42,10 @@ async function referenceLabels(tx: Tx, field: TrackedField, ids: number[]): Prom
   if (field === 'resolutionArticleId') {
     const articles = await tx.article.findMany({ where: { id: { in: ids } }, select: { id: true, title: true } });
     return new Map(articles.map((a) => [a.id, a.title]));
+  }
+  if (field === 'teamId') {
+    const teams = await tx.team.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
+    return new Map(teams.map((t) => [t.id, t.name]));
   }
   if (field === 'customerId') {
     const customers = await tx.customer.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
@@ -58,7 +63,7 @@ async function referenceLabels(tx: Tx, field: TrackedField, ids: number[]): Prom
  */
 export async function changeTicket(
   tx: Tx,
-  actor: AnyActor,
+  actor: HistoryActor,
   ticket: Ticket,
   patch: TicketPatch,
   extra: Partial<Pick<Ticket, 'resolvedAt'>> = {},
@@ -101,7 +106,7 @@ export async function changeTicket(
       ...r,
       action: 'CHANGED' as const,
       ticketId: ticket.id,
-      ...actorColumns(actor),
+      ...historyActorColumns(actor),
       ticketVersion: version,
       createdAt: updatedAt,
     })),

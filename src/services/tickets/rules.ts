@@ -23,16 +23,27 @@ export function assertNotClosed(ticket: Ticket): void {
   }
 }
 
-/** An assignee must be an active technician or admin. */
-export async function findAssignableUser(tx: Tx, userId: number, field = 'assigneeId'): Promise<User> {
-  const user = await tx.user.findUnique({ where: { id: userId } });
+/** An owner must be an active technician or admin, and a member of the ticket's team. */
+export async function findAssignableUser(tx: Tx, userId: number, teamId: number, field = 'assigneeId'): Promise<User> {
+  const user = await tx.user.findUnique({
+    where: { id: userId },
+    include: { teams: { where: { teamId }, select: { teamId: true } } },
+  });
   if (!user) throw new ValidationError('That person does not exist.', { [field]: 'Choose someone from the list.' });
   if (!user.active) {
     throw new ValidationError(`${user.name} is deactivated and cannot be given tickets.`, {
       [field]: 'Choose an active technician.',
     });
   }
-  return user;
+  if (user.teams.length === 0) {
+    const team = await tx.team.findUnique({ where: { id: teamId }, select: { name: true } });
+    throw new ValidationError(
+      `${user.name} is not in the team ${team?.name ?? ''}: move the ticket to one of their teams, or ask an admin to add them.`,
+      { [field]: 'Choose a member of the ticket’s team.' },
+    );
+  }
+  const { teams: _teams, ...rest } = user;
+  return rest;
 }
 
 export function requireText(value: string | null | undefined, field: string, what: string): string {

@@ -54,9 +54,9 @@ export function markStale(ticket: Ticket, since: ChangedSince): void {
 }
 
 const norm = (v: unknown): string | null => (v === null || v === undefined ? null : String(v).replace(/\r\n?/g, '\n').trim());
-const REFS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId']);
+const REFS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId', 'teamId']);
 const LABEL: Partial<Record<TrackedField, string>> = {
-  occurrence: 'when and how it happens', assigneeId: 'owner', resolutionCode: 'resolution', resolutionNote: 'resolution note',
+  occurrence: 'when and how it happens', assigneeId: 'owner', teamId: 'team', resolutionCode: 'resolution', resolutionNote: 'resolution note',
   duplicateOfId: 'original ticket', resolutionArticleId: 'resolving article', customerId: 'customer', environment: "customer's environment",
 };
 

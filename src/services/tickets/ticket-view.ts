@@ -1,7 +1,7 @@
 import { sql } from '../../db/client.js';
 import type { Customer, Ticket, TicketHistory, WorkLogEntry } from '../../generated/prisma/client.js';
 import type { MailKind, MailState } from '../../generated/prisma/enums.js';
-import type { ServiceContext } from '../context.js';
+import { SYSTEM_ACTORS, type ServiceContext, type SystemActorKey } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan } from '../policy.js';
 import { LOOKALIKE_LIMIT, type Lookalike } from '../customers/lookalikes.js';
@@ -18,6 +18,8 @@ export interface Author {
   id: number;
   name: string;
   customer: boolean;
+  /** A rule acting on its own (automatic assignment), not a person. */
+  system?: boolean;
 }
 
 /** A file as the ticket page lists it (the bytes are read only when downloaded). */
@@ -40,6 +42,7 @@ export interface TicketView {
       /** Other customers whose address looks like this one's (a possible impostor). */
       lookalikes: Lookalike[];
     };
+    team: Person;
     assignee: Person | null;
     /** Null when the customer reported it themselves (web form, email). */
     createdBy: Person | null;
@@ -98,7 +101,7 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                    AND o."mergedIntoId" IS NULL
                  ORDER BY o.id LIMIT ${LOOKALIKE_LIMIT}) l) AS "c_lookalikes",
        ${ms('c."createdAt"')} AS "c_createdAt", ${ms('c."updatedAt"')} AS "c_updatedAt",
-       a.name AS "assigneeName", cb.name AS "createdByName", d.reference AS "duplicateOfReference",
+       t."teamId", tm.name AS "teamName", a.name AS "assigneeName", cb.name AS "createdByName", d.reference AS "duplicateOfReference",
        d.title AS "duplicateOfTitle",
        (SELECT coalesce(json_agg(json_build_object(
                  'id', w.id, 'kind', w.kind, 'body', w.body, 'outcome', w.outcome, 'createdAt', ${ms('w."createdAt"')},
@@ -112,7 +115,7 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                  'id', h.id, 'action', h.action, 'field', h.field, 'oldValue', h."oldValue", 'newValue', h."newValue",
                  'oldRefId', h."oldRefId", 'newRefId', h."newRefId", 'ticketVersion', h."ticketVersion",
                  'createdAt', ${ms('h."createdAt"')}, 'ticketId', h."ticketId", 'actorId', h."actorId",
-                 'actorCustomerId', h."actorCustomerId", 'actorName', coalesce(u.name, hc.name)
+                 'actorCustomerId', h."actorCustomerId", 'actorSystem', h."actorSystem", 'actorName', coalesce(u.name, hc.name)
                ) ORDER BY h."createdAt", h.id), '[]')
           FROM "TicketHistory" h LEFT JOIN "User" u ON u.id = h."actorId"
           LEFT JOIN "Customer" hc ON hc.id = h."actorCustomerId"
@@ -136,6 +139,7 @@ FROM "Ticket" t
 JOIN "Customer" c ON c.id = t."customerId"
 LEFT JOIN "User" cb ON cb.id = t."createdById"
 LEFT JOIN "User" a ON a.id = t."assigneeId"
+JOIN "Team" tm ON tm.id = t."teamId"
 LEFT JOIN "Ticket" d ON d.id = t."duplicateOfId"
 LEFT JOIN "Article" ra ON ra.id = t."resolutionArticleId"
 WHERE t.reference = $1::varchar`;
@@ -151,6 +155,7 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   c_lookalikes: (Omit<Lookalike, 'createdAt'> & { createdAt: number })[] | string;
   c_createdAt: number;
   c_updatedAt: number;
+  teamName: string;
   assigneeName: string | null;
   createdByName: string | null;
   duplicateOfReference: string | null;
@@ -168,6 +173,14 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
   userId !== null ? { id: userId, name, customer: false } : { id: customerId ?? 0, name, customer: true };
 
+/** A history row written by a rule (SYSTEM_ACTORS): named after the rule. */
+const systemAuthor = (key: string): Author => ({
+  id: 0,
+  name: SYSTEM_ACTORS[key as SystemActorKey] ?? key,
+  customer: false,
+  system: true,
+});
+
 const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
 /** Everything the ticket page shows: the ticket, its people, its work log and its whole history. */
@@ -177,7 +190,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   if (!row) throw new NotFoundError(`No ticket has the reference ${reference}.`);
   const {
     c_name, c_email, c_phone, c_organization, c_lookalikes, c_createdAt, c_updatedAt,
-    assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
+    teamName, assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
     mails, activeLinks, files, inboundMails,
     ...fields
   } = row;
@@ -208,6 +221,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       updatedAt: new Date(c_updatedAt),
       lookalikes: json(c_lookalikes).map((l) => ({ ...l, createdAt: new Date(l.createdAt) })),
     },
+    team: { id: fields.teamId, name: teamName },
     assignee: fields.assigneeId === null ? null : { id: fields.assigneeId, name: assigneeName ?? '' },
     createdBy: fields.createdById === null ? null : { id: fields.createdById, name: createdByName ?? '' },
     duplicateOf:
@@ -230,7 +244,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
     history: json(history).map(({ actorName, ...h }) => ({
       ...h,
       createdAt: new Date(h.createdAt),
-      actor: authorOf(h.actorId, h.actorCustomerId, actorName),
+      actor: h.actorSystem !== null ? systemAuthor(h.actorSystem) : authorOf(h.actorId, h.actorCustomerId, actorName),
     })),
     mails: json(mails).map((m) => ({
       ...m,

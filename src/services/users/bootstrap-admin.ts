@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.js';
 import { generatePassword, hashPassword } from '../passwords.js';
+import { joinDefaultTeam } from '../teams/manage-teams.js';
 
 /**
  * On first start (no admin yet) creates one from ADMIN_EMAIL/ADMIN_PASSWORD, or with a
@@ -18,6 +19,7 @@ export async function bootstrapAdmin(
     await tx.userHistory.create({
       data: { userId: user.id, actorId: null, action: 'CREATED', newValue: JSON.stringify({ email, role: 'ADMIN' }) },
     });
+    await joinDefaultTeam(tx, user, null);
   });
   return generated ? { email, generatedPassword: generated } : { email };
 }

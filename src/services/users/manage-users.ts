@@ -10,6 +10,7 @@ import { hashPassword } from '../passwords.js';
 import { changeUser, type UserPatch } from './user-history.js';
 import { endSessionsOf, userChanged } from './sessions.js';
 import { invalidateStaffCache } from './list-users.js';
+import { joinDefaultTeam } from '../teams/manage-teams.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -49,6 +50,8 @@ export async function createUser(ctx: ServiceContext, input: NewUser): Promise<U
           newValue: JSON.stringify({ email, name, role: input.role }),
         },
       });
+      // In the default team at once: they can be given tickets from their first day.
+      await joinDefaultTeam(tx, created, ctx.actor.id);
       return created;
     });
     invalidateStaffCache();

@@ -13,7 +13,7 @@ import {
 import type { TicketHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
 
-type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean } };
+type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean; system?: boolean } };
 
 const FIELD_LABEL: Record<string, string> = {
   title: 'title',
@@ -30,6 +30,7 @@ const FIELD_LABEL: Record<string, string> = {
   duplicateOfId: 'duplicate of',
   resolutionArticleId: 'resolving article',
   customerId: 'customer',
+  teamId: 'team',
 };
 
 const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote']);
@@ -96,6 +97,9 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
   if (field === 'resolutionArticleId') {
     return { summary: row.newValue ? `resolved it with the article “${row.newValue}”` : 'removed the resolving article' };
   }
+  if (field === 'teamId') {
+    return { summary: `moved it from team ${row.oldValue ?? '—'} to ${row.newValue ?? '—'}` };
+  }
   if (field === 'customerId') {
     return { summary: `moved it from customer ${row.oldValue ?? '—'} to ${row.newValue ?? '—'}` };
   }
@@ -114,7 +118,7 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
 export function timeline(rows: HistoryRow[], now = new Date()): TimelineEntry[] {
   return rows.map((row) => ({
     id: row.id,
-    actor: row.actor.customer ? `${row.actor.name} (customer)` : row.actor.name,
+    actor: row.actor.customer ? `${row.actor.name} (customer)` : row.actor.system ? `${row.actor.name} (rule)` : row.actor.name,
     ...summarize(row),
     at: when(row.createdAt),
     ago: ago(row.createdAt, now),
