@@ -22,6 +22,7 @@ import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
+import { teamRoutes } from './web/routes/teams.js';
 import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 
@@ -125,6 +126,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/articles', requireSignIn, articleRoutes(db, render));
   app.use('/customers', requireSignIn, customerRoutes(db));
   app.use('/mail', requireSignIn, mailRoutes(db));
+  app.use('/teams', requireSignIn, teamRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
 
   app.use(notFound);

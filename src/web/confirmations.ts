@@ -34,6 +34,7 @@ const MESSAGES = new Map<string, string>([
   ['unlink-article', 'Article unlinked.'],
   ['revoke-links', 'Private links revoked.'],
   ['redact-file', 'File redacted.'],
+  ['team', 'Ticket moved to another team.'],
   // Customers.
   ['customer-saved', 'Customer saved.'],
   ['customer-merged', 'Customers merged.'],
@@ -42,6 +43,12 @@ const MESSAGES = new Map<string, string>([
   ['user-details', 'User saved.'],
   ['user-active', 'Active state changed.'],
   ['user-password', 'Password reset.'],
+  // Teams.
+  ['team-created', 'Team created.'],
+  ['team-saved', 'Team saved.'],
+  ['team-member-added', 'Member added.'],
+  ['team-member-removed', 'Member removed.'],
+  ['team-availability', 'Availability changed.'],
   // Articles.
   ['article-created', 'Article created.'],
   ['article-saved', 'Article saved.'],

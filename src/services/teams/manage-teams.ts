@@ -119,10 +119,13 @@ export async function updateTeam(ctx: ServiceContext, teamId: number, version: n
 
 /**
  * The team's row, locked for the rest of the transaction: membership changes and automatic
- * assignment of one team take turns (auto-assign.ts), whichever instance runs them.
+ * assignment of one team take turns (auto-assign.ts), whichever instance runs them. FOR NO KEY
+ * UPDATE, not FOR UPDATE: a ticket inserted into the team holds a KEY SHARE lock on the row
+ * (its foreign key) until its transaction ends, which FOR UPDATE would wait for — two tickets
+ * created at once in one team would deadlock.
  */
 export async function lockTeam(tx: Tx, teamId: number): Promise<Team> {
-  const [team] = await tx.$queryRaw<Team[]>`SELECT * FROM "Team" WHERE id = ${teamId} FOR UPDATE`;
+  const [team] = await tx.$queryRaw<Team[]>`SELECT * FROM "Team" WHERE id = ${teamId} FOR NO KEY UPDATE`;
   if (!team) throw new NotFoundError('No such team.');
   return team;
 }

@@ -20,6 +20,8 @@ export interface QueueFilter {
   statuses: readonly TicketStatus[];
   urgency?: Urgency | undefined;
   assignee: 'anyone' | 'me' | 'unassigned' | number;
+  /** Only these teams' tickets (one team, or "my teams"); undefined: every team. */
+  teams?: readonly number[] | undefined;
   text?: string | undefined;
   after?: QueueCursor | undefined;
 }
@@ -36,6 +38,7 @@ export interface QueueRow {
   customerOrganization: string | null;
   assigneeId: number | null;
   assigneeName: string | null;
+  teamId: number;
 }
 
 export interface QueuePage {
@@ -71,6 +74,9 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
   if (filter.assignee === 'me') where.push(Prisma.sql`t."assigneeId" = ${actorId}`);
   else if (filter.assignee === 'unassigned') where.push(Prisma.sql`t."assigneeId" IS NULL`);
   else if (typeof filter.assignee === 'number') where.push(Prisma.sql`t."assigneeId" = ${filter.assignee}`);
+  if (filter.teams) {
+    where.push(filter.teams.length ? Prisma.sql`t."teamId" IN (${Prisma.join(filter.teams.map((id) => Prisma.sql`${id}::int`))})` : Prisma.sql`FALSE`);
+  }
   if (withUrgency && filter.urgency) where.push(Prisma.sql`t.urgency = ${literal(filter.urgency, URGENCIES, 'Urgency')}`);
   const text = boundedSearchText(filter.text);
   if (text) where.push(Prisma.sql`t.id IN (${matchingTickets(text, filter.statuses)})`);
@@ -122,7 +128,7 @@ const SELECT_ROW = Prisma.sql`
            (extract(epoch FROM t."createdAt") * 1000)::float8 AS "createdAt",
            (extract(epoch FROM t."updatedAt") * 1000)::float8 AS "updatedAt",
            c.name AS "customerName", c.organization AS "customerOrganization",
-           t."assigneeId", u.name AS "assigneeName"`;
+           t."assigneeId", u.name AS "assigneeName", t."teamId"`;
 
 type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
 
@@ -165,7 +171,7 @@ async function hiddenDoneMatches(ctx: ServiceContext, filter: QueueFilter): Prom
   // hint; the same search again (the next page, a colleague's) costs nothing.
   let kept = hiddenCaches.get(ctx.db);
   if (!kept) hiddenCaches.set(ctx.db, (kept = new Map()));
-  const key = JSON.stringify([filter.assignee === 'me' ? ctx.actor.id : filter.assignee, filter.urgency ?? null, filter.text?.trim() ?? '']);
+  const key = JSON.stringify([filter.assignee === 'me' ? ctx.actor.id : filter.assignee, filter.teams ?? null, filter.urgency ?? null, filter.text?.trim() ?? '']);
   const hit = kept.get(key);
   if (hit && Date.now() - hit.at < HIDDEN_TTL_MS) return hit.n;
   const n = await countHiddenDone(ctx, filter);
@@ -237,6 +243,7 @@ interface CreatedTicket {
   status: TicketStatus;
   urgency: Urgency;
   assigneeId: number | null;
+  teamId: number;
 }
 interface CountsEntry {
   at: number;
@@ -302,6 +309,7 @@ function recount(ctx: ServiceContext, cache: CountsCache, key: string, filter: Q
         includes: (t) => {
           if (filter.text?.trim()) return null;
           if (!filter.statuses.includes(t.status)) return false;
+          if (filter.teams && !filter.teams.includes(t.teamId)) return false;
           if (filter.assignee === 'anyone') return true;
           if (filter.assignee === 'unassigned') return t.assigneeId === null;
           return t.assigneeId === (filter.assignee === 'me' ? actorId : filter.assignee);
@@ -320,6 +328,7 @@ async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Co
   const key = JSON.stringify([
     filter.statuses,
     filter.assignee === 'me' ? ctx.actor.id : filter.assignee,
+    filter.teams ?? null,
     filter.text?.trim() ?? '',
   ]);
   const entry = cache.entries.get(key);

@@ -265,6 +265,6 @@ export async function getChangesSince(ctx: ServiceContext, reference: string, ve
   });
   return rows.map(({ actor, actorCustomer, ...h }) => ({
     ...h,
-    actor: actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
+    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem) : actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
   }));
 }

@@ -18,6 +18,8 @@ import { resolveTicket } from '../../services/tickets/resolve-ticket.js';
 import { reopenTicket } from '../../services/tickets/reopen-ticket.js';
 import { addWorkLog } from '../../services/tickets/add-work-log.js';
 import { listAssignableUsers } from '../../services/users/list-users.js';
+import { listTeams } from '../../services/teams/teams.js';
+import { moveTicketToTeam } from '../../services/tickets/move-team.js';
 import { linkArticle, unlinkArticle } from '../../services/tickets/link-article.js';
 import { findSimilarTickets } from '../../services/tickets/similar-tickets.js';
 import { searchArticles, suggestArticles } from '../../services/knowledge/read-articles.js';
@@ -44,6 +46,7 @@ import {
   ReopenForm,
   ResolveForm,
   StatusForm,
+  TeamForm,
   UrgencyForm,
   VersionForm,
   WorkLogForm,
@@ -89,7 +92,9 @@ export function ticketRoutes(db: Database): Router {
 
   async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
     const c = ctx(req);
-    const [view, staff] = await Promise.all([getTicketView(c, reference), listAssignableUsers(c)]);
+    const [view, teams] = await Promise.all([getTicketView(c, reference), listTeams(c)]);
+    // Who the ticket can be given to: the active members of its team.
+    const staff = teams.find((tm) => tm.id === view.ticket.teamId)?.members ?? [];
     // Articles to link: only when asked (?kb=words, or ?kb= for articles matching the title).
     const kb = typeof req.query.kb === 'string' ? req.query.kb.trim().slice(0, 200) : null;
     const kbHits =
@@ -114,6 +119,7 @@ export function ticketRoutes(db: Database): Router {
       fileHref: (id: number, name: string) => `/tickets/${view.ticket.reference}/files/${id}/${encodeURIComponent(name)}`,
       redactHref: can(c.actor, 'attachment.redact') ? (id: number) => `/tickets/${view.ticket.reference}/redact-file/${id}` : null,
       staff,
+      teams,
       kb,
       kbHits,
       failed: failed ?? null,
@@ -127,14 +133,20 @@ export function ticketRoutes(db: Database): Router {
     const parsed = QueueQuery.safeParse(req.query);
     const query = parsed.success ? parsed.data : QueueQuery.parse({});
     const c = ctx(req);
+    const teams = await listTeams(c);
+    // "My teams": the teams the user is in (none: an empty queue that says so).
+    const teamFilter =
+      query.team === 'mine'
+        ? teams.filter((t) => t.members.some((m) => m.id === c.actor.id)).map((t) => t.id)
+        : query.team === undefined ? undefined : [query.team];
     const [page, staff] = await Promise.all([
-      listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, text: query.q, after: query.after }),
+      listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, teams: teamFilter, text: query.q, after: query.after }),
       listAssignableUsers(c),
     ]);
     const raw = parsed.success ? req.query : {};
     const now = new Date();
     const filterParams = new URLSearchParams();
-    for (const key of ['status', 'urgency', 'assignee', 'q'] as const) {
+    for (const key of ['status', 'urgency', 'assignee', 'team', 'q'] as const) {
       const v = raw[key];
       if (typeof v === 'string' && v !== '') filterParams.set(key, v);
     }
@@ -155,13 +167,16 @@ export function ticketRoutes(db: Database): Router {
     }
     const nextParams = new URLSearchParams(filterParams);
     if (page.next) nextParams.set('after', encodeCursor(page.next));
+    const teamName = new Map(teams.map((t) => [t.id, t.isDefault ? null : t.name]));
     res.status(parsed.success ? 200 : 400).render('tickets/queue', {
-      title: 'Queue',
-      rows: page.rows.map((r) => ({ ...r, age: age(r.createdAt, now), opened: when(r.createdAt) })),
+      title: query.team === 'mine' ? 'My teams' : 'Queue',
+      rows: page.rows.map((r) => ({ ...r, teamName: teamName.get(r.teamId) ?? null, age: age(r.createdAt, now), opened: when(r.createdAt) })),
       counts: page.counts,
       total: page.total,
       hiddenDone,
-      filters: { status: raw.status ?? 'active', urgency: raw.urgency ?? '', assignee: raw.assignee ?? 'anyone', q: raw.q ?? '' },
+      filters: { status: raw.status ?? 'active', urgency: raw.urgency ?? '', assignee: raw.assignee ?? 'anyone', team: raw.team ?? '', q: raw.q ?? '' },
+      teams,
+      noTeams: query.team === 'mine' && teamFilter?.length === 0,
       filterQuery: filterParams.toString(),
       urgencyLinks,
       nextUrl: page.next ? `/tickets?${nextParams.toString()}` : null,
@@ -186,6 +201,7 @@ export function ticketRoutes(db: Database): Router {
     const suggestions = title ? await suggestionsFor(ctx(req), title) : null;
     res.render('tickets/new', {
       title: 'New ticket',
+      teams: await listTeams(ctx(req)),
       values: { ...NEW_TICKET_DEFAULTS, ...typed },
       errors: {},
       message: null,
@@ -203,8 +219,8 @@ export function ticketRoutes(db: Database): Router {
   router.post('/', async (req, res) => {
     const body = (req.body ?? {}) as Body;
     const form = NewTicketForm.safeParse(body);
-    const fail = (message: string, errors: Record<string, string>) =>
-      res.status(422).render('tickets/new', { title: 'New ticket', values: body, errors, message, suggestions: null });
+    const fail = async (message: string, errors: Record<string, string>) =>
+      res.status(422).render('tickets/new', { title: 'New ticket', teams: await listTeams(ctx(req)), values: body, errors, message, suggestions: null });
     if (req.uploadError) return fail(req.uploadError, { files: req.uploadError });
     if (!form.success) return fail('Please check the fields marked below.', fieldErrors(form.error));
     const f = form.data;
@@ -221,6 +237,7 @@ export function ticketRoutes(db: Database): Router {
         occurrence: f.occurrence,
         workaround: f.workaround,
         customer: { name: f.customerName, email: f.customerEmail, phone: f.customerPhone, organization: f.customerOrganization },
+        teamId: f.teamId,
         assignToMe: f.assignToMe === '1',
         notifyCustomer: f.quiet !== '1',
         files: req.files ?? [],
@@ -282,10 +299,11 @@ export function ticketRoutes(db: Database): Router {
   async function renderConflict(req: Request, res: Response, reference: string, name: string, values: Body, message: string) {
     const c = ctx(req);
     const formVersion = Number(values.version) || 0;
-    const [view, changes, staff] = await Promise.all([
+    const [view, changes, staff, teams] = await Promise.all([
       getTicketView(c, reference),
       getChangesSince(c, reference, formVersion),
       listAssignableUsers(c),
+      listTeams(c),
     ]);
     // What the user did not change (sent as it was when they opened the page) is shown, and sent
     // again, as it is now: "Apply my change" must not put back a colleague's value of another field.
@@ -304,6 +322,7 @@ export function ticketRoutes(db: Database): Router {
       action: name,
       kept,
       staff,
+      teams,
       changes: timeline(changes),
     });
   }
@@ -323,6 +342,7 @@ export function ticketRoutes(db: Database): Router {
   action('urgency', UrgencyForm, (c, ref, f) => changeUrgency(c, target(ref, f), f.urgency), (f) => doneKey.urgency(f.urgency));
   action('status', StatusForm, (c, ref, f) => changeStatus(c, target(ref, f), f.status), (f) => doneKey.status(f.status));
   action('take', VersionForm, (c, ref, f) => takeTicket(c, target(ref, f)));
+  action('team', TeamForm, (c, ref, f) => moveTicketToTeam(c, target(ref, f), f.teamId));
   action('assign', AssignForm, (c, ref, f) => assignTicket(c, target(ref, f), f.assigneeId), (f) => (f.assigneeId === null ? 'unassign' : 'assign'));
   action('resolve', ResolveForm, (c, ref, f) =>
     resolveTicket(c, target(ref, f), {

@@ -30,6 +30,7 @@ export const NewTicketForm = z.object({
   environment: optionalText("The customer's environment", LONG),
   occurrence: optionalText('When and how it happens', LONG),
   workaround: optionalText('A workaround', LONG),
+  teamId: z.union([z.literal('').transform(() => undefined), id], { error: 'Choose a team from the list.' }).optional(),
   assignToMe: z.literal('1').optional(),
   /** "Do not email the customer" (e.g. an internal ticket); by default they get the reference. */
   quiet: z.literal('1').optional(),
@@ -57,6 +58,7 @@ export const AssignForm = z.object({
   version,
   assigneeId: z.union([z.literal('').transform(() => null), id], { error: 'Choose someone from the list.' }),
 });
+export const TeamForm = z.object({ version, teamId: id });
 export const ResolveForm = z.object({
   version,
   resolutionCode: z.enum(RESOLUTION_CODES as [ResolutionCode, ...ResolutionCode[]], {
@@ -99,6 +101,9 @@ export const QueueQuery = z.object({
       error: 'Choose a valid owner.',
     })
     .default('anyone'),
+  team: z
+    .union([z.literal('mine'), id, z.literal('').transform(() => undefined)], { error: 'Choose a valid team.' })
+    .optional(),
   q: searchText().optional(),
   after: z
     .string()
