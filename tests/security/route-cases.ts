@@ -218,6 +218,13 @@ export class World {
     return (await this.db.prisma.customer.findUniqueOrThrow({ where: { id } })).version;
   }
 
+  /** A team of its own, with the shared user in it (for the team pages and moves). */
+  async freshTeam() {
+    const team = await this.db.prisma.team.create({ data: { name: `Team ${this.unique()}` } });
+    await this.db.prisma.teamMember.create({ data: { teamId: team.id, userId: this.user.id } });
+    return team;
+  }
+
   async freshUser(): Promise<{ id: number; version: number; email: string }> {
     const u = await buildUser(this.db, { name: 'Target User' });
     const row = await this.db.prisma.user.findUniqueOrThrow({ where: { id: u.id } });
@@ -357,6 +364,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /tickets/:reference/urgency': ticketAction((t) => ({ version: t.version, urgency: 'HIGH' })),
   'POST /tickets/:reference/status': ticketAction((t) => ({ version: t.version, status: 'OPEN' })),
   'POST /tickets/:reference/take': ticketAction((t) => ({ version: t.version })),
+  'POST /tickets/:reference/team': ticketAction(async (t, w) => ({ version: t.version, teamId: (await w.freshTeam()).id })),
   'POST /tickets/:reference/assign': ticketAction((t, w) => ({ version: t.version, assigneeId: w.user.id })),
   'POST /tickets/:reference/resolve': ticketAction((t) => ({ version: t.version, resolutionCode: 'FIXED', resolutionNote: 'Replaced the toner.' })),
   'POST /tickets/:reference/reopen': ticketAction((t) => ({ version: t.version, reason: 'It came back.' }), (w) => w.resolvedTicket()),
@@ -451,6 +459,31 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   },
   'POST /mail/quarantine/:id/new-ticket': { expect: STAFF_POST, call: async (w) => ({ params: { id: await w.quarantinedMail() } }) },
   'POST /mail/quarantine/:id/discard': { expect: STAFF_POST, call: async (w) => ({ params: { id: await w.quarantinedMail() } }) },
+
+  // Teams: staff read them; admins manage them and anyone's availability (a technician sets only their own).
+  'GET /teams': { expect: STAFF_PAGE },
+  'GET /teams/new': { expect: ADMIN_PAGE },
+  'POST /teams': { expect: ADMIN_POST, call: (w) => ({ body: { name: `Team ${w.unique()}`, autoAssign: 'OFF' } }) },
+  'GET /teams/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshTeam()).id } }) },
+  'POST /teams/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const t = await w.freshTeam();
+      return { params: { id: t.id }, body: { version: t.version, name: `Renamed ${w.unique()}`, autoAssign: 'ROUND_ROBIN', maxOpenPerPerson: '5' } };
+    },
+  },
+  'POST /teams/:id/members': {
+    expect: ADMIN_POST,
+    call: async (w) => ({ params: { id: (await w.freshTeam()).id }, body: { userId: (await w.freshUser()).id } }),
+  },
+  'POST /teams/:id/members/remove': {
+    expect: ADMIN_POST,
+    call: async (w) => ({ params: { id: (await w.freshTeam()).id }, body: { userId: w.user.id } }),
+  },
+  'POST /teams/:id/availability': {
+    expect: ADMIN_POST,
+    call: async (w) => ({ params: { id: (await w.freshTeam()).id }, body: { userId: w.user.id, available: 'false' } }),
+  },
 
   // Users: admins only.
   'GET /admin/users': { expect: ADMIN_PAGE },
