@@ -67,7 +67,7 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
     }
     const envelopeSender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     // Without a usable From address it is still taken, and recorded as automatic mail (IGNORED).
-    const msg = toParsedInbound(parsed, envelopeSender);
+    const msg = { ...toParsedInbound(parsed, envelopeSender), recipients: session.envelope.rcptTo.slice(0, 50).map((r) => r.address.toLowerCase()) };
     try {
       const { mail, redelivered } = await receiveMail(db.prisma, ids, msg, {
         ownAddress: config.MAIL_FROM,

@@ -13,7 +13,7 @@ export default async function setup(project: TestProject) {
   const started = Date.now();
   const server = await startServer();
   console.log(`[e2e] Caseboard up at ${server.baseUrl} in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${server.logFile})`);
-  project.provide('e2e', { baseUrl: server.baseUrl, mailDir: server.mailDir, admin: ADMIN });
+  project.provide('e2e', { baseUrl: server.baseUrl, mailDir: server.mailDir, inboundPort: server.inboundPort, admin: ADMIN });
   return async () => {
     // A crash mid-run shows in the tests as refused connections: say why here.
     const died = await server.stop();

@@ -19,6 +19,8 @@ export interface E2eEnv {
   baseUrl: string;
   /** Where the app writes its mails (.eml files: no SMTP_URL), for the links customers get. */
   mailDir: string;
+  /** The app's inbound SMTP listener (customers' mail comes in there). */
+  inboundPort: number;
   admin: { name: string; email: string; password: string };
 }
 
@@ -56,6 +58,7 @@ export async function freePort(): Promise<number> {
 export interface RunningServer {
   baseUrl: string;
   mailDir: string;
+  inboundPort: number;
   logFile: string;
   /** Stops the process group; returns why the app had already exited on its own, if it had. */
   stop(): Promise<string | null>;
@@ -73,6 +76,7 @@ export async function startServer(): Promise<RunningServer> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'caseboard-e2e-'));
   const port = await freePort();
+  const inboundPort = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (APP_SETTINGS.includes(key) || key.startsWith('MAIL_')) delete env[key];
   Object.assign(env, {
@@ -82,6 +86,7 @@ export async function startServer(): Promise<RunningServer> {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     PASSWORD_COST_LOG2: '14', // the cheapest accepted scrypt cost: sign-ins stay fast
+    INBOUND_SMTP_PORT: String(inboundPort),
   });
   const logFile = join(ARTIFACTS, 'server.log');
   const log = openSync(logFile, 'w');
@@ -141,7 +146,7 @@ export async function startServer(): Promise<RunningServer> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { baseUrl, mailDir: join(dataDir, 'mail'), logFile, stop };
+  return { baseUrl, mailDir: join(dataDir, 'mail'), inboundPort, logFile, stop };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { changeStatus } from '../../src/services/tickets/change-status.js';
 import { pickAssignee } from '../../src/services/tickets/auto-assign.js';
 import { invalidateTeamsCache } from '../../src/services/teams/teams.js';
 import { ForbiddenError, ValidationError } from '../../src/services/errors.js';
+import { sendRaw, startTestInbound } from '../helpers/inbound.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -239,6 +240,27 @@ describe('automatic assignment', () => {
       const now = await db.prisma.team.findUniqueOrThrow({ where: { id: def.id } });
       await updateTeam(as(db, admin), def.id, now.version, { name: def.name, autoAssign: 'OFF', maxOpenPerPerson: null, isDefault: true });
       await db.prisma.user.updateMany({ where: { id: { in: others.map((o) => o.id) } }, data: { available: true } });
+    }
+  });
+
+  it('routes mail by the address it was delivered to: the team of that address, and its automatic assignment', async () => {
+    const m = await buildUser(db, { name: 'Nia Network' });
+    const team = await teamWith([m], { autoAssign: 'ROUND_ROBIN', address: 'Network@Support.test' });
+    expect((await db.prisma.team.findUniqueOrThrow({ where: { id: team.id } })).address).toBe('network@support.test');
+    await expect(createTeam(as(db, admin), teamInput({ address: 'network@support.test' }))).rejects.toThrow(/Another team receives mail at that address/);
+    const smtp = await startTestInbound(db);
+    try {
+      const mail = (to: string, subject: string) =>
+        [`From: Vic Customer <vic-${n++}@customer.test>`, `To: ${to}`, `Subject: ${subject}`, `Message-ID: <${Date.now()}-${n++}@customer.test>`, '', 'The VPN drops.', ''].join('\r\n');
+      await sendRaw(smtp, { from: 'vic@customer.test', to: ['network@support.test'] }, mail('network@support.test', 'VPN drops'));
+      await sendRaw(smtp, { from: 'vic@customer.test', to: ['help@support.test'] }, mail('help@support.test', 'Printer jam'));
+      const routed = await db.prisma.ticket.findFirstOrThrow({ where: { title: 'VPN drops' } });
+      expect(routed.teamId).toBe(team.id);
+      expect(routed.assigneeId).toBe(m.id);
+      const other = await db.prisma.ticket.findFirstOrThrow({ where: { title: 'Printer jam' } });
+      expect(other.teamId).toBe((await db.prisma.team.findFirstOrThrow({ where: { isDefault: true } })).id);
+    } finally {
+      await smtp.stop();
     }
   });
 

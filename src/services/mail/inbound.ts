@@ -42,6 +42,7 @@ import { withStagedFiles } from '../attachments/store.js';
 import { ValidationError } from '../errors.js';
 import { addCustomerReply } from '../public/customer-ticket.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
+import { teamForRecipients } from '../teams/teams.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 
 /** One received message, as the SMTP listener (src/mail/parse.ts) hands it over. */
@@ -52,6 +53,8 @@ export interface ParsedInbound {
   from: { address: string; name: string | null };
   /** SMTP MAIL FROM, lower-case; '' is the null sender of bounces. */
   envelopeSender: string;
+  /** SMTP RCPT TO addresses, lower-case: a team's address routes a new ticket to that team. */
+  recipients?: string[];
   subject: string;
   /** The plain text (mailparser converts HTML-only mail to text). */
   text: string;
@@ -410,6 +413,7 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
             customer: { name: clip(base.fromName ?? '', 120) || clip(address.split('@')[0]!, 120) || address, email: address },
             files: staged,
             inboundMailId: id,
+            teamId: await teamForRecipients(tx, msg.recipients ?? []),
           },
           { tx, notify: noAck === null },
         );

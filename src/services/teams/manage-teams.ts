@@ -14,16 +14,24 @@ export interface TeamInput {
   autoAssign: AutoAssignMode;
   /** Null: no cap. */
   maxOpenPerPerson: number | null;
+  /** Mail delivered to this address opens its tickets in the team (null: none). */
+  address?: string | null;
   /** Make it the default team (where new tickets go). The default cannot be un-set, only moved. */
   isDefault?: boolean;
 }
 
-const TRACKED = ['name', 'description', 'autoAssign', 'maxOpenPerPerson', 'isDefault'] as const;
+const TRACKED = ['name', 'description', 'autoAssign', 'maxOpenPerPerson', 'isDefault', 'address'] as const;
 const show = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-function nameTaken(name: string): ValidationError {
+/** A unique violation on a team: its name, or its address, is another team's. */
+function taken(err: unknown, name: string): ValidationError {
+  if (String((err as { message?: unknown }).message ?? '').includes('address')) {
+    return new ValidationError('Another team receives mail at that address.', { address: 'Choose another address.' });
+  }
   return new ValidationError(`A team named “${name}” exists already.`, { name: 'Choose another name.' });
 }
+
+const cleanAddress = (address: string | null | undefined) => address?.trim().toLowerCase() || null;
 
 function cleanName(name: string): string {
   const trimmed = name.trim().replace(/\s+/g, ' ');
@@ -45,6 +53,7 @@ export async function createTeam(ctx: ServiceContext, input: TeamInput): Promise
           autoAssign: input.autoAssign,
           maxOpenPerPerson: input.maxOpenPerPerson,
           isDefault: input.isDefault ?? false,
+          address: cleanAddress(input.address),
         },
       });
       await tx.teamHistory.create({
@@ -60,7 +69,7 @@ export async function createTeam(ctx: ServiceContext, input: TeamInput): Promise
     invalidateTeamsCache();
     return team;
   } catch (err) {
-    if (isUniqueViolation(err)) throw nameTaken(name);
+    if (isUniqueViolation(err)) throw taken(err, name);
     throw err;
   }
 }
@@ -84,6 +93,7 @@ export async function updateTeam(ctx: ServiceContext, teamId: number, version: n
         autoAssign: input.autoAssign,
         maxOpenPerPerson: input.maxOpenPerPerson,
         isDefault: input.isDefault ?? team.isDefault,
+        address: input.address === undefined ? team.address : cleanAddress(input.address),
       };
       const changed = TRACKED.filter((f) => show(patch[f]) !== show(team[f]));
       if (changed.length === 0) return team;
@@ -112,7 +122,7 @@ export async function updateTeam(ctx: ServiceContext, teamId: number, version: n
     invalidateTeamsCache();
     return team;
   } catch (err) {
-    if (isUniqueViolation(err)) throw nameTaken(name);
+    if (isUniqueViolation(err)) throw taken(err, name);
     throw err;
   }
 }

@@ -111,6 +111,21 @@ export async function getTeamPage(ctx: ServiceContext, teamId: number) {
   };
 }
 
+/**
+ * The team a customer's mail opens its ticket in: the first team whose address the mail was
+ * delivered to (the envelope's recipients), or the default team (null).
+ */
+export async function teamForRecipients(tx: Tx, recipients: readonly string[]): Promise<number | null> {
+  const addresses = [...new Set(recipients.map((r) => r.trim().toLowerCase()).filter(Boolean))].slice(0, 50);
+  if (addresses.length === 0) return null;
+  const teams = await tx.team.findMany({ where: { address: { in: addresses } }, select: { id: true, address: true } });
+  for (const a of addresses) {
+    const team = teams.find((t) => t.address === a);
+    if (team) return team.id;
+  }
+  return null;
+}
+
 /** Staff who are not in the team: who can be added. */
 export async function listNonMembers(ctx: ServiceContext, teamId: number) {
   assertCan(ctx.actor, 'team.manage');

@@ -28,6 +28,7 @@ const input = (f: z.output<typeof NewTeamForm>): TeamInput => ({
   autoAssign: f.autoAssign,
   maxOpenPerPerson: f.maxOpenPerPerson,
   isDefault: f.isDefault === '1',
+  address: f.address,
 });
 
 /** Teams: every technician reads them and sets their own availability; admins manage them. */

@@ -24,6 +24,13 @@ const teamFields = {
     .optional()
     .transform((v) => v ?? null),
   isDefault: z.literal('1').optional(),
+  address: z
+    .union([
+      z.literal('').transform(() => null),
+      z.string().trim().max(254, 'An address can be at most 254 characters.').pipe(z.email({ error: 'Enter a valid email address, or leave it empty.' })),
+    ])
+    .optional()
+    .transform((v) => v ?? null),
 };
 
 export const NewTeamForm = z.object(teamFields);
