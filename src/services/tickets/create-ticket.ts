@@ -44,6 +44,7 @@ const MAX_ATTEMPTS = 5;
  * ($13 null: the customer reported it) the customer is the history row's actor. With $17 the
  * "ticket created" mail goes into the outbox (its trigger queues the sending job), marked
  * fromCustomer when no staff member created the ticket (then it echoes nothing the reporter typed).
+ * A creator who takes the ticket at once follows it (nobody else is told: it is their own action).
  * $18 is a new customer's address skeleton (look-alike addresses share it: src/domain/email-address.ts).
  */
 const CREATE_TICKET = `
@@ -75,6 +76,10 @@ WITH RECURSIVE chain AS (
   SELECT ticket.id, $13::int, CASE WHEN $13::int IS NULL THEN customer.id END, 'CREATED',
          $15::text || to_json(customer.name)::text || $16::text, $14::int, ticket.version, ticket."createdAt"
   FROM ticket, customer
+), follow AS (
+  -- The owner (the creator who took it) follows it, as any owner does (services/notifications).
+  INSERT INTO "TicketFollower" ("ticketId", "userId")
+  SELECT ticket.id, ticket."assigneeId" FROM ticket WHERE ticket."assigneeId" IS NOT NULL
 ), mail AS (
   INSERT INTO "OutboundMail" (kind, recipient, payload, "ticketId")
   SELECT 'TICKET_CREATED', customer.email,
