@@ -34,6 +34,11 @@ const MESSAGES = new Map<string, string>([
   ['unlink-article', 'Article unlinked.'],
   ['revoke-links', 'Private links revoked.'],
   ['redact-file', 'File redacted.'],
+  ['follow', 'You follow this ticket: you will be told of its changes.'],
+  ['unfollow', 'You no longer follow this ticket.'],
+  // Notifications.
+  ['notifications-read', 'All notifications marked read.'],
+  ['notification-preferences', 'Notification mail preferences saved.'],
   // Customers.
   ['customer-saved', 'Customer saved.'],
   ['customer-merged', 'Customers merged.'],
