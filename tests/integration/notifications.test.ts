@@ -29,6 +29,8 @@ import { setEmailPreferences } from '../../src/services/notifications/preference
 import { sendQueuedMail } from '../../src/mail/send-mail.js';
 import { createMailTransport } from '../../src/mail/transport.js';
 import { MessageIds } from '../../src/mail/message-id.js';
+import { createMailer } from '../../src/mail/mailer.js';
+import { loadConfig } from '../../src/config/env.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -383,6 +385,35 @@ describe('mail digests', () => {
     const { agent } = await signIn(app, carl.email);
     const page = await agent.get(`/tickets/${t.reference}`).expect(200);
     expect(page.text).not.toContain('Notice to staff');
+  });
+
+  it("the app's job worker runs a due digest job, and the mail worker sends what it queued", async () => {
+    const wes = await buildUser(db, { name: 'Wes Worker' });
+    const t = await buildTicket(db, carl);
+    await assignTicket(as(db, carl), { reference: t.reference, version: 1 }, wes.id);
+    // Its minute is up (instead of waiting for it).
+    await db.pool.query(`UPDATE pgboss.job SET start_after = now() WHERE name = 'notification_digest' AND singleton_key = $1`, [`user:${wes.id}`]);
+    const dir = await mkdtemp(join(tmpdir(), 'cb-worker-'));
+    const mailer = createMailer(db, loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, MAIL_POLL_MS: '100' }), 'a-secret-long-enough-for-the-test-123');
+    try {
+      await mailer.startWorker();
+      const end = Date.now() + 20_000;
+      let sent = null;
+      while (!sent && Date.now() < end) {
+        sent = await db.prisma.outboundMail.findFirst({ where: { kind: 'STAFF_NOTICE', recipient: wes.email, state: 'SENT' } });
+        if (!sent) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(sent).not.toBeNull();
+      expect(await db.prisma.notification.count({ where: { userId: wes.id, emailPending: true } })).toBe(0);
+      // (The worker sends the customers' queued mails too: the staff member's is the one to them.)
+      const emls = await Promise.all((await readdir(join(dir, 'mail'))).map((f) => readFile(join(dir, 'mail', f), 'utf8')));
+      const notice = emls.find((m) => m.includes(`To: ${wes.email}`));
+      expect(notice).toContain(`/notifications/`);
+      expect(notice).toContain('gave you this ticket');
+    } finally {
+      await mailer.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a notification read in the app before the digest runs is not mailed', async () => {
