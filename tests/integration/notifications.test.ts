@@ -29,6 +29,7 @@ import { setEmailPreferences } from '../../src/services/notifications/preference
 import { sendQueuedMail } from '../../src/mail/send-mail.js';
 import { createMailTransport } from '../../src/mail/transport.js';
 import { MessageIds } from '../../src/mail/message-id.js';
+import { incomingFile } from '../../src/services/attachments/files.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { loadConfig } from '../../src/config/env.js';
 
@@ -220,6 +221,13 @@ describe('mentions', () => {
     const page = await agent.get(`/tickets/${t.reference}`).expect(200);
     expect(page.text).toContain(`&lt;b&gt;ask&lt;/b&gt; <strong class="mention" title="${olga.name}">@${handle(olga)}</strong> please`);
     expect(page.text).toMatch(/<li class="entry kind-note" id="entry-\d+">/);
+    // In an entry with files too (its text goes through the inline-image presenter).
+    await addWorkLog(as(db, carl), t.reference, { kind: 'ATTEMPTED_FIX', outcome: 'FAILED', body: `log for @${handle(olga)}`, files: [incomingFile('boot.log', Buffer.from('boot ok\n'))] });
+    const again = await agent.get(`/tickets/${t.reference}`).expect(200);
+    expect(again.text).toContain(`log for <strong class="mention" title="${olga.name}">@${handle(olga)}</strong>`);
+    // A reply to the customer is not marked up.
+    await addWorkLog(as(db, carl), t.reference, { kind: 'REPLY', body: `cc @${handle(olga)}` });
+    expect((await agent.get(`/tickets/${t.reference}`).expect(200)).text).toContain(`cc @${handle(olga)}</p>`);
   });
 });
 

@@ -110,6 +110,7 @@ export function ticketRoutes(db: Database): Router {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
       workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now), parts: mentions(e) })),
+      markMentions: (text: string) => mentionParts(text, handles),
       followers: view.followers,
       followerCount: view.followerCount,
       following: view.following,
