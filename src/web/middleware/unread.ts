@@ -4,7 +4,7 @@ import { countUnread } from '../../services/notifications/inbox.js';
 
 /**
  * The header's count of unread notifications (views/partials/header.ejs): read just before a
- * signed-in user's page is rendered, so redirects, files and fragments cost nothing, and a page
+ * signed-in user's page is rendered, so redirects, files and fragments (views named _*) cost nothing, and a page
  * costs one query on the (userId, readAt, …) index, bounded at 100 rows ("99+"). If it fails,
  * the page is shown without its count rather than not at all.
  */
@@ -16,6 +16,8 @@ export function unreadNotificationCount(db: Database) {
     const render = res.render.bind(res) as (view: string, options?: object, callback?: Callback) => void;
     res.render = ((view: string, options?: object | Callback, callback?: Callback) => {
       const go = () => (typeof options === 'function' ? render(view, undefined, options as Callback) : render(view, options, callback));
+      // Fragments fetched by scripts (views named _*) and the customer-facing pages have no such header.
+      if (/(^|\/)_[^/]*$/.test(view) || view.startsWith('public/')) return go();
       countUnread(db.prisma, user.id).then(
         (n) => {
           res.locals.unread = n;
