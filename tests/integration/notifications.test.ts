@@ -21,6 +21,7 @@ import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
 import { receiveMail, type ParsedInbound } from '../../src/services/mail/inbound.js';
+import { attachToTicket } from '../../src/services/mail/quarantine.js';
 import { followTicket, unfollowTicket } from '../../src/services/notifications/follow.js';
 import { findMentions, MAX_MENTIONS } from '../../src/services/notifications/mentions.js';
 import { queueDigest, type StaffNoticePayload } from '../../src/services/notifications/digest.js';
@@ -131,6 +132,28 @@ describe('who is told', () => {
     const notices = await noticesOf(olga, t.id);
     expect(notices.at(-1)).toMatchObject({ kind: 'CUSTOMER_REPLY', actorName: 'Mia Mailer' });
     expect(notices.at(-1)!.workLogEntryId).not.toBeNull();
+  });
+
+  it('quarantined mail attached by staff: the customer\'s tells the owner; a stranger\'s (a note) mentions nobody', async () => {
+    const email = `quin-${randomBytes(3).toString('hex')}@customer.test`;
+    const closed = await buildTicket(db, carl, { customer: { name: 'Quin Quarantine', email } });
+    await resolveTicket(as(db, carl), { reference: closed.reference, version: 1 }, { code: 'FIXED', note: 'Done.' });
+    await changeStatus(as(db, carl), { reference: closed.reference, version: 2 }, 'CLOSED');
+    const open = await buildTicket(db, carl, { customer: { name: 'Quin Quarantine', email } });
+    await assignTicket(as(db, carl), { reference: open.reference, version: 1 }, olga.id);
+    const mail = (from: string, text: string): ParsedInbound => ({
+      messageId: `<q-${randomBytes(4).toString('hex')}@customer.test>`, from: { address: from, name: 'Q' }, envelopeSender: from,
+      subject: `Re: [${closed.reference}] printer`, text, fullText: text, inReplyTo: null, references: [], headers: {},
+    });
+    const opts = { ownAddress: 'support@caseboard.test', maxNewPerHour: 100 };
+    const held = await receiveMail(db.prisma, ids, mail(email, 'Another question.'), opts);
+    expect(held.mail.state).toBe('QUARANTINED');
+    await attachToTicket(as(db, carl), held.mail.id, open.reference);
+    expect((await noticesOf(olga, open.id)).at(-1)).toMatchObject({ kind: 'CUSTOMER_REPLY', actorCustomerId: open.customerId });
+    const stranger = await receiveMail(db.prisma, ids, mail('eve@elsewhere.test', `Hey @${handle(fay)}, look`), opts);
+    await attachToTicket(as(db, carl), stranger.mail.id, open.reference);
+    expect(await noticesOf(fay, open.id)).toEqual([]);
+    expect((await noticesOf(olga, open.id)).at(-1)).toMatchObject({ kind: 'FOLLOWED_CHANGE', actorId: carl.id });
   });
 
   it('a staff reply that also waits on the customer tells each follower once', async () => {
