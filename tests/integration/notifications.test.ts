@@ -25,7 +25,7 @@ import { attachToTicket } from '../../src/services/mail/quarantine.js';
 import { followTicket, unfollowTicket } from '../../src/services/notifications/follow.js';
 import { findMentions, MAX_MENTIONS } from '../../src/services/notifications/mentions.js';
 import { queueDigest, type StaffNoticePayload } from '../../src/services/notifications/digest.js';
-import { notifyUsers } from '../../src/services/notifications/notify.js';
+import { notifyTeamAssigned } from '../../src/services/notifications/notify.js';
 import { setEmailPreferences } from '../../src/services/notifications/preferences.js';
 import { sendQueuedMail } from '../../src/mail/send-mail.js';
 import { createMailTransport } from '../../src/mail/transport.js';
@@ -189,12 +189,10 @@ describe('who is told', () => {
     expect(await noticesOf(gone, t.id)).toEqual([]);
   });
 
-  it('the seam for teams: notifyUsers with TEAM_ASSIGNED and a list of ids, never the actor', async () => {
+  it('the seam for teams: notifyTeamAssigned (notifyUsers with TEAM_ASSIGNED) takes the members\' ids, never the actor', async () => {
     const t = await buildTicket(db, carl);
-    await db.prisma.$transaction((tx) =>
-      notifyUsers(tx, carl, t.id, [olga.id, fay.id, carl.id], { kind: 'TEAM_ASSIGNED', summary: 'gave your team this ticket' }),
-    );
-    expect((await noticesOf(olga, t.id)).map((n) => n.kind)).toEqual(['TEAM_ASSIGNED']);
+    await db.prisma.$transaction((tx) => notifyTeamAssigned(tx, carl, t, [olga.id, fay.id, carl.id], 'Printers'));
+    expect((await noticesOf(olga, t.id)).map((n) => [n.kind, n.summary])).toEqual([['TEAM_ASSIGNED', 'gave your team Printers this ticket']]);
     expect((await noticesOf(fay, t.id)).map((n) => n.kind)).toEqual(['TEAM_ASSIGNED']);
     expect(await noticesOf(carl, t.id)).toEqual([]);
   });

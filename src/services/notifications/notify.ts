@@ -98,6 +98,24 @@ export async function notifyUsers(
   );
 }
 
+/**
+ * The seam for teams (built elsewhere): a ticket given to a team without an owner tells the
+ * team's members (their ids, from the teams' code), in the caller's transaction, never the actor.
+ */
+export function notifyTeamAssigned(
+  tx: Tx,
+  actor: AnyActor,
+  ticket: Pick<Ticket, 'id' | 'version'>,
+  memberIds: readonly number[],
+  teamName: string,
+): Promise<void> {
+  return notifyUsers(tx, actor, ticket.id, memberIds, {
+    kind: 'TEAM_ASSIGNED',
+    summary: `gave your team ${teamName} this ticket`,
+    ticketVersion: ticket.version,
+  });
+}
+
 /** These staff members follow the ticket from now on (those who already do: nothing changes). */
 export async function addFollowers(tx: Tx, ticketId: number, userIds: readonly number[]): Promise<void> {
   if (userIds.length === 0) return;
