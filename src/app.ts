@@ -23,6 +23,8 @@ import { customerRoutes } from './web/routes/customers.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
 import { teamRoutes } from './web/routes/teams.js';
+import { notificationPreferenceRoutes, notificationRoutes } from './web/routes/notifications.js';
+import { unreadNotificationCount } from './web/middleware/unread.js';
 import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 
@@ -96,6 +98,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   const csrf = csrfProtection(config, sessionSecret);
   // Locals first, so that even a refused form's error page shows who is signed in.
   app.use(templateLocals(csrf.generateToken));
+  // The header's unread count: one indexed query per page a signed-in user gets (not per redirect).
+  app.use(unreadNotificationCount(db));
   // Form bodies (after the session: an upload knows who sends it, and its token is checked before
   // its files are read), for the methods that carry them (GET and HEAD pages skip the parser).
   const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
@@ -128,6 +132,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/teams', requireSignIn, teamRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
+  app.use('/notifications', requireSignIn, notificationRoutes(db));
+  app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
 
   app.use(notFound);
   app.use(errorHandler);

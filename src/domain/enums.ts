@@ -4,6 +4,7 @@ import {
   MailKind,
   MailState,
   FixOutcome,
+  NotificationKind,
   ResolutionCode,
   Role,
   TicketStatus,
@@ -11,7 +12,9 @@ import {
   WorkLogKind,
 } from '../generated/prisma/enums.js';
 
-export { Channel, MailKind, MailState, FixOutcome, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind };
+export { Channel, MailKind, MailState, FixOutcome, NotificationKind, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind };
+
+export const NOTIFICATION_KINDS = Object.values(NotificationKind) as NotificationKind[];
 
 export const URGENCIES = Object.values(Urgency) as Urgency[];
 export const STATUSES = Object.values(TicketStatus) as TicketStatus[];
@@ -77,6 +80,16 @@ export const MAIL_KIND_LABEL: Record<MailKind, string> = {
   REPLY: 'Reply',
   WAITING_ON_CUSTOMER: 'Waiting on customer',
   RESOLVED: 'Resolved',
+  STAFF_NOTICE: 'Notice to staff',
+};
+
+/** What a notification tells, in words (the inbox, the preferences page, the mails). */
+export const NOTIFICATION_LABEL: Record<NotificationKind, string> = {
+  ASSIGNED: 'A ticket was given to me',
+  TEAM_ASSIGNED: 'A ticket was given to my team without an owner',
+  CUSTOMER_REPLY: 'The customer replied on a ticket I own or follow',
+  MENTION: 'Someone mentioned me in a note',
+  FOLLOWED_CHANGE: 'A ticket I follow changed',
 };
 
 export const MAIL_STATE_LABEL: Record<MailState, string> = { QUEUED: 'queued', SENT: 'sent', FAILED: 'failed' };

@@ -20,18 +20,37 @@ const MAIL_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
   retentionMinutes: 14 * 24 * 60,
 };
 
+/**
+ * Staff notification digests: one job per person with mail pending, queued by a trigger on
+ * "Notification" (migration 20261207060000_notifications) to start 60 s after the first notice of
+ * a burst. Policy "short": at most one waiting job per singleton key (the person), so the rest of
+ * the burst joins it. A failed digest is retried a few times; the mail itself is then an outbox
+ * row with the mail queue's own retries.
+ */
+export const DIGEST_QUEUE = 'notification_digest';
+
+const DIGEST_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
+  policy: 'short',
+  retryLimit: 5,
+  retryDelay: 5,
+  retryBackoff: true,
+  expireInSeconds: 300,
+  retentionMinutes: 24 * 60,
+};
+
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
 const through = (pool: pg.Pool): PgBoss.Db => ({
   executeSql: (text, values) => pool.query(text, values),
 });
 
-/** Creates or updates pg-boss's schema (it keeps its own migrations and lock) and the mail queue. */
+/** Creates or updates pg-boss's schema (it keeps its own migrations and lock) and the queues. */
 export async function installJobQueue(pool: pg.Pool): Promise<void> {
   const boss = new PgBoss({ db: through(pool), migrate: true, supervise: false, schedule: false });
   boss.on('error', (err: Error) => console.error('[jobs] error:', err.message));
   await boss.start();
   try {
     if (!(await boss.getQueue(MAIL_QUEUE))) await boss.createQueue(MAIL_QUEUE, { name: MAIL_QUEUE, ...MAIL_QUEUE_OPTIONS });
+    if (!(await boss.getQueue(DIGEST_QUEUE))) await boss.createQueue(DIGEST_QUEUE, { name: DIGEST_QUEUE, ...DIGEST_QUEUE_OPTIONS });
   } finally {
     await boss.stop({ graceful: false, close: false });
   }

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import type { Config } from '../config/env.js';
 import type { Database } from '../db/client.js';
-import { MAIL_QUEUE, startWorker, type JobRunner } from '../jobs/queue.js';
+import { DIGEST_QUEUE, MAIL_QUEUE, startWorker, type JobRunner } from '../jobs/queue.js';
+import { queueDigest } from '../services/notifications/digest.js';
 import { domainOf, MessageIds } from './message-id.js';
 import { sendQueuedMail, type MailSender } from './send-mail.js';
 import { createMailTransport } from './transport.js';
@@ -10,7 +11,7 @@ import { createMailTransport } from './transport.js';
 export interface Mailer {
   ids: MessageIds;
   sender: MailSender;
-  /** Starts sending queued mail from this process (unless MAIL_WORKER_CONCURRENCY is 0). */
+  /** Starts sending queued mail, and staff digests, from this process (unless MAIL_WORKER_CONCURRENCY is 0). */
   startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -27,6 +28,7 @@ export function createMailer(db: Database, config: Config, secret: string): Mail
     accessLinkDays: config.ACCESS_LINK_DAYS,
   };
   let runner: JobRunner | undefined;
+  let digests: JobRunner | undefined;
   return {
     ids,
     sender,
@@ -41,8 +43,19 @@ export function createMailer(db: Database, config: Config, secret: string): Mail
         },
         { concurrency: config.MAIL_WORKER_CONCURRENCY, pollInterval: config.MAIL_POLL_MS },
       );
+      // Staff notification digests: each job writes one outbox row (sent by the workers above).
+      digests = await startWorker(
+        db.pool,
+        DIGEST_QUEUE,
+        async (data) => {
+          const { userId } = data as { userId: number };
+          await queueDigest(db.pool, userId);
+        },
+        { concurrency: 1, pollInterval: config.MAIL_POLL_MS },
+      );
     },
     async stop() {
+      await digests?.stop();
       await runner?.stop();
       transport.close();
     },

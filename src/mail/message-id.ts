@@ -22,6 +22,11 @@ export class MessageIds {
     return `<cb.${ticketId}.${mailId}.${this.sign(ticketId, mailId)}@${this.domain}>`;
   }
 
+  /** The Message-ID of a mail to staff (no ticket: a reply to it names none). */
+  forNotice(mailId: number): string {
+    return `<cb-notice.${mailId}@${this.domain}>`;
+  }
+
   /** The id every mail about the ticket refers to (In-Reply-To/References), so clients thread them. */
   threadRoot(ticketId: number): string {
     return this.forMail(ticketId, 0);

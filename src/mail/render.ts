@@ -4,6 +4,7 @@ import ejs from 'ejs';
 import type { MailKind } from '../generated/prisma/enums.js';
 import { RESOLUTION_LABEL, type ResolutionCode } from '../domain/enums.js';
 import type { MailPayload } from '../services/mail/outbox.js';
+import type { StaffNoticeItem, StaffNoticePayload } from '../services/notifications/digest.js';
 
 /** Mail clients show text above this line; replies are cut here (and at quoted text) when they come back. */
 export const REPLY_ABOVE = '-- Please reply above this line --';
@@ -21,7 +22,7 @@ interface Parts {
   quote?: string;
 }
 
-function parts(kind: MailKind, p: MailPayload): Parts {
+function parts(kind: Exclude<MailKind, 'STAFF_NOTICE'>, p: MailPayload): Parts {
   switch (kind) {
     case 'TICKET_CREATED':
       // Reported by the customer (web form, email): anyone could have used that address, so
@@ -89,7 +90,7 @@ function fileLines({ attached, withdrawn }: MailFileNames): string[] {
   ];
 }
 
-export function renderMail(kind: MailKind, payload: MailPayload, accessLink: string, files: MailFileNames = { attached: [], withdrawn: [] }): RenderedMail {
+export function renderMail(kind: Exclude<MailKind, 'STAFF_NOTICE'>, payload: MailPayload, accessLink: string, files: MailFileNames = { attached: [], withdrawn: [] }): RenderedMail {
   const { subject, paragraphs, quote } = parts(kind, payload);
   const filed = fileLines(files);
   const greeting = kind === 'TICKET_CREATED' && payload.fromCustomer ? 'Hello,' : `Hello ${payload.name},`;
@@ -118,4 +119,45 @@ export function renderMail(kind: MailKind, payload: MailPayload, accessLink: str
     '</body></html>',
   ].join('\n');
   return { subject: `[${payload.reference}] ${subject}`, text, html };
+}
+
+/**
+ * A mail to a staff member about their notifications: one (its summary in the subject) or a
+ * digest of a burst, each line linking to /notifications/N/open (which marks it read and opens
+ * the ticket where it happened; they sign in first). No access link: staff are not customers.
+ */
+export function renderStaffNotice(p: StaffNoticePayload, baseUrl: string): RenderedMail {
+  const items = p.items ?? [];
+  const first = items[0];
+  const more = Math.max(0, p.count - items.length);
+  const subject =
+    p.count === 1 && first
+      ? `[${first.reference}] ${first.actorName} ${first.summary}`.slice(0, 200)
+      : `${p.count} updates on your tickets`;
+  const line = (i: StaffNoticeItem) => `[${i.reference}] ${i.title} — ${i.actorName} ${i.summary}`;
+  const href = (i: StaffNoticeItem) => `${baseUrl}/notifications/${i.id}/open`;
+  const text = [
+    `Hello ${p.name},`,
+    '',
+    p.count === 1 ? 'There is news on a ticket:' : `There are ${p.count} updates on tickets you own or follow:`,
+    '',
+    ...items.flatMap((i) => [`- ${line(i)}`, `  ${href(i)}`]),
+    ...(more ? ['', `… and ${more} more: ${baseUrl}/notifications`] : []),
+    '',
+    `All your notifications: ${baseUrl}/notifications`,
+    `Which of them are mailed to you: ${baseUrl}/profile/notifications`,
+  ].join('\n');
+  const e = ejs.escapeXML;
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">',
+    `<p>${e(`Hello ${p.name},`)}</p>`,
+    `<p>${e(p.count === 1 ? 'There is news on a ticket:' : `There are ${p.count} updates on tickets you own or follow:`)}</p>`,
+    '<ul>',
+    ...items.map((i) => `<li><a href="${e(href(i))}">${e(`[${i.reference}] ${i.title}`)}</a> — ${e(`${i.actorName} ${i.summary}`)}</li>`),
+    '</ul>',
+    more ? `<p><a href="${e(`${baseUrl}/notifications`)}">${e(`… and ${more} more`)}</a></p>` : '',
+    `<p style="color:#777;font-size:small"><a href="${e(`${baseUrl}/profile/notifications`)}">Choose which notifications are mailed to you</a></p>`,
+    '</body></html>',
+  ].join('\n');
+  return { subject: subject.replace(/[\r\n]+/g, ' '), text, html };
 }

@@ -17,9 +17,10 @@ import { withTransaction } from '../db/client.js';
 import type { MailKind } from '../generated/prisma/enums.js';
 import { readReplyFiles, type ReplyFile } from '../services/attachments/read.js';
 import type { MailPayload } from '../services/mail/outbox.js';
+import type { StaffNoticePayload } from '../services/notifications/digest.js';
 import { issueAccessToken } from '../services/public/access-links.js';
 import type { MessageIds } from './message-id.js';
-import { renderMail, type MailFileNames } from './render.js';
+import { renderMail, renderStaffNotice, type MailFileNames } from './render.js';
 import type { MailTransport } from './transport.js';
 
 export interface MailSender {
@@ -38,11 +39,12 @@ interface MailRow {
   recipient: string;
   payload: MailPayload;
   state: 'QUEUED' | 'SENT' | 'FAILED';
-  ticketId: number;
+  /** Null for mails to staff (STAFF_NOTICE): no ticket's thread, no access link. */
+  ticketId: number | null;
 }
 
 /** Automatic notices are marked so that auto-responders do not answer them (RFC 3834). */
-const AUTOMATIC: ReadonlySet<MailKind> = new Set(['TICKET_CREATED', 'WAITING_ON_CUSTOMER', 'RESOLVED']);
+const AUTOMATIC: ReadonlySet<MailKind> = new Set(['TICKET_CREATED', 'WAITING_ON_CUSTOMER', 'RESOLVED', 'STAFF_NOTICE']);
 
 /**
  * The type a file goes with: the one detected from its bytes, but message/* (a forwarded .eml)
@@ -60,7 +62,7 @@ interface MailFiles {
 /** A reply's files, read now: those redacted since are named as withdrawn, never sent. */
 async function replyFiles(s: MailSender, mail: MailRow): Promise<MailFiles> {
   const listed = mail.kind === 'REPLY' ? (mail.payload.attachments ?? []) : [];
-  if (listed.length === 0) return { names: { attached: [], withdrawn: [] }, attachments: [] };
+  if (listed.length === 0 || mail.ticketId === null) return { names: { attached: [], withdrawn: [] }, attachments: [] };
   const files = await readReplyFiles(s.pool, mail.ticketId, listed);
   const kept = files.filter((f): f is ReplyFile & { bytes: Buffer } => f.bytes !== null);
   return {
@@ -82,20 +84,25 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
     );
     const mail = rows[0];
     if (!mail || mail.state === 'SENT') return null;
-    const token = await issueAccessToken(client, mail.ticketId, mail.id, s.accessLinkDays);
+    // A mail to staff carries no private link: they sign in.
+    const token = mail.ticketId === null ? null : await issueAccessToken(client, mail.ticketId, mail.id, s.accessLinkDays);
     return { mail, token };
   });
   if (!prepared) return 'skipped';
   const { mail, token } = prepared;
 
   // 2. Its files read, then sent, outside any transaction.
-  const messageId = s.ids.forMail(mail.ticketId, mail.id);
-  const root = s.ids.threadRoot(mail.ticketId);
+  const ticketId = mail.ticketId;
+  const messageId = ticketId === null ? s.ids.forNotice(mail.id) : s.ids.forMail(ticketId, mail.id);
+  const root = ticketId === null ? null : s.ids.threadRoot(ticketId);
   let where: string;
   let files: MailFiles;
   try {
     files = await replyFiles(s, mail);
-    const rendered = renderMail(mail.kind, mail.payload, `${s.publicUrl}/s/${token}`, files.names);
+    const rendered =
+      mail.kind === 'STAFF_NOTICE'
+        ? renderStaffNotice(mail.payload as unknown as StaffNoticePayload, s.publicUrl)
+        : renderMail(mail.kind, mail.payload, `${s.publicUrl}/s/${token}`, files.names);
     where = await s.transport.send({
       from: s.from,
       to: mail.recipient,
@@ -103,11 +110,10 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
       text: rendered.text,
       html: rendered.html,
       messageId,
-      inReplyTo: root,
-      references: [root],
+      ...(root ? { inReplyTo: root, references: [root] } : {}),
       headers: AUTOMATIC.has(mail.kind) ? { 'Auto-Submitted': 'auto-generated' } : {},
       attachments: files.attachments,
-      fileName: `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.payload.reference}-${mail.id}.eml`,
+      fileName: `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.payload.reference ?? 'notice'}-${mail.id}.eml`,
     });
   } catch (err) {
     // The link it would have carried never left: withdrawn at once. Then the attempt is recorded.
@@ -133,6 +139,6 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
   );
   const { attached, withdrawn } = files.names;
   const filed = attached.length || withdrawn.length ? ` with ${attached.length} file(s)${withdrawn.length ? `, ${withdrawn.length} withdrawn` : ''}` : '';
-  console.log(`[mail] ${mail.kind} for ${mail.payload.reference} to ${mail.recipient}${filed}: ${where}`);
+  console.log(`[mail] ${mail.kind} for ${mail.payload.reference ?? 'staff'} to ${mail.recipient}${filed}: ${where}`);
   return 'sent';
 }

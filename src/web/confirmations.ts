@@ -35,6 +35,11 @@ const MESSAGES = new Map<string, string>([
   ['revoke-links', 'Private links revoked.'],
   ['redact-file', 'File redacted.'],
   ['team', 'Ticket moved to another team.'],
+  ['follow', 'You follow this ticket: you will be told of its changes.'],
+  ['unfollow', 'You no longer follow this ticket.'],
+  // Notifications.
+  ['notifications-read', 'All notifications marked read.'],
+  ['notification-preferences', 'Notification mail preferences saved.'],
   // Customers.
   ['customer-saved', 'Customer saved.'],
   ['customer-merged', 'Customers merged.'],

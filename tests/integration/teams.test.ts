@@ -288,6 +288,30 @@ describe('automatic assignment', () => {
   });
 });
 
+describe('telling a team', () => {
+  it('a ticket moved to a team without an owner, or opened in a team other than the default, is announced to its members', async () => {
+    const a = await buildUser(db, { name: 'Ann Announce' });
+    const b = await buildUser(db, { name: 'Ben Announce' });
+    const team = await teamWith([a, b, tech]);
+    const kinds = async (userId: number, ticketId: number) =>
+      (await db.prisma.notification.findMany({ where: { userId, ticketId } })).map((x) => x.kind);
+    const t = await buildTicket(db, admin);
+    expect(await kinds(a.id, t.id)).toEqual([]); // the default team's new tickets are not announced
+    await moveTicketToTeam(as(db, tech), { reference: t.reference, version: t.version }, team.id);
+    expect(await kinds(a.id, t.id)).toEqual(['TEAM_ASSIGNED']);
+    expect(await kinds(b.id, t.id)).toEqual(['TEAM_ASSIGNED']);
+    expect(await kinds(tech.id, t.id)).toEqual([]); // never the actor
+    const opened = await createTicket(as(db, admin), { ...base(), teamId: team.id });
+    expect(await kinds(a.id, opened.id)).toEqual(['TEAM_ASSIGNED']);
+    // Automatically assigned instead: the owner is told it is theirs, nobody is told of the team.
+    const auto = await teamWith([a, b], { autoAssign: 'ROUND_ROBIN' });
+    const given = await createTicket(as(db, admin), { ...base(), teamId: auto.id });
+    const owner = given.assigneeId!;
+    expect(await kinds(owner, given.id)).toEqual(['ASSIGNED']);
+    expect(await kinds(owner === a.id ? b.id : a.id, given.id)).toEqual([]);
+  });
+});
+
 describe('team pages', () => {
   it('lists teams; an admin creates one, adds and removes members, everything recorded', async () => {
     const list = await agent.get('/teams').expect(200);

@@ -29,7 +29,7 @@ const post = (reference: string, body: Record<string, string>) =>
 /** The text of each work-log entry on the ticket page, tags stripped. */
 async function entries(reference: string): Promise<string[]> {
   const page = await agent.get(`/tickets/${reference}`).expect(200);
-  return [...page.text.matchAll(/<li class="entry kind-[a-z_]+">([\s\S]*?)<\/li>/g)].map((m) =>
+  return [...page.text.matchAll(/<li class="entry kind-[a-z_]+"[^>]*>([\s\S]*?)<\/li>/g)].map((m) =>
     m[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim(),
   );
 }

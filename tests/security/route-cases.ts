@@ -25,6 +25,7 @@ import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { linkArticle } from '../../src/services/tickets/link-article.js';
 import { confirmAccessLink, issueAccessToken } from '../../src/services/public/access-links.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
+import { assignTicket } from '../../src/services/tickets/assign-ticket.js';
 import { incomingFile } from '../../src/services/attachments/files.js';
 import { holdMailAttachments } from '../../src/services/attachments/attach.js';
 import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
@@ -374,6 +375,8 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
     await w.accessToken(t.id);
     return {};
   }),
+  'POST /tickets/:reference/follow': ticketAction(() => ({})),
+  'POST /tickets/:reference/unfollow': ticketAction(() => ({})),
   'POST /tickets/:reference/unlink-article': ticketAction(
     (t) => ({ articleId: (t as Ticket & { linked: number }).linked }),
     async (w) => {
@@ -440,6 +443,22 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
       };
     },
   },
+
+  // Notifications: each person's own inbox and mail preferences. Someone else's notification is
+  // "not found" (the roles' clients never own the one made here).
+  'GET /notifications': { expect: STAFF_PAGE },
+  'GET /notifications/:id/open': {
+    expect: { anonymous: 'login', technician: 404, admin: 404, deactivated: 'login' },
+    call: async (w) => {
+      const t = await w.freshTicket();
+      await assignTicket(as(w.db, w.admin), { reference: t.reference, version: t.version }, w.user.id);
+      const n = await w.db.prisma.notification.findFirstOrThrow({ where: { userId: w.user.id, ticketId: t.id } });
+      return { params: { id: n.id } };
+    },
+  },
+  'POST /notifications/read-all': { expect: STAFF_POST, call: () => ({ body: {} }) },
+  'GET /profile/notifications': { expect: STAFF_PAGE },
+  'POST /profile/notifications': { expect: STAFF_POST, call: () => ({ body: { email: 'MENTION' } }) },
 
   // Inbound mail quarantine: staff sort the messages Caseboard would not take on its own.
   'GET /mail': { expect: { anonymous: 'login', technician: 303, admin: 303, deactivated: 'login' } },

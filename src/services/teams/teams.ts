@@ -56,10 +56,13 @@ export async function teamIdsOf(ctx: ServiceContext, userId = ctx.actor.id): Pro
  * A new ticket's team, as chosen (an unknown one is refused), or else the default team (where
  * new tickets go unless told otherwise), with whether it assigns automatically.
  */
-export async function ticketTeam(tx: Tx, teamId?: number | null): Promise<{ id: number; autoAssign: AutoAssignMode }> {
+export async function ticketTeam(
+  tx: Tx,
+  teamId?: number | null,
+): Promise<{ id: number; autoAssign: AutoAssignMode; isDefault: boolean }> {
   const team = await tx.team.findFirst({
     where: teamId ? { id: teamId } : { isDefault: true },
-    select: { id: true, autoAssign: true },
+    select: { id: true, autoAssign: true, isDefault: true },
   });
   if (team) return team;
   if (teamId) throw new ValidationError('That team does not exist.', { teamId: 'Choose a team from the list.' });

@@ -12,6 +12,7 @@ import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
+import { notifyWorkLogAdded } from '../notifications/notify.js';
 
 export interface WorkLogInput {
   kind: WorkLogKind;
@@ -43,13 +44,16 @@ export function checkWorkLog(input: WorkLogInput): { body: string; outcome: FixO
 /**
  * Writes a work-log entry, its files and their history rows in the caller's transaction. Files
  * past the limits (src/services/attachments/limits.ts) are refused before anything is written.
+ * The owner and followers are notified in that transaction; `mentions`: @handles in a note or
+ * attempted fix typed by staff tell those colleagues (never in text someone else wrote, like a
+ * stranger's mail quoted in a note).
  */
 export async function appendWorkLog(
   tx: Tx,
   actor: AnyActor,
   ticket: Ticket,
   input: WorkLogInput,
-  opts: { inboundMailId?: number | null } = {},
+  opts: { inboundMailId?: number | null; mentions?: boolean } = {},
 ): Promise<WorkLogWithFiles> {
   const { body, outcome, files } = checkWorkLog(input);
   const { actorId, actorCustomerId } = actorColumns(actor);
@@ -70,6 +74,7 @@ export async function appendWorkLog(
     },
   });
   const attachments = await storeAttachments(tx, actor, ticket, { workLogEntryId: entry.id, inboundMailId: opts.inboundMailId, at: entry.createdAt }, files);
+  await notifyWorkLogAdded(tx, actor, ticket, entry, { mentions: opts.mentions });
   return { ...entry, attachments };
 }
 
@@ -98,7 +103,7 @@ export function addWorkLog(ctx: ServiceContext, reference: string, input: WorkLo
   if (opts.waitForCustomer) assertCan(ctx.actor, 'ticket.update');
   // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
   return withStagedFiles(ctx.db, input.files ?? [], (files) => mutateTicket(ctx, 'ticket.worklog', { reference }, async (tx, ticket) => {
-    const entry = await appendWorkLog(tx, ctx.actor, ticket, { ...input, files });
+    const entry = await appendWorkLog(tx, ctx.actor, ticket, { ...input, files }, { mentions: true });
     // A refused transition throws here: the transaction, the entry with it, is rolled back.
     const now = opts.waitForCustomer ? await applyStatusChange(tx, ctx, ticket, 'WAITING_ON_CUSTOMER', { mail: false }) : ticket;
     if (entry.kind === 'REPLY') {

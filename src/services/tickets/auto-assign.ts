@@ -3,6 +3,8 @@ import type { Ticket } from '../../generated/prisma/client.js';
 import { systemActor } from '../context.js';
 import { lockTeam } from '../teams/manage-teams.js';
 import { changeTicket } from './history.js';
+import type { HistoryActor } from '../context.js';
+import { notifyTeamAssigned } from '../notifications/notify.js';
 
 /** Open tickets: what a person is carrying (automatic assignment's load and cap). */
 const OPEN = `('NEW', 'OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER')`;
@@ -63,4 +65,20 @@ export async function autoAssign(tx: Tx, ticket: Ticket): Promise<Ticket> {
     assigneeId: chosen,
     ...(ticket.status === 'NEW' ? { status: 'OPEN' as const } : {}),
   });
+}
+
+/**
+ * A ticket handed to a team without an owner (moved there, or opened in a team other than the
+ * default one) is announced to the team's active members, in the caller's transaction; never to
+ * the actor. New tickets of the default team are not announced: every one lands there, and the
+ * queue is where they are seen.
+ */
+export async function announceToTeam(tx: Tx, actor: HistoryActor, ticket: Ticket): Promise<Ticket> {
+  if (ticket.assigneeId !== null) return ticket;
+  const team = await tx.team.findUnique({
+    where: { id: ticket.teamId },
+    select: { name: true, members: { where: { user: { active: true } }, select: { userId: true } } },
+  });
+  if (team) await notifyTeamAssigned(tx, actor, ticket, team.members.map((m) => m.userId), team.name);
+  return ticket;
 }

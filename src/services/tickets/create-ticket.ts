@@ -5,10 +5,10 @@ import { generateReference } from '../../domain/reference.js';
 import { sql } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { ServiceContext } from '../context.js';
+import type { Actor, HistoryActor, ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { findAssignableUser, requireText } from './rules.js';
-import { autoAssign } from './auto-assign.js';
+import { announceToTeam, autoAssign } from './auto-assign.js';
 import { ticketTeam } from '../teams/teams.js';
 import { countCreatedTicket, invalidateQueueCounts } from './queue.js';
 import type { IncomingFile } from '../attachments/files.js';
@@ -48,6 +48,7 @@ const MAX_ATTEMPTS = 5;
  * ($13 null: the customer reported it) the customer is the history row's actor. With $17 the
  * "ticket created" mail goes into the outbox (its trigger queues the sending job), marked
  * fromCustomer when no staff member created the ticket (then it echoes nothing the reporter typed).
+ * A creator who takes the ticket at once follows it (nobody else is told: it is their own action).
  * $18 is a new customer's address skeleton (look-alike addresses share it: src/domain/email-address.ts).
  * $19 is the ticket's team.
  */
@@ -80,6 +81,10 @@ WITH RECURSIVE chain AS (
   SELECT ticket.id, $13::int, CASE WHEN $13::int IS NULL THEN customer.id END, 'CREATED',
          $15::text || to_json(customer.name)::text || $16::text, $14::int, ticket.version, ticket."createdAt"
   FROM ticket, customer
+), follow AS (
+  -- The owner (the creator who took it) follows it, as any owner does (services/notifications).
+  INSERT INTO "TicketFollower" ("ticketId", "userId")
+  SELECT ticket.id, ticket."assigneeId" FROM ticket WHERE ticket."assigneeId" IS NOT NULL
 ), mail AS (
   INSERT INTO "OutboundMail" (kind, recipient, payload, "ticketId")
   SELECT 'TICKET_CREATED', customer.email,
@@ -107,7 +112,7 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
   const { id: teamId } = await ticketTeam(ctx.db, input.teamId);
   // Deactivated users and non-members cannot be given tickets, not even their own new one.
   if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, teamId, 'assignToMe');
-  return insertTicket(ctx.db, { ...input, teamId }, { id: ctx.actor.id, name: ctx.actor.name });
+  return insertTicket(ctx.db, { ...input, teamId }, ctx.actor);
 }
 
 /**
@@ -127,21 +132,24 @@ export function createTicketForCustomer(
 
 /**
  * A team that assigns automatically gives the new ticket an owner in the transaction that creates
- * it (auto-assign.ts). Otherwise the ticket is one statement, with no transaction around it (the
- * common case, and the fastest). The team's setting is read just before: a ticket created as an
+ * it (auto-assign.ts); a team other than the default one is told of its new unowned ticket there
+ * too. Otherwise (the default team without automatic assignment: the common case, and the
+ * fastest) the ticket is one statement, with no transaction around it. The team's setting is read just before: a ticket created as an
  * admin switches automatic assignment on may be left for a person to assign.
  */
-async function insertTicket(
-  db: Db,
-  input: NewTicket,
-  staff: { id: number; name: string } | null,
-  tx?: Tx,
-): Promise<Ticket> {
+async function insertTicket(db: Db, input: NewTicket, staff: Actor | null, tx?: Tx): Promise<Ticket> {
   const team = await ticketTeam(tx ?? db, input.teamId);
   const withTeam = { ...input, teamId: team.id };
-  if (tx) return autoAssign(tx, await insertTicketWithFiles(db, withTeam, staff, tx));
-  if (withTeam.assignToMe || team.autoAssign === 'OFF') return insertTicketWithFiles(db, withTeam, staff);
-  return insertTicketWithFiles(db, withTeam, staff, undefined, autoAssign);
+  // Given an owner by the team's automatic assignment; or else, outside the default team, announced to its members.
+  const route = async (t: Tx, ticket: Ticket) => {
+    const routed = await autoAssign(t, ticket);
+    if (team.isDefault) return routed;
+    const by: HistoryActor = staff ?? { customerId: ticket.customerId, name: input.customer.name, email: input.customer.email };
+    return announceToTeam(t, by, routed);
+  };
+  if (tx) return route(tx, await insertTicketWithFiles(db, withTeam, staff, tx));
+  if (withTeam.assignToMe || (team.autoAssign === 'OFF' && team.isDefault)) return insertTicketWithFiles(db, withTeam, staff);
+  return insertTicketWithFiles(db, withTeam, staff, undefined, route);
 }
 
 /**

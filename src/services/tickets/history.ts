@@ -2,6 +2,7 @@ import type { Tx } from '../../db/client.js';
 import type { Ticket } from '../../generated/prisma/client.js';
 import { historyActorColumns, type HistoryActor } from '../context.js';
 import { ConflictError } from '../errors.js';
+import { notifyTicketChanged } from '../notifications/notify.js';
 import { mergeStale } from './stale.js';
 
 /** Ticket fields whose every change is written to the history. */
@@ -59,6 +60,7 @@ async function referenceLabels(tx: Tx, field: TrackedField, ids: number[]): Prom
  * The only way a ticket changes: applies `patch` if the ticket is still at `ticket.version`,
  * bumps the version, and writes one history row per changed field, all in the caller's
  * transaction. A concurrent change in between makes the UPDATE match nothing: ConflictError.
+ * The people concerned are notified in that transaction too (services/notifications/notify.ts).
  * `extra` holds untracked bookkeeping columns (e.g. resolvedAt) that go with the change.
  */
 export async function changeTicket(
@@ -111,5 +113,8 @@ export async function changeTicket(
       createdAt: updatedAt,
     })),
   });
-  return { ...ticket, ...patch, ...extra, version, updatedAt };
+  const after = { ...ticket, ...patch, ...extra, version, updatedAt };
+  // Who is told (the new owner, the followers), in this same transaction.
+  await notifyTicketChanged(tx, actor, ticket, after, rows);
+  return after;
 }

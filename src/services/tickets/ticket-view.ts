@@ -61,6 +61,10 @@ export interface TicketView {
   mails: MailLine[];
   /** Private access links that still work. */
   activeLinks: number;
+  /** Staff following the ticket (the first FOLLOWERS_SHOWN by name), how many in all, and whether the viewer is one. */
+  followers: Person[];
+  followerCount: number;
+  following: boolean;
 }
 
 export interface MailLine {
@@ -74,13 +78,16 @@ export interface MailLine {
   sentAt: Date | null;
 }
 
+/** Followers named on the page (the rest are counted). */
+export const FOLLOWERS_SHOWN = 50;
+
 /** A timestamp as epoch milliseconds: far cheaper to turn into a Date than PostgreSQL's text. */
 const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 
 /**
  * The whole ticket page in one statement: the ticket with its customer and people, and its work
  * log and history (each in page order, as JSON arrays read through their (ticketId, createdAt, id)
- * indexes). Customers whose address looks like the customer's are found through the skeleton's
+ * indexes), and its followers (is the viewer one?). Customers whose address looks like the customer's are found through the skeleton's
  * index (services/customers/lookalikes.ts).
  */
 const TICKET_VIEW = `
@@ -134,7 +141,12 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
        (SELECT coalesce(json_agg(json_build_object('id', im.id, 'entry', im."workLogEntryId") ORDER BY im.id), '[]')
           FROM "InboundMail" im WHERE im."ticketId" = t.id AND im."originalText" IS NOT NULL) AS "inboundMails",
        (SELECT count(*)::int FROM "TicketAccessToken" k
-         WHERE k."ticketId" = t.id AND k."revokedAt" IS NULL AND k."expiresAt" > now()) AS "activeLinks"
+         WHERE k."ticketId" = t.id AND k."revokedAt" IS NULL AND k."expiresAt" > now()) AS "activeLinks",
+       (SELECT coalesce(json_agg(json_build_object('id', fl.id, 'name', fl.name) ORDER BY fl.name, fl.id), '[]')
+          FROM (SELECT fu.id, fu.name FROM "TicketFollower" tf JOIN "User" fu ON fu.id = tf."userId"
+                 WHERE tf."ticketId" = t.id ORDER BY fu.name, fu.id LIMIT ${FOLLOWERS_SHOWN}) fl) AS followers,
+       (SELECT count(*)::int FROM "TicketFollower" tf WHERE tf."ticketId" = t.id) AS "followerCount",
+       EXISTS (SELECT 1 FROM "TicketFollower" tf WHERE tf."ticketId" = t.id AND tf."userId" = $2::int) AS following
 FROM "Ticket" t
 JOIN "Customer" c ON c.id = t."customerId"
 LEFT JOIN "User" cb ON cb.id = t."createdById"
@@ -168,6 +180,9 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   activeLinks: number;
   files: (Omit<FileLine, 'createdAt' | 'redacted'> & { createdAt: number; redactedAt: number | null; redactedBy: string | null })[] | string;
   inboundMails: { id: number; entry: number | null }[] | string;
+  followers: Person[] | string;
+  followerCount: number;
+  following: boolean;
 };
 
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
@@ -186,12 +201,12 @@ const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.par
 /** Everything the ticket page shows: the ticket, its people, its work log and its whole history. */
 export async function getTicketView(ctx: ServiceContext, reference: string): Promise<TicketView> {
   assertCan(ctx.actor, 'ticket.read');
-  const [row] = await sql<Row>(ctx.db, TICKET_VIEW, [reference]);
+  const [row] = await sql<Row>(ctx.db, TICKET_VIEW, [reference, ctx.actor.id]);
   if (!row) throw new NotFoundError(`No ticket has the reference ${reference}.`);
   const {
     c_name, c_email, c_phone, c_organization, c_lookalikes, c_createdAt, c_updatedAt,
     teamName, assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
-    mails, activeLinks, files, inboundMails,
+    mails, activeLinks, files, inboundMails, followers, followerCount, following,
     ...fields
   } = row;
   const mailOf = new Map(json(inboundMails).map((m) => [m.entry, m.id] as const));
@@ -252,6 +267,9 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
       sentAt: m.sentAt === null ? null : new Date(m.sentAt),
     })),
     activeLinks,
+    followers: json(followers),
+    followerCount,
+    following,
   };
 }
 

@@ -5,6 +5,8 @@ import { assertCan } from '../policy.js';
 export interface StaffMember {
   id: number;
   name: string;
+  /** For their @handles (services/notifications/mentions.ts). */
+  email: string;
 }
 
 // The people a ticket can be given to appear on every ticket page; they change rarely, so the
@@ -23,7 +25,7 @@ export async function listAssignableUsers(ctx: ServiceContext): Promise<StaffMem
   const value = await ctx.db.user.findMany({
     where: { active: true },
     orderBy: [{ name: 'asc' }, { id: 'asc' }],
-    select: { id: true, name: true },
+    select: { id: true, name: true, email: true },
   });
   staffCache = { at: Date.now(), value };
   return value;

@@ -53,6 +53,8 @@ import {
   encodeCursor,
 } from '../schemas/tickets.js';
 import { timeline } from '../presenters/ticket.js';
+import { followTicket, unfollowTicket } from '../../services/notifications/follow.js';
+import { handleIndex, mentionParts } from '../../services/notifications/mentions.js';
 import { age, ago, when } from '../presenters/time.js';
 
 type Body = Record<string, unknown>;
@@ -83,6 +85,7 @@ export function ticketRoutes(db: Database): Router {
     if (!message || typeof key !== 'string') return null;
     if (key.startsWith('worklog-')) return { message, section: 'worklog' };
     if (key === 'articles' || key === 'unlink-article') return { message, section: 'articles' };
+    if (key === 'follow' || key === 'unfollow') return { message, section: 'following' };
     if (key === 'redact-file') {
       const id = typeof fileQuery === 'string' ? Number(fileQuery) : NaN;
       return { message, section: reportFiles.some((f) => f.id === id) ? 'problem-details' : 'worklog' };
@@ -92,7 +95,7 @@ export function ticketRoutes(db: Database): Router {
 
   async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
     const c = ctx(req);
-    const [view, teams] = await Promise.all([getTicketView(c, reference), listTeams(c)]);
+    const [view, teams, everyone] = await Promise.all([getTicketView(c, reference), listTeams(c), listAssignableUsers(c)]);
     // Who the ticket can be given to: the active members of its team.
     const staff = teams.find((tm) => tm.id === view.ticket.teamId)?.members ?? [];
     // Articles to link: only when asked (?kb=words, or ?kb= for articles matching the title).
@@ -104,10 +107,18 @@ export function ticketRoutes(db: Database): Router {
           ? (await searchArticles(c, { q: kb, status: 'PUBLISHED' })).hits
           : await suggestArticles(c, view.ticket.title, 10);
     const now = new Date();
+    // @handles of active colleagues in notes and attempted fixes are shown highlighted (escaped there).
+    const handles = handleIndex(everyone);
+    const mentions = (e: { kind: string; body: string }) =>
+      (e.kind === 'NOTE' || e.kind === 'ATTEMPTED_FIX') && e.body.includes('@') ? mentionParts(e.body, handles) : null;
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
-      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now) })),
+      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now), parts: mentions(e) })),
+      markMentions: (text: string) => mentionParts(text, handles),
+      followers: view.followers,
+      followerCount: view.followerCount,
+      following: view.following,
       timeline: timeline(view.history, now),
       mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt), ago: ago(m.sentAt ?? m.createdAt, now) })),
       activeLinks: view.activeLinks,
@@ -291,7 +302,11 @@ export function ticketRoutes(db: Database): Router {
       }
       // The page says what was done, where the user lands (a fixed text chosen by key: see confirmations.ts).
       // (Unlinking an article is done in the articles section too: it lands there.)
-      const anchor = name === 'worklog' ? name : name === 'articles' || name === 'unlink-article' ? 'articles' : 'history';
+      const anchor =
+        name === 'worklog' ? name
+        : name === 'articles' || name === 'unlink-article' ? 'articles'
+        : name === 'follow' || name === 'unfollow' ? 'following'
+        : 'history';
       res.redirect(303, withDone(`/tickets/${reference}`, done(form.data), anchor));
     });
   }
@@ -363,6 +378,8 @@ export function ticketRoutes(db: Database): Router {
   action('articles', LinkArticleForm, (c, ref, f) => linkArticle(c, ref, f.articleId));
   action('unlink-article', LinkArticleForm, (c, ref, f) => unlinkArticle(c, ref, f.articleId));
   action('revoke-links', EmptyForm, (c, ref) => revokeAccessLinks(c, { reference: ref }));
+  action('follow', EmptyForm, (c, ref) => followTicket(c, ref));
+  action('unfollow', EmptyForm, (c, ref) => unfollowTicket(c, ref));
 
   // Files: read (staff), and redaction (admins) with a page that says what else has the same bytes.
   const fileParams = (req: Request) => {
