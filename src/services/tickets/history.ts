@@ -17,6 +17,7 @@ export const TRACKED_FIELDS = [
   'assigneeId',
   'resolutionCode',
   'resolutionNote',
+  'internalResolutionNote',
   'duplicateOfId',
   'resolutionArticleId',
   'customerId',
