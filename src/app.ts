@@ -8,7 +8,7 @@ import cookieParser from 'cookie-parser';
 import type { Config } from './config/env.js';
 import type { Database } from './db/client.js';
 import { errorHandler, notFound } from './web/middleware/errors.js';
-import { templateLocals } from './web/middleware/locals.js';
+import { customerFacing, templateLocals } from './web/middleware/locals.js';
 import { requireSignIn } from './web/middleware/auth.js';
 import { csrfProtection } from './web/middleware/csrf.js';
 import { multipartBody } from './web/middleware/multipart.js';
@@ -18,6 +18,7 @@ import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
+import { profileRoutes } from './web/routes/profile.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
 import { publicRoutes } from './web/routes/public.js';
@@ -118,7 +119,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(csrf.protect);
 
   app.use(authRoutes(db, config, passport));
-  // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre).
+  // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre);
+  // their times are in UTC whoever looks at them.
+  app.use(['/status', '/s', '/request', '/help'], customerFacing);
   app.use(publicRoutes(db, config, render));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
@@ -126,6 +129,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/customers', requireSignIn, customerRoutes(db));
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
+  app.use('/profile', requireSignIn, profileRoutes(db));
 
   app.use(notFound);
   app.use(errorHandler);

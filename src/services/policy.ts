@@ -20,7 +20,8 @@ export type Permission =
   | 'article.propose'
   | 'article.manage'
   | 'mail.triage'
-  | 'attachment.redact';
+  | 'attachment.redact'
+  | 'profile.update';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
@@ -39,6 +40,8 @@ const STAFF: readonly Permission[] = [
   'article.read',
   'article.propose',
   'mail.triage',
+  // Their own password, time zone and theme (src/services/users/profile.ts).
+  'profile.update',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {

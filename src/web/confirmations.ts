@@ -42,6 +42,9 @@ const MESSAGES = new Map<string, string>([
   ['user-details', 'User saved.'],
   ['user-active', 'Active state changed.'],
   ['user-password', 'Password reset.'],
+  // Your profile.
+  ['profile-password', 'Password changed. Your other sessions were signed out.'],
+  ['profile-preferences', 'Settings saved.'],
   // Articles.
   ['article-created', 'Article created.'],
   ['article-saved', 'Article saved.'],

@@ -51,6 +51,7 @@ import {
 } from '../schemas/tickets.js';
 import { timeline } from '../presenters/ticket.js';
 import { age, ago, when } from '../presenters/time.js';
+import { timeZoneOf } from '../middleware/locals.js';
 
 type Body = Record<string, unknown>;
 
@@ -102,12 +103,12 @@ export function ticketRoutes(db: Database): Router {
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
-      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now) })),
-      timeline: timeline(view.history, now),
-      mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt), ago: ago(m.sentAt ?? m.createdAt, now) })),
+      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now) })),
+      timeline: timeline(view.history, now, timeZoneOf(res)),
+      mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt, timeZoneOf(res)), ago: ago(m.sentAt ?? m.createdAt, now) })),
       activeLinks: view.activeLinks,
-      opened: { at: when(view.ticket.createdAt), ago: ago(view.ticket.createdAt, now) },
-      updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
+      opened: { at: when(view.ticket.createdAt, timeZoneOf(res)), ago: ago(view.ticket.createdAt, now) },
+      updated: { at: when(view.ticket.updatedAt, timeZoneOf(res)), ago: ago(view.ticket.updatedAt, now) },
       nextStatuses: plainStatusMoves(view.ticket.status),
       reportFiles: view.reportFiles,
       reportMailId: view.reportMailId,
@@ -157,7 +158,7 @@ export function ticketRoutes(db: Database): Router {
     if (page.next) nextParams.set('after', encodeCursor(page.next));
     res.status(parsed.success ? 200 : 400).render('tickets/queue', {
       title: 'Queue',
-      rows: page.rows.map((r) => ({ ...r, age: age(r.createdAt, now), opened: when(r.createdAt) })),
+      rows: page.rows.map((r) => ({ ...r, age: age(r.createdAt, now), opened: when(r.createdAt, timeZoneOf(res)) })),
       counts: page.counts,
       total: page.total,
       hiddenDone,
@@ -304,7 +305,7 @@ export function ticketRoutes(db: Database): Router {
       action: name,
       kept,
       staff,
-      changes: timeline(changes),
+      changes: timeline(changes, new Date(), timeZoneOf(res)),
     });
   }
 
@@ -328,6 +329,7 @@ export function ticketRoutes(db: Database): Router {
     resolveTicket(c, target(ref, f), {
       code: f.resolutionCode,
       note: f.resolutionNote,
+      internalNote: f.internalResolutionNote,
       duplicateOf: f.duplicateOf,
       articleId: f.resolutionArticleId,
     }),
