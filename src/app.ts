@@ -38,6 +38,9 @@ export interface AppDeps {
   renderer?: Renderer;
 }
 
+/** The customer-facing pages' paths (src/web/routes/public.ts). */
+const CUSTOMER_PAGES = /^\/(?:status|s|request|help)(?:\/|$)/;
+
 const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
 
@@ -121,7 +124,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(authRoutes(db, config, passport));
   // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre);
   // their times are in UTC whoever looks at them.
-  app.use(['/status', '/s', '/request', '/help'], customerFacing);
+  app.use((req, res, next) => (CUSTOMER_PAGES.test(req.path) ? customerFacing(req, res, next) : next()));
   app.use(publicRoutes(db, config, render));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
