@@ -4,6 +4,7 @@ import * as labels from '../../domain/enums.js';
 import { can } from '../../services/policy.js';
 import { attachmentLimits } from '../../services/attachments/limits.js';
 import { bodyParts } from '../presenters/inline-images.js';
+import { listedTimeZone } from '../../domain/time-zones.js';
 import { DEFAULT_TIME_ZONE, when, zoneLabel } from '../presenters/time.js';
 
 /** The zone a response shows times in (see templateLocals; customer-facing pages set UTC). */
@@ -38,7 +39,9 @@ export function templateLocals(generateToken: (req: Request, res: Response) => s
     res.locals.bodyParts = bodyParts;
     // The user's own settings (their profile): every time in their zone, their colour theme
     // (views/partials/header.ejs puts it on <html>; SYSTEM follows prefers-color-scheme).
-    res.locals.timeZone = req.user?.timeZone ?? DEFAULT_TIME_ZONE;
+    // (A stored zone this runtime does not list, after an upgrade of its zone data, falls back to
+    // its current name or UTC instead of failing every page.)
+    res.locals.timeZone = (req.user?.timeZone && listedTimeZone(req.user.timeZone)) || DEFAULT_TIME_ZONE;
     res.locals.theme = req.user?.theme ?? 'SYSTEM';
     // For the few times a template formats itself (a redacted file's time), in the page's zone.
     res.locals.when = (date: Date) => when(date, timeZoneOf(res));
