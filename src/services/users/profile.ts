@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../db/client.js';
 import type { Theme } from '../../domain/enums.js';
+import type { User } from '../../generated/prisma/client.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { assertCan } from '../policy.js';
@@ -26,15 +27,19 @@ export async function getProfile(ctx: ServiceContext) {
   return user;
 }
 
-/** The user's own change at their row's current version, with its history rows, in one transaction. */
-async function applyOwn(ctx: ServiceContext, patch: UserPatch, after?: (tx: Tx) => Promise<void>) {
+/**
+ * The user's own change at their row's current version, with its history rows, in one
+ * transaction; `check` may refuse it on what the row is now.
+ */
+async function applyOwn(ctx: ServiceContext, patch: UserPatch, opts: { check?: (user: User) => void; after?: (tx: Tx) => Promise<void> } = {}) {
   return ctx.db.$transaction(async (tx) => {
     const user = await tx.user.findUnique({ where: { id: ctx.actor.id } });
     if (!user) throw new NotFoundError('No such user.');
+    opts.check?.(user);
     // Read in this transaction: a concurrent change of the same row makes changeUser match nothing.
     const updated = await changeUser(tx, ctx.actor.id, user, patch);
     if (!updated) throw new ValidationError('Your account was changed meanwhile: try again.');
-    await after?.(tx);
+    await opts.after?.(tx);
     return updated;
   });
 }
@@ -47,7 +52,7 @@ async function applyOwn(ctx: ServiceContext, patch: UserPatch, after?: (tx: Tx) 
  */
 export async function changeOwnPassword(ctx: ServiceContext, current: string, next: string): Promise<{ stamp: string }> {
   assertCan(ctx.actor, 'profile.update');
-  const user = await ctx.db.user.findUnique({ where: { id: ctx.actor.id }, select: { passwordHash: true } });
+  const user = await ctx.db.user.findUnique({ where: { id: ctx.actor.id }, select: { passwordHash: true, securityStamp: true } });
   if (!user) throw new NotFoundError('No such user.');
   if (!(await verifyPassword(current, user.passwordHash))) {
     throw new ValidationError('Your current password is not right.', { currentPassword: 'This is not your current password.' });
@@ -64,7 +69,15 @@ export async function changeOwnPassword(ctx: ServiceContext, current: string, ne
   }
   const passwordHash = await hashPassword(next);
   const stamp = randomUUID();
-  await applyOwn(ctx, { passwordHash, securityStamp: stamp }, (tx) => endSessionsOf(tx, ctx.actor.id));
+  await applyOwn(ctx, { passwordHash, securityStamp: stamp }, {
+    // Checking took a second or two: an admin's reset or deactivation meanwhile wins.
+    check: (now) => {
+      if (now.passwordHash !== user.passwordHash || now.securityStamp !== user.securityStamp || !now.active) {
+        throw new ValidationError('Your password or account was changed meanwhile: nothing was changed. Sign in again.');
+      }
+    },
+    after: (tx) => endSessionsOf(tx, ctx.actor.id),
+  });
   return { stamp };
 }
 
