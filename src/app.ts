@@ -8,7 +8,7 @@ import cookieParser from 'cookie-parser';
 import type { Config } from './config/env.js';
 import type { Database } from './db/client.js';
 import { errorHandler, notFound } from './web/middleware/errors.js';
-import { templateLocals } from './web/middleware/locals.js';
+import { customerFacing, templateLocals } from './web/middleware/locals.js';
 import { requireSignIn } from './web/middleware/auth.js';
 import { csrfProtection } from './web/middleware/csrf.js';
 import { multipartBody } from './web/middleware/multipart.js';
@@ -18,6 +18,7 @@ import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
+import { profileRoutes } from './web/routes/profile.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
 import { publicRoutes } from './web/routes/public.js';
@@ -39,6 +40,9 @@ export interface AppDeps {
   /** Markdown and comparisons in worker threads; default: one made from the configuration. */
   renderer?: Renderer;
 }
+
+/** The customer-facing pages' paths (src/web/routes/public.ts). */
+const CUSTOMER_PAGES = /^\/(?:status|s|request|help)(?:\/|$)/;
 
 const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
@@ -123,7 +127,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(csrf.protect);
 
   app.use(authRoutes(db, config, passport));
-  // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre).
+  // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre);
+  // their times are in UTC whoever looks at them.
+  app.use((req, res, next) => (CUSTOMER_PAGES.test(req.path) ? customerFacing(req, res, next) : next()));
   app.use(publicRoutes(db, config, render));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
   app.use('/tickets', requireSignIn, ticketRoutes(db));
@@ -134,6 +140,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
+  app.use('/profile', requireSignIn, profileRoutes(db));
 
   app.use(notFound);
   app.use(errorHandler);

@@ -10,9 +10,10 @@ import {
   TicketStatus,
   Urgency,
   WorkLogKind,
+  Theme,
 } from '../generated/prisma/enums.js';
 
-export { Channel, MailKind, MailState, FixOutcome, NotificationKind, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind };
+export { Channel, MailKind, MailState, FixOutcome, NotificationKind, ResolutionCode, Role, TicketStatus, Urgency, WorkLogKind, Theme };
 
 export const NOTIFICATION_KINDS = Object.values(NotificationKind) as NotificationKind[];
 
@@ -22,6 +23,14 @@ export const CHANNELS = Object.values(Channel) as Channel[];
 export const RESOLUTION_CODES = Object.values(ResolutionCode) as ResolutionCode[];
 export const FIX_OUTCOMES = Object.values(FixOutcome) as FixOutcome[];
 export const ROLES = Object.values(Role) as Role[];
+export const THEMES = Object.values(Theme) as Theme[];
+
+/** A user's colour theme (their profile). */
+export const THEME_LABEL: Record<Theme, string> = {
+  SYSTEM: 'Follow the system',
+  LIGHT: 'Light',
+  DARK: 'Dark',
+};
 
 export const URGENCY_LABEL: Record<Urgency, string> = {
   CRITICAL: 'Critical',

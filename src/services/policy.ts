@@ -21,7 +21,8 @@ export type Permission =
   | 'article.manage'
   | 'mail.triage'
   | 'attachment.redact'
-  | 'team.manage';
+  | 'team.manage'
+  | 'profile.update';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
@@ -40,6 +41,8 @@ const STAFF: readonly Permission[] = [
   'article.read',
   'article.propose',
   'mail.triage',
+  // Their own password, time zone and theme (src/services/users/profile.ts).
+  'profile.update',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {

@@ -54,6 +54,9 @@ const MESSAGES = new Map<string, string>([
   ['team-member-added', 'Member added.'],
   ['team-member-removed', 'Member removed.'],
   ['team-availability', 'Availability changed.'],
+  // Your profile.
+  ['profile-password', 'Password changed. Your other sessions were signed out.'],
+  ['profile-preferences', 'Settings saved.'],
   // Articles.
   ['article-created', 'Article created.'],
   ['article-saved', 'Article saved.'],

@@ -533,6 +533,15 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
       return { params: { id: u.id }, body: { version: u.version, password: 'another long password' } };
     },
   },
+  // Every signed-in user's own profile. Changing the password signs the caller in again on a new
+  // session (and ends their others): it runs on a session of its own, as a fresh user.
+  'GET /profile': { expect: STAFF_PAGE },
+  'POST /profile/preferences': { expect: STAFF_POST, call: () => ({ body: { timeZone: 'Asia/Calcutta', theme: 'DARK' } }) },
+  'POST /profile/password': {
+    expect: STAFF_POST,
+    endsSession: true,
+    call: () => ({ body: { currentPassword: PASSWORD, newPassword: 'another long password' } }),
+  },
 };
 
 /** Paths served by middleware the router cannot see into (express.static): checked separately. */

@@ -849,7 +849,8 @@ async function checkTicketOp(seq: Sequence, run: TicketRun, op: TicketOp) {
       const label = describeOp(op);
       if (p.create) {
         const created = result as Ticket;
-        expect(created, label).toMatchObject({ urgency: p.create.urgency, channel: p.create.channel, title: p.create.title, version: 1, status: 'NEW' });
+        // Created with an owner, it is born Open (README: Owner).
+        expect(created, label).toMatchObject({ urgency: p.create.urgency, channel: p.create.channel, title: p.create.title, version: 1, status: p.create.assigneeId === null ? 'NEW' : 'OPEN' });
         const m = matchRows(fresh.TicketHistory, p.rows, { ticketId: created.id });
         expect(m.actual, `${label}: history rows`).toEqual(m.expected);
         const stored = await db.prisma.ticket.findUniqueOrThrow({ where: { id: created.id }, include: { customer: true } });

@@ -49,6 +49,7 @@ const FIELDS = {
   worklog: { max: 20_000 },
   attempt: { max: 20_000 },
   resolution: { max: 20_000 },
+  internalresolution: { max: 20_000 },
   conflict: { max: 20_000 },
   invalid: { max: 200 },
   customername: { max: 120 },
@@ -221,7 +222,7 @@ async function plant(payload: string): Promise<Page[]> {
   const revisions = (await db.prisma.articleRevision.findMany({ where: { articleId }, orderBy: { version: 'asc' } })).map((r) => r.version);
 
   await posted(tech, `/tickets/${reference}/articles`, { _csrf: csrf, articleId });
-  await posted(tech, `/tickets/${reference}/resolve`, { _csrf: csrf, version: await version(reference), resolutionCode: 'WORKAROUND', resolutionNote: v('resolution') });
+  await posted(tech, `/tickets/${reference}/resolve`, { _csrf: csrf, version: await version(reference), resolutionCode: 'WORKAROUND', resolutionNote: v('resolution'), ...opt('internalresolution', 'internalResolutionNote') });
 
   // A stale form (409) and a refused one (422) show what was typed, next to what others stored.
   // (The colleague's change meets a field the stale form changes: the description.)
@@ -310,7 +311,7 @@ async function plant(payload: string): Promise<Page[]> {
     {
       url: `/tickets/${reference}`,
       agent: admin,
-      shows: present('title', 'description', 'description2', 'environment', 'occurrence', 'workaround', 'customername', 'organization', 'phone', 'worklog', 'attempt', 'resolution', 'articletitle', 'user'),
+      shows: present('title', 'description', 'description2', 'environment', 'occurrence', 'workaround', 'customername', 'organization', 'phone', 'worklog', 'attempt', 'resolution', 'internalresolution', 'articletitle', 'user'),
     },
     { url: `/tickets/${reference}`, agent: tech, shows: present('title', 'user') },
     { url: `/tickets/${referenceB}`, agent: admin, shows: present('titleb', 'customername2', 'user') },

@@ -1,5 +1,5 @@
 import type { Ticket } from '../../generated/prisma/client.js';
-import type { Channel, Urgency } from '../../domain/enums.js';
+import type { Channel, TicketStatus, Urgency } from '../../domain/enums.js';
 import { emailSkeleton } from '../../domain/email-address.js';
 import { generateReference } from '../../domain/reference.js';
 import { sql } from '../../db/client.js';
@@ -51,6 +51,8 @@ const MAX_ATTEMPTS = 5;
  * A creator who takes the ticket at once follows it (nobody else is told: it is their own action).
  * $18 is a new customer's address skeleton (look-alike addresses share it: src/domain/email-address.ts).
  * $19 is the ticket's team.
+ * $20 is the status it is born with: OPEN when it has an owner from the start, as a New ticket
+ * becomes Open when it is taken (assign-ticket.ts); the one CREATED row records both.
  */
 const CREATE_TICKET = `
 WITH RECURSIVE chain AS (
@@ -70,9 +72,9 @@ WITH RECURSIVE chain AS (
   SELECT id, name, email FROM found UNION ALL SELECT id, name, email FROM added
 ), ticket AS (
   INSERT INTO "Ticket" (reference, title, description, channel, urgency, environment, occurrence, workaround,
-                        "customerId", "createdById", "assigneeId", "teamId")
+                        "customerId", "createdById", "assigneeId", "teamId", status)
   SELECT $5::varchar, $6::varchar, $7::text, $8::"Channel", $9::"Urgency", $10::text, $11::text, $12::text,
-         customer.id, $13::int, $14::int, $19::int
+         customer.id, $13::int, $14::int, $19::int, $20::"TicketStatus"
   FROM customer
   RETURNING *
 ), history AS (
@@ -95,6 +97,7 @@ WITH RECURSIVE chain AS (
 SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.channel::text AS channel,
        ticket.environment, ticket.occurrence, ticket.workaround, ticket.urgency::text AS urgency,
        ticket.status::text AS status, ticket."resolutionCode"::text AS "resolutionCode", ticket."resolutionNote",
+       ticket."internalResolutionNote",
        ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
        (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
        ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId"
@@ -205,8 +208,10 @@ async function insertTicketRow(
   const email = requireText(input.customer.email, 'customerEmail', "The customer's email").toLowerCase();
   const customerName = requireText(input.customer.name, 'customerName', "The customer's name");
   const assigneeId = input.assignToMe && staff ? staff.id : null;
+  // Created with an owner, it is already taken: Open, like a New ticket once someone takes it.
+  const status: TicketStatus = assigneeId === null ? 'NEW' : 'OPEN';
   // What the ticket was at birth; later history rows hold each change from there.
-  const born = JSON.stringify({ title, urgency: input.urgency, status: 'NEW', channel: input.channel });
+  const born = JSON.stringify({ title, urgency: input.urgency, status, channel: input.channel });
   const bornHead = born.slice(0, -1) + ',"customer":';
   const bornTail = `,"assignee":${JSON.stringify(assigneeId === null ? null : staff?.name)}}`;
 
@@ -232,6 +237,7 @@ async function insertTicketRow(
         input.notifyCustomer ?? true,
         emailSkeleton(email),
         input.teamId,
+        status,
       ];
       const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {

@@ -18,6 +18,7 @@ export const TRACKED_FIELDS = [
   'assigneeId',
   'resolutionCode',
   'resolutionNote',
+  'internalResolutionNote',
   'duplicateOfId',
   'resolutionArticleId',
   'customerId',

@@ -12,6 +12,8 @@ import { queueTicketMail } from '../mail/outbox.js';
 export interface Resolution {
   code: ResolutionCode;
   note: string;
+  /** Staff only: what colleagues should know about the fix (never mailed, never on a customer page). */
+  internalNote?: string | null;
   /** With DUPLICATE: the reference of the original ticket. */
   duplicateOf?: string | null;
   /** "Resolved by article": a published knowledge-base article that holds the answer (it is linked too). */
@@ -21,7 +23,7 @@ export interface Resolution {
 /**
  * Resolve with a reason: a code and a note; a duplicate names its original, which must exist;
  * "resolved by article" names a published article, which is linked to the ticket as well.
- * The customer is mailed the resolution.
+ * The customer is mailed the resolution: its code and note, never the internal note beside it.
  */
 export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolution: Resolution) {
   return mutateTicket(ctx, 'ticket.resolve', target, async (tx, ticket) => {
@@ -29,6 +31,8 @@ export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolut
       throw new ValidationError(transitionRefusal(ticket.status, 'RESOLVED'));
     }
     const note = requireText(resolution.note, 'resolutionNote', 'A resolution note');
+    // Each resolution has its own internal note, or none (a reopened ticket's earlier one stays in the history).
+    const internalResolutionNote = resolution.internalNote?.trim() || null;
     let duplicateOfId: number | null = null;
     if (resolution.code === 'DUPLICATE') {
       const typed = resolution.duplicateOf?.trim() ?? '';
@@ -51,7 +55,7 @@ export function resolveTicket(ctx: ServiceContext, target: TicketTarget, resolut
       tx,
       ctx.actor,
       ticket,
-      { status: 'RESOLVED', resolutionCode: resolution.code, resolutionNote: note, duplicateOfId, resolutionArticleId },
+      { status: 'RESOLVED', resolutionCode: resolution.code, resolutionNote: note, internalResolutionNote, duplicateOfId, resolutionArticleId },
       { resolvedAt: new Date() },
     );
     await queueTicketMail(tx, resolved, 'RESOLVED', { resolutionCode: resolution.code, resolutionNote: note });

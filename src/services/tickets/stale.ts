@@ -57,6 +57,7 @@ const norm = (v: unknown): string | null => (v === null || v === undefined ? nul
 const REFS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId', 'teamId']);
 const LABEL: Partial<Record<TrackedField, string>> = {
   occurrence: 'when and how it happens', assigneeId: 'owner', teamId: 'team', resolutionCode: 'resolution', resolutionNote: 'resolution note',
+  internalResolutionNote: 'internal resolution note',
   duplicateOfId: 'original ticket', resolutionArticleId: 'resolving article', customerId: 'customer', environment: "customer's environment",
 };
 

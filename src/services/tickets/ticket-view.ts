@@ -93,7 +93,7 @@ const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const TICKET_VIEW = `
 SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.environment, t.occurrence,
        t.workaround, t.urgency::text AS urgency, t.status::text AS status, t."resolutionCode"::text AS "resolutionCode",
-       t."resolutionNote", t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
+       t."resolutionNote", t."internalResolutionNote", t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
        ${ms('t."resolvedAt"')} AS "resolvedAt", t."customerId", t."assigneeId",
        t."createdById", t."duplicateOfId", t."resolutionArticleId", ra.title AS "resolutionArticleTitle",
        (SELECT coalesce(json_agg(json_build_object('id', ar.id, 'title', ar.title, 'status', ar.status)

@@ -21,7 +21,8 @@ export interface NewUser {
   password: string;
 }
 
-function assertPassword(password: string): void {
+/** The strength rule for every password, set by an admin or changed by its owner. */
+export function assertPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
     const msg = `A password needs at least ${MIN_PASSWORD_LENGTH} characters.`;
     throw new ValidationError(msg, { password: msg });

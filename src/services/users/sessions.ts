@@ -1,6 +1,7 @@
 import type { Tx } from '../../db/client.js';
 import { forgetSessionsOfUser } from '../../db/session-cache.js';
 import type { User } from '../../generated/prisma/client.js';
+import type { Theme } from '../../generated/prisma/enums.js';
 import type { Actor } from '../context.js';
 
 /**
@@ -14,8 +15,18 @@ export interface SessionIdentity {
   stamp: string;
 }
 
-/** A signed-in user, as authenticate() hands them to the session: the actor and their stamp. */
-export type SignedInUser = Actor & { stamp: string };
+/** A user's own settings (their profile), read with their session: how the pages look to them. */
+export interface Preferences {
+  /** An IANA zone: every time on the staff pages is shown in it. */
+  timeZone: string;
+  theme: Theme;
+}
+
+/**
+ * A signed-in user, as authenticate() hands them to the session: the actor and their stamp (and,
+ * once read with the session, their preferences).
+ */
+export type SignedInUser = Actor & { stamp: string } & Partial<Preferences>;
 
 export function sessionUser(user: Pick<User, 'id' | 'role' | 'name' | 'email'>): Actor {
   return { id: user.id, role: user.role, name: user.name, email: user.email };

@@ -1,9 +1,11 @@
 import type { Tx } from '../../db/client.js';
 import type { User } from '../../generated/prisma/client.js';
 
-/** securityStamp is not a change of its own: it moves with a deactivation or a password reset. */
-export type UserPatch = Partial<Pick<User, 'email' | 'name' | 'role' | 'active' | 'passwordHash' | 'securityStamp'>>;
-const TRACKED = ['email', 'name', 'role', 'active', 'passwordHash'] as const;
+/** securityStamp is not a change of its own: it moves with a deactivation or a password change. */
+export type UserPatch = Partial<
+  Pick<User, 'email' | 'name' | 'role' | 'active' | 'passwordHash' | 'securityStamp' | 'timeZone' | 'theme'>
+>;
+const TRACKED = ['email', 'name', 'role', 'active', 'passwordHash', 'timeZone', 'theme'] as const;
 
 /**
  * The only way a user record changes: applies the patch at the expected version and writes one

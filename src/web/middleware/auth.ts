@@ -1,12 +1,13 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor } from '../../services/context.js';
+import type { Preferences } from '../../services/users/sessions.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    // The signed-in staff member, as passport keeps it in the session.
+    // The signed-in staff member, as passport keeps it in the session, with their preferences.
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-    interface User extends Actor {}
+    interface User extends Actor, Partial<Preferences> {}
   }
 }
 

@@ -2,6 +2,7 @@ import session, { type SessionData } from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import { SessionCache } from '../../db/session-cache.js';
 import type { Role } from '../../domain/enums.js';
+import type { Theme } from '../../generated/prisma/enums.js';
 import type { SessionIdentity, SignedInUser } from '../../services/users/sessions.js';
 
 /**
@@ -10,7 +11,7 @@ import type { SessionIdentity, SignedInUser } from '../../services/users/session
  * they are now.
  */
 const READ = `
-  SELECT s.sess, u.role, u.name, u.email, u.active, u."securityStamp"::text AS stamp
+  SELECT s.sess, u.role, u.name, u.email, u.active, u."securityStamp"::text AS stamp, u."timeZone", u.theme::text AS theme
   FROM "session" s
   LEFT JOIN "User" u ON u.id = CASE
     WHEN (s.sess -> 'passport' -> 'user' ->> 'id') ~ '^[0-9]{1,9}$' THEN (s.sess -> 'passport' -> 'user' ->> 'id')::int
@@ -24,6 +25,8 @@ interface Row {
   email: string | null;
   active: boolean | null;
   stamp: string | null;
+  timeZone: string | null;
+  theme: Theme | null;
 }
 
 /**
@@ -38,7 +41,15 @@ export function currentSession(row: Row): SessionData | null {
   const signedIn = sess.passport?.user;
   if (!signedIn) return sess;
   if (!row.active || !row.stamp || typeof signedIn.id !== 'number' || signedIn.stamp !== row.stamp) return null;
-  const user: SignedInUser = { id: signedIn.id, role: row.role!, name: row.name!, email: row.email!, stamp: row.stamp };
+  const user: SignedInUser = {
+    id: signedIn.id,
+    role: row.role!,
+    name: row.name!,
+    email: row.email!,
+    stamp: row.stamp,
+    timeZone: row.timeZone ?? undefined,
+    theme: row.theme ?? undefined,
+  };
   return { ...sess, passport: { ...sess.passport, user } } as SessionData;
 }
 

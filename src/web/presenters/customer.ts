@@ -56,12 +56,12 @@ function summarize(row: Row): Pick<CustomerTimelineEntry, 'summary' | 'link' | '
 }
 
 /** A customer's history as lines for its page: who did what, when. */
-export function customerTimeline(rows: Row[], now = new Date()): CustomerTimelineEntry[] {
+export function customerTimeline(rows: Row[], now = new Date(), zone?: string): CustomerTimelineEntry[] {
   return rows.map((row) => ({
     id: row.id,
     actor: row.actor.name,
     ...summarize(row),
-    at: when(row.createdAt),
+    at: when(row.createdAt, zone),
     ago: ago(row.createdAt, now),
     iso: row.createdAt.toISOString(),
   }));

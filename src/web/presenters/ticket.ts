@@ -27,13 +27,14 @@ const FIELD_LABEL: Record<string, string> = {
   assigneeId: 'owner',
   resolutionCode: 'resolution',
   resolutionNote: 'resolution note',
+  internalResolutionNote: 'internal resolution note',
   duplicateOfId: 'duplicate of',
   resolutionArticleId: 'resolving article',
   customerId: 'customer',
   teamId: 'team',
 };
 
-const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote']);
+const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote', 'internalResolutionNote']);
 
 function valueLabel(field: string | null, value: string | null): string {
   if (value === null) return '—';
@@ -73,7 +74,9 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
       born.channel && `via ${CHANNEL_LABEL[born.channel as Channel]}`,
       born.customer && `for ${born.customer}`,
     ].filter(Boolean);
-    return { summary: `created the ticket${parts.length ? ` (${parts.join(', ')})` : ''}` };
+    // Created with an owner (older rows have no status): it was born Open, already taken.
+    const taken = born.assignee ? ` and took it${born.status === 'OPEN' ? ' (Open)' : ''}` : '';
+    return { summary: `created the ticket${parts.length ? ` (${parts.join(', ')})` : ''}${taken}` };
   }
   if (row.action === 'LINKED') return { summary: `linked the article “${row.newValue ?? ''}”` };
   if (row.action === 'UNLINKED') return { summary: `unlinked the article “${row.oldValue ?? ''}”` };
@@ -115,12 +118,12 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
   };
 }
 
-export function timeline(rows: HistoryRow[], now = new Date()): TimelineEntry[] {
+export function timeline(rows: HistoryRow[], now = new Date(), zone?: string): TimelineEntry[] {
   return rows.map((row) => ({
     id: row.id,
     actor: row.actor.customer ? `${row.actor.name} (customer)` : row.actor.system ? `${row.actor.name} (rule)` : row.actor.name,
     ...summarize(row),
-    at: when(row.createdAt),
+    at: when(row.createdAt, zone),
     ago: ago(row.createdAt, now),
     iso: row.createdAt.toISOString(),
     version: row.ticketVersion,

@@ -1,9 +1,37 @@
+import { DEFAULT_TIME_ZONE } from '../../domain/time-zones.js';
+
+export { DEFAULT_TIME_ZONE };
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
-const abs = new Intl.DateTimeFormat('en-GB', {
-  dateStyle: 'medium',
-  timeStyle: 'short',
-  timeZone: 'UTC',
-});
+
+/**
+ * One formatter per zone, made on first use and kept: creating an Intl.DateTimeFormat costs far
+ * more than formatting with one. At most MAX_FORMATTERS zones are kept (the oldest goes first);
+ * the names come from the validated list, so there are ~420 at most anyway.
+ */
+const MAX_FORMATTERS = 64;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZone: zone,
+      timeZoneName: 'longOffset',
+    });
+    if (formatters.size >= MAX_FORMATTERS) formatters.delete(formatters.keys().next().value!);
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** "+05:30" style offset from Intl's "GMT+05:30" ("GMT" alone is UTC itself). */
+const offsetOf = (gmt: string) => (gmt === 'GMT' ? '+00:00' : gmt.replace(/^GMT/, ''));
 
 const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 24 * 3600],
@@ -31,6 +59,25 @@ export function age(date: Date, now = new Date()): string {
   return `${Math.floor(m / 1440)}d`;
 }
 
-export function when(date: Date): string {
-  return `${abs.format(date)} UTC`;
+/**
+ * A date and time in a zone, with the zone's offset at that moment so that it is never
+ * ambiguous: "7 Dec 2026, 16:00 UTC+05:30"; in UTC itself "7 Dec 2026, 10:30 UTC" (customer
+ * pages always, staff who chose no zone).
+ */
+export function when(date: Date, zone = DEFAULT_TIME_ZONE): string {
+  let text = '';
+  let name = '';
+  for (const part of formatter(zone).formatToParts(date)) {
+    if (part.type === 'timeZoneName') name = part.value;
+    else text += part.value;
+  }
+  text = text.trimEnd();
+  return zone === DEFAULT_TIME_ZONE ? `${text} UTC` : `${text} UTC${offsetOf(name)}`;
+}
+
+/** The zone as the page footer names it: "Asia/Calcutta (UTC+05:30 now)", or "UTC". */
+export function zoneLabel(zone: string, now = new Date()): string {
+  if (zone === DEFAULT_TIME_ZONE) return 'UTC';
+  const name = formatter(zone).formatToParts(now).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  return `${zone} (UTC${offsetOf(name)} now)`;
 }

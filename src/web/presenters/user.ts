@@ -1,4 +1,4 @@
-import { ROLE_LABEL, type Role } from '../../domain/enums.js';
+import { ROLE_LABEL, THEME_LABEL, type Role, type Theme } from '../../domain/enums.js';
 import type { UserHistory } from '../../generated/prisma/client.js';
 import { when } from './time.js';
 
@@ -8,7 +8,11 @@ function summarize(row: Row): string {
   if (row.action === 'CREATED') return 'created the user';
   switch (row.field) {
     case 'password':
-      return 'reset the password';
+      return row.actorId === row.userId ? 'changed their own password' : 'reset the password';
+    case 'timeZone':
+      return `changed the time zone from ${row.oldValue ?? '—'} to ${row.newValue ?? '—'}`;
+    case 'theme':
+      return `changed the theme from ${THEME_LABEL[row.oldValue as Theme] ?? row.oldValue} to ${THEME_LABEL[row.newValue as Theme] ?? row.newValue}`;
     case 'active':
       return row.newValue === 'true' ? 'reactivated the user' : 'deactivated the user';
     case 'role':
@@ -19,12 +23,12 @@ function summarize(row: Row): string {
 }
 
 /** A user's history as lines for the admin page: who did what, when. */
-export function userTimeline(rows: Row[]) {
+export function userTimeline(rows: Row[], zone?: string) {
   return rows.map((row) => ({
     id: row.id,
     actor: row.actor?.name ?? 'Caseboard',
     summary: summarize(row),
-    at: when(row.createdAt),
+    at: when(row.createdAt, zone),
     iso: row.createdAt.toISOString(),
   }));
 }

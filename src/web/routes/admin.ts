@@ -11,6 +11,7 @@ import { doneIn, withDone } from '../confirmations.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { ActiveForm, EditUserForm, NewUserForm, PasswordForm } from '../schemas/users.js';
 import { userTimeline } from '../presenters/user.js';
+import { timeZoneOf } from '../middleware/locals.js';
 
 type Body = Record<string, unknown>;
 
@@ -59,7 +60,7 @@ export function adminRoutes(db: Database): Router {
     res.status(status).render('admin/user', {
       title: user.name,
       u: user,
-      history: userTimeline(user.userHistory),
+      history: userTimeline(user.userHistory, timeZoneOf(res)),
       values: failed?.form === 'details' && failed.values ? failed.values : user,
       errors: failed?.errors ?? {},
       message: failed?.message ?? null,

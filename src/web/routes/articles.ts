@@ -15,6 +15,7 @@ import { snippetHtml } from '../presenters/article.js';
 import { compareWords } from '../presenters/diff.js';
 import type { Renderer } from '../rendering/renderer.js';
 import { when } from '../presenters/time.js';
+import { timeZoneOf } from '../middleware/locals.js';
 
 type Body = Record<string, unknown>;
 
@@ -45,7 +46,7 @@ export function articleRoutes(db: Database, renderer: Renderer): Router {
       title: 'Knowledge base',
       query,
       categories,
-      hits: result.hits.map((h) => ({ ...h, snippet: snippetHtml(h.snippet), updated: when(h.updatedAt) })),
+      hits: result.hits.map((h) => ({ ...h, snippet: snippetHtml(h.snippet), updated: when(h.updatedAt, timeZoneOf(res)) })),
       prevUrl: page > 0 ? params(page - 1) : null,
       nextUrl: result.hasMore ? params(page + 1) : null,
       error: parsed.success ? null : Object.values(fieldErrors(parsed.error)).join(' '),
@@ -85,9 +86,9 @@ export function articleRoutes(db: Database, renderer: Renderer): Router {
       title: a.title,
       a,
       text,
-      updated: when(a.updatedAt),
-      history: a.history.map((h) => ({ ...h, at: when(h.createdAt) })),
-      revisions: a.revisions.map((r) => ({ ...r, at: when(r.createdAt) })),
+      updated: when(a.updatedAt, timeZoneOf(res)),
+      history: a.history.map((h) => ({ ...h, at: when(h.createdAt, timeZoneOf(res)) })),
+      revisions: a.revisions.map((r) => ({ ...r, at: when(r.createdAt, timeZoneOf(res)) })),
       canEdit: can(actor, 'article.manage') || (a.status === 'DRAFT' && a.authorId === actor.id),
       nextStatuses: can(actor, 'article.manage') ? ARTICLE_TRANSITIONS[a.status] : [],
       message: null,
@@ -136,7 +137,7 @@ export function articleRoutes(db: Database, renderer: Renderer): Router {
     const { article, revisions } = await getRevisions(ctx(req), articleId(req), [v.data]);
     const r = revisions[0]!;
     const text = await renderer.markdown(r.body);
-    res.render('articles/revision', { title: `${article.title} · revision ${r.version}`, a: article, r, text, at: when(r.createdAt) });
+    res.render('articles/revision', { title: `${article.title} · revision ${r.version}`, a: article, r, text, at: when(r.createdAt, timeZoneOf(res)) });
   });
 
   router.get('/:id/compare', async (req, res) => {

@@ -33,7 +33,9 @@ export function authRoutes(db: Database, config: Config, passport: InstanceType<
     const { id, stamp } = user as SignedInUser;
     done(null, { id, stamp } satisfies SessionIdentity);
   });
-  passport.deserializeUser((user: SignedInUser, done) => done(null, sessionUser(user)));
+  passport.deserializeUser((user: SignedInUser, done) =>
+    done(null, { ...sessionUser(user), timeZone: user.timeZone, theme: user.theme }),
+  );
 
   // Throttles guessing: per client address and account, counting only failed attempts.
   const throttle = rateLimit({

@@ -14,6 +14,7 @@ import { CustomerForm, CustomerQuery, LookupQuery, MergeForm, MergeQuery, encode
 import { customerTimeline } from '../presenters/customer.js';
 import { doneIn, withDone } from '../confirmations.js';
 import { age, ago, when } from '../presenters/time.js';
+import { timeZoneOf } from '../middleware/locals.js';
 
 type Body = Record<string, unknown>;
 
@@ -121,10 +122,10 @@ export function customerRoutes(db: Database): Router {
         CLOSED: queueUrl('CLOSED', customer.email),
         all: queueUrl('all', customer.email),
       },
-      tickets: page.tickets.map((t) => ({ ...t, age: age(t.createdAt, now), opened: when(t.createdAt) })),
+      tickets: page.tickets.map((t) => ({ ...t, age: age(t.createdAt, now), opened: when(t.createdAt, timeZoneOf(res)) })),
       moreTickets: counts.total > page.tickets.length,
-      timeline: customerTimeline(page.history, now),
-      since: { at: when(customer.createdAt), ago: ago(customer.createdAt, now), iso: customer.createdAt.toISOString() },
+      timeline: customerTimeline(page.history, now, timeZoneOf(res)),
+      since: { at: when(customer.createdAt, timeZoneOf(res)), ago: ago(customer.createdAt, now), iso: customer.createdAt.toISOString() },
       values,
       errors: failed?.errors ?? {},
       message: failed?.message ?? null,

@@ -13,6 +13,7 @@ import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { AttachForm, QuarantineQuery, encodeCursor } from '../schemas/mail.js';
 import { ago, when } from '../presenters/time.js';
+import { timeZoneOf } from '../middleware/locals.js';
 
 type Body = Record<string, unknown>;
 
@@ -41,7 +42,7 @@ export function mailRoutes(db: Database): Router {
     const c = ctx(req);
     const [page, ignored] = await Promise.all([listQuarantine(c, { after: query.after }), listIgnored(c, 20)]);
     const now = new Date();
-    const present = <T extends { receivedAt: Date }>(r: T) => ({ ...r, at: when(r.receivedAt), ago: ago(r.receivedAt, now) });
+    const present = <T extends { receivedAt: Date }>(r: T) => ({ ...r, at: when(r.receivedAt, timeZoneOf(res)), ago: ago(r.receivedAt, now) });
     res.status(parsed.success ? status : 400).render('mail/quarantine', {
       title: 'Mail quarantine',
       rows: page.rows.map(present),
@@ -61,7 +62,7 @@ export function mailRoutes(db: Database): Router {
   router.get('/:id', async (req, res) => {
     const message = await getInboundMessage(ctx(req), inboundId(req));
     const now = new Date();
-    res.render('mail/message', { title: `Mail #${message.id} · ${message.subject || '(no subject)'}`, m: message, at: when(message.receivedAt), ago: ago(message.receivedAt, now) });
+    res.render('mail/message', { title: `Mail #${message.id} · ${message.subject || '(no subject)'}`, m: message, at: when(message.receivedAt, timeZoneOf(res)), ago: ago(message.receivedAt, now) });
   });
   // A file held with a quarantined message (files on a ticket are served under the ticket).
   router.get('/:id/files/:fileId{/:name}', async (req, res) => {

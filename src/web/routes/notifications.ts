@@ -5,6 +5,7 @@ import { NotFoundError } from '../../services/errors.js';
 import { listNotifications, markAllRead, openNotification } from '../../services/notifications/inbox.js';
 import { getEmailPreferences, setEmailPreferences } from '../../services/notifications/preferences.js';
 import { actorOf } from '../middleware/auth.js';
+import { timeZoneOf } from '../middleware/locals.js';
 import { doneIn, withDone } from '../confirmations.js';
 import { fieldErrors } from '../schemas/common.js';
 import { InboxQuery, NotificationId, NotificationPreferencesForm, encodeInboxCursor } from '../schemas/notifications.js';
@@ -22,7 +23,7 @@ export function notificationRoutes(db: Database): Router {
     const now = new Date();
     res.status(query.success ? 200 : 400).render('notifications/inbox', {
       title: 'Notifications',
-      rows: page.rows.map((r) => ({ ...r, at: when(r.createdAt), ago: ago(r.createdAt, now) })),
+      rows: page.rows.map((r) => ({ ...r, at: when(r.createdAt, timeZoneOf(res)), ago: ago(r.createdAt, now) })),
       nextUrl: page.next ? `/notifications?after=${encodeInboxCursor(page.next)}` : null,
       isFirstPage: !after,
       error: query.success ? null : Object.values(fieldErrors(query.error)).join(' '),

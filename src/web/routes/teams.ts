@@ -14,6 +14,7 @@ import {
   type TeamInput,
 } from '../../services/teams/manage-teams.js';
 import { actorOf } from '../middleware/auth.js';
+import { timeZoneOf } from '../middleware/locals.js';
 import { doneIn, withDone } from '../confirmations.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { AUTO_ASSIGN_LABEL, AUTO_ASSIGN_MODES, AvailabilityForm, EditTeamForm, MemberForm, NewTeamForm } from '../schemas/teams.js';
@@ -80,7 +81,7 @@ export function teamRoutes(db: Database): Router {
       candidates: manage ? await listNonMembers(c, page.team.id) : [],
       modes,
       labels: { ...res.locals.labels, AUTO_ASSIGN_LABEL },
-      history: page.team.history.map((h) => ({ ...h, at: when(h.createdAt), actor: h.actor?.name ?? 'Caseboard' })),
+      history: page.team.history.map((h) => ({ ...h, at: when(h.createdAt, timeZoneOf(res)), actor: h.actor?.name ?? 'Caseboard' })),
       values: failed?.form === 'team' && failed.values ? failed.values : { ...page.team, isDefault: page.team.isDefault ? '1' : '' },
       failed: failed ?? null,
       done: failed ? null : doneIn(req, 'top'),

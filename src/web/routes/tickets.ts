@@ -56,6 +56,7 @@ import { timeline } from '../presenters/ticket.js';
 import { followTicket, unfollowTicket } from '../../services/notifications/follow.js';
 import { handleIndex, mentionParts } from '../../services/notifications/mentions.js';
 import { age, ago, when } from '../presenters/time.js';
+import { timeZoneOf } from '../middleware/locals.js';
 
 type Body = Record<string, unknown>;
 
@@ -114,16 +115,16 @@ export function ticketRoutes(db: Database): Router {
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
-      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt), ago: ago(e.createdAt, now), parts: mentions(e) })),
+      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now), parts: mentions(e) })),
       markMentions: (text: string) => mentionParts(text, handles),
       followers: view.followers,
       followerCount: view.followerCount,
       following: view.following,
-      timeline: timeline(view.history, now),
-      mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt), ago: ago(m.sentAt ?? m.createdAt, now) })),
+      timeline: timeline(view.history, now, timeZoneOf(res)),
+      mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt, timeZoneOf(res)), ago: ago(m.sentAt ?? m.createdAt, now) })),
       activeLinks: view.activeLinks,
-      opened: { at: when(view.ticket.createdAt), ago: ago(view.ticket.createdAt, now) },
-      updated: { at: when(view.ticket.updatedAt), ago: ago(view.ticket.updatedAt, now) },
+      opened: { at: when(view.ticket.createdAt, timeZoneOf(res)), ago: ago(view.ticket.createdAt, now) },
+      updated: { at: when(view.ticket.updatedAt, timeZoneOf(res)), ago: ago(view.ticket.updatedAt, now) },
       nextStatuses: plainStatusMoves(view.ticket.status),
       reportFiles: view.reportFiles,
       reportMailId: view.reportMailId,
@@ -181,7 +182,7 @@ export function ticketRoutes(db: Database): Router {
     const teamName = new Map(teams.map((t) => [t.id, t.isDefault ? null : t.name]));
     res.status(parsed.success ? 200 : 400).render('tickets/queue', {
       title: query.team === 'mine' ? 'My teams' : 'Queue',
-      rows: page.rows.map((r) => ({ ...r, teamName: teamName.get(r.teamId) ?? null, age: age(r.createdAt, now), opened: when(r.createdAt) })),
+      rows: page.rows.map((r) => ({ ...r, teamName: teamName.get(r.teamId) ?? null, age: age(r.createdAt, now), opened: when(r.createdAt, timeZoneOf(res)) })),
       counts: page.counts,
       total: page.total,
       hiddenDone,
@@ -338,7 +339,7 @@ export function ticketRoutes(db: Database): Router {
       kept,
       staff,
       teams,
-      changes: timeline(changes),
+      changes: timeline(changes, new Date(), timeZoneOf(res)),
     });
   }
 
@@ -363,6 +364,7 @@ export function ticketRoutes(db: Database): Router {
     resolveTicket(c, target(ref, f), {
       code: f.resolutionCode,
       note: f.resolutionNote,
+      internalNote: f.internalResolutionNote,
       duplicateOf: f.duplicateOf,
       articleId: f.resolutionArticleId,
     }),

@@ -65,6 +65,7 @@ export const ResolveForm = z.object({
     error: (issue) => (issue.input === '' || issue.input === undefined ? 'Choose a resolution.' : 'Choose a valid resolution.'),
   }),
   resolutionNote: requiredText('A resolution note', LONG),
+  internalResolutionNote: optionalText('An internal resolution note', LONG),
   duplicateOf: optionalText('The original reference', 40),
   resolutionArticleId: z
     .union([z.literal('').transform(() => null), id], { error: 'Choose a linked article.' })
