@@ -20,6 +20,7 @@ import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
+import { organizationRoutes } from './web/routes/organizations.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
 import { compiledEjs } from './web/view-engine.js';
@@ -124,6 +125,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/tickets', requireSignIn, ticketRoutes(db));
   app.use('/articles', requireSignIn, articleRoutes(db, render));
   app.use('/customers', requireSignIn, customerRoutes(db));
+  app.use('/organizations', requireSignIn, organizationRoutes(db));
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
 

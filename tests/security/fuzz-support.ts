@@ -177,7 +177,8 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
 
   // Customers, users, articles: a history row per change, and the latest row of a field holds its value.
   const records = [
-    { table: 'Customer', history: 'CustomerHistory', key: 'customerId', fields: ['name', 'email', 'phone', 'organization', 'environment', 'notes'] },
+    // The organization's rows hold its name; the record is their newRefId (checked below).
+    { table: 'Customer', history: 'CustomerHistory', key: 'customerId', fields: ['name', 'email', 'phone', 'environment', 'notes'] },
     { table: 'User', history: 'UserHistory', key: 'userId', fields: ['name', 'email', 'role', 'active'] },
     { table: 'Article', history: 'ArticleHistory', key: 'articleId', fields: ['title', 'category', 'status', 'visibility'] },
   ] as const;
@@ -201,6 +202,13 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
         if (lastOf.get(key) !== current) out.push(`${rec.table} ${x.id}: ${f} is ${JSON.stringify(current)} but its history says ${JSON.stringify(lastOf.get(key))}`);
       }
     }
+  }
+  for (const r of await q<{ id: number; organizationId: number | null; last: number | null }>(`
+    SELECT c.id, c."organizationId",
+      (SELECT h."newRefId" FROM "CustomerHistory" h WHERE h."customerId" = c.id AND h.field = 'organization' ORDER BY h.id DESC LIMIT 1) AS last
+    FROM "Customer" c WHERE ($1::int[] IS NULL OR c.id = ANY($1))
+      AND EXISTS (SELECT 1 FROM "CustomerHistory" h WHERE h."customerId" = c.id AND h.field = 'organization')`, ids.Customer)) {
+    if (r.last !== r.organizationId) out.push(`Customer ${r.id}: organization ${r.organizationId} but its history says ${r.last}`);
   }
   for (const r of await q<{ id: number; created: number; stale: boolean | null }>(`
     SELECT a.id,
