@@ -9,10 +9,10 @@ import { countRows } from '../helpers/db.js';
 // ---------------------------------------------------------------------------------------------
 
 /** Tables whose rows may change in place. */
-const MUTABLE = ['Ticket', 'Customer', 'User', 'Article'] as const;
+const MUTABLE = ['Ticket', 'Customer', 'User', 'Article', 'Organization'] as const;
 
 /** Append-only tables (history, work log, revisions): rows only ever get added. */
-export const APPEND_ONLY = ['TicketHistory', 'WorkLogEntry', 'CustomerHistory', 'UserHistory', 'ArticleHistory', 'ArticleRevision'] as const;
+export const APPEND_ONLY = ['TicketHistory', 'WorkLogEntry', 'CustomerHistory', 'UserHistory', 'ArticleHistory', 'ArticleRevision', 'OrganizationHistory'] as const;
 
 /** Some records by id, to look at closely (fingerprint, consistency) instead of the whole database. */
 export type Scope = Partial<Record<(typeof MUTABLE)[number], number[]>>;
@@ -92,6 +92,7 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
     Customer: scope ? (scope.Customer ?? []) : null,
     User: scope ? (scope.User ?? []) : null,
     Article: scope ? (scope.Article ?? []) : null,
+    Organization: scope ? (scope.Organization ?? []) : null,
   };
   // $1: the ids in scope, or null for all.
   const q = async <R extends Record<string, unknown>>(text: string, only: number[] | null = ids.Ticket) =>
@@ -181,6 +182,7 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
     { table: 'Customer', history: 'CustomerHistory', key: 'customerId', fields: ['name', 'email', 'phone', 'environment', 'notes'] },
     { table: 'User', history: 'UserHistory', key: 'userId', fields: ['name', 'email', 'role', 'active'] },
     { table: 'Article', history: 'ArticleHistory', key: 'articleId', fields: ['title', 'category', 'status', 'visibility'] },
+    { table: 'Organization', history: 'OrganizationHistory', key: 'organizationId', fields: ['name', 'environment', 'contract', 'shareTickets'] },
   ] as const;
   for (const rec of records) {
     for (const r of await q<{ id: number; version: number; n: number }>(`
