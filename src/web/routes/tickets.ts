@@ -51,6 +51,7 @@ import {
 } from '../schemas/tickets.js';
 import { timeline } from '../presenters/ticket.js';
 import { age, ago, when } from '../presenters/time.js';
+import { organizationNames } from '../../services/organizations/read-organizations.js';
 
 type Body = Record<string, unknown>;
 
@@ -190,6 +191,7 @@ export function ticketRoutes(db: Database): Router {
       errors: {},
       message: null,
       suggestions,
+      organizations: await organizationNames(ctx(req)),
     });
   });
 
