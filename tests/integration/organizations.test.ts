@@ -113,7 +113,8 @@ describe('the migration of organization names', () => {
     } finally {
       await empty.close();
     }
-  });
+    // Every migration from scratch, twice over: slow on the embedded database (it runs on this thread).
+  }, 240_000);
 });
 
 describe('domains', () => {
