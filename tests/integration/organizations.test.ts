@@ -109,7 +109,10 @@ describe('the migration of organization names', () => {
       );
       expect(cols).toEqual([]);
       await expect(empty.pool.query(`INSERT INTO "Organization" (name, "nameKey") VALUES ('ACME gmbh', 'acme gmbh')`)).rejects.toThrow(/Organization_nameKey_key/);
-      await expect(empty.pool.query(`INSERT INTO "Organization" (name, "nameKey") VALUES ('Gamma', 'GAMMA')`)).rejects.toThrow(/Organization_nameKey_check/);
+      // The key is PostgreSQL's lower() of the name, whatever a writer sends.
+      const { rows: [gamma] } = await empty.pool.query(`INSERT INTO "Organization" (name, "nameKey") VALUES ('GAMMA', 'x') RETURNING "nameKey"`);
+      expect(gamma.nameKey).toBe('gamma');
+      await expect(empty.pool.query(`UPDATE "Organization" SET name = 'ACME GMBH' WHERE name = 'GAMMA'`)).rejects.toThrow(/Organization_nameKey_key/);
     } finally {
       await empty.close();
     }
@@ -320,6 +323,22 @@ describe('the organization pages', () => {
     await expectRefused(db, () => post({ name: `Forged ${unique()}`, _csrf: 'forged' }), 403);
     // A customer edit naming an unknown organization is refused too (customers.test.ts has the rest).
     expect(await db.prisma.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ version: 1, name: org.name });
+  });
+});
+
+describe('names', () => {
+  it('are one record whatever their case, by PostgreSQL’s lower() (a final Σ, a dotted İ) as the migration made them', async () => {
+    const token = unique();
+    const greek = await newOrg(`ΟΔΟΣ ${token}`);
+    const turkish = await newOrg(`İZMİR ${token}`);
+    const rows = await db.pool.query(`SELECT id, "nameKey" = lower(name) AS ok FROM "Organization" WHERE id = ANY($1)`, [[greek.id, turkish.id]]);
+    expect(rows.rows.every((r) => r.ok)).toBe(true);
+    await expectRefused(db, () => adminAgent.post('/organizations').type('form').send({ _csrf: adminCsrf, name: `οδοσ ${token}` }), 422, 'There is already an organization named');
+    // A customer's form names either in another case.
+    const t = await buildTicket(db, tech, { customer: { name: 'Eleni', email: `eleni-${token}@x.test`, organization: `οδοσ ${token}` } });
+    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: t.customerId } })).organizationId).toBe(greek.id);
+    const u = await buildTicket(db, tech, { customer: { name: 'Emre', email: `emre-${token}@x.test`, organization: `izmir ${token}` } });
+    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: u.customerId } })).organizationId).toBe(turkish.id);
   });
 });
 

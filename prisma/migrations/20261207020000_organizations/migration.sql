@@ -7,9 +7,10 @@
 -- case becoming one record (its most frequent spelling). Each spelling a record does not keep is
 -- written to that customer's history (the old value), so what each record said stays readable.
 --
--- Uniqueness whatever the case: "nameKey" is the lower-case name (written by the application,
--- held to that by a CHECK), with a plain unique index Prisma can describe. A domain belongs to at
--- most one organization: one row per domain, lower-case, unique.
+-- Uniqueness whatever the case: "nameKey" is the lower-case name, set by a trigger with
+-- PostgreSQL's lower() (JavaScript's toLowerCase differs on a few letters: a final Σ, İ) and held
+-- to that by a CHECK, with a plain unique index Prisma can describe. A domain belongs to at most
+-- one organization: one row per domain, lower-case, unique.
 
 -- AlterTable: a customer that joined an organization by the domain of its address has no actor.
 ALTER TABLE "CustomerHistory" ALTER COLUMN "actorId" DROP NOT NULL;
@@ -80,6 +81,19 @@ ALTER TABLE "OrganizationHistory" ADD CONSTRAINT "OrganizationHistory_organizati
 
 -- AddForeignKey
 ALTER TABLE "OrganizationHistory" ADD CONSTRAINT "OrganizationHistory_actorId_fkey" FOREIGN KEY ("actorId") REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- The name's key, whatever the application sent.
+CREATE FUNCTION "caseboard_organization_name_key"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW."nameKey" := lower(NEW.name);
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER "Organization_name_key"
+  BEFORE INSERT OR UPDATE ON "Organization"
+  FOR EACH ROW EXECUTE FUNCTION "caseboard_organization_name_key"();
 
 -- Append-only history (the function comes from the first migration).
 CREATE TRIGGER "OrganizationHistory_append_only"

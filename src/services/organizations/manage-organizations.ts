@@ -80,7 +80,7 @@ export async function updateOrganization(ctx: ServiceContext, id: number, versio
     return await ctx.db.$transaction(async (tx) => {
       const org = await findOrganizationOrThrow(tx, id);
       assertOrganizationVersion(org, version);
-      if (nameKey(o.name) !== org.nameKey) await assertNameFree(tx, o.name, org.id);
+      await assertNameFree(tx, o.name, org.id);
       await assertDomainsFree(tx, o.domains, org.id);
       const current = (await tx.organizationDomain.findMany({ where: { organizationId: org.id }, select: { domain: true } })).map((d) => d.domain);
       const added = o.domains.filter((d) => !current.includes(d));

@@ -112,8 +112,19 @@ export function normalizeOrganization(edit: OrganizationEdit): NormalizedOrganiz
   };
 }
 
-/** The key that makes a name unique whatever its case (the CHECK on "nameKey" says the same). */
+/**
+ * The key that makes a name unique whatever its case, as sent with a write. A trigger sets the
+ * stored key with PostgreSQL's lower() (JavaScript's differs on a few letters), so records are
+ * looked up by name through lower() in SQL (byNameKey), never by this.
+ */
 export const nameKey = (name: string) => name.toLowerCase();
+
+/** The record whose name is this one in any case (lower() as the trigger computes the stored key). */
+async function byNameKey(tx: Tx, name: string): Promise<Pick<Organization, 'id' | 'name'> | null> {
+  const [row] = await tx.$queryRaw<Pick<Organization, 'id' | 'name'>[]>`
+    SELECT id, name FROM "Organization" WHERE "nameKey" = lower(${name}::varchar)`;
+  return row ?? null;
+}
 
 export async function findOrganizationOrThrow(tx: Tx, id: number): Promise<Organization> {
   const org = await tx.organization.findUnique({ where: { id } });
@@ -135,7 +146,7 @@ export function nameTaken(name: string, other?: Pick<Organization, 'name'>): Val
 
 /** No other record has the name, whatever its case. */
 export async function assertNameFree(tx: Tx, name: string, id: number | null): Promise<void> {
-  const other = await tx.organization.findUnique({ where: { nameKey: nameKey(name) }, select: { id: true, name: true } });
+  const other = await byNameKey(tx, name);
   if (other && other.id !== id) throw nameTaken(name, other);
 }
 
@@ -165,7 +176,7 @@ export async function organizationByName(
 ): Promise<Pick<Organization, 'id' | 'name'> | null> {
   const trimmed = name?.trim() ?? '';
   if (trimmed === '') return null;
-  const org = await tx.organization.findUnique({ where: { nameKey: nameKey(trimmed) }, select: { id: true, name: true } });
+  const org = await byNameKey(tx, trimmed);
   if (!org) {
     const msg = `There is no organization named “${trimmed.slice(0, 120)}”. Choose one from the list, or ask an admin to add it.`;
     throw new ValidationError(msg, { [field]: msg });
