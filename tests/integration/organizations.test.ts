@@ -18,6 +18,7 @@ import { isPublicMailDomain, normalizeDomain } from '../../src/services/organiza
 import { submitWebRequest } from '../../src/services/public/web-request.js';
 import { issueAccessToken } from '../../src/services/public/access-links.js';
 import { receiveMail } from '../../src/services/mail/inbound.js';
+import { turnIntoTicket } from '../../src/services/mail/quarantine.js';
 import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 
 let db: TestDatabase;
@@ -141,7 +142,7 @@ describe('domains', () => {
 });
 
 describe('a new customer joins by the domain of their address', () => {
-  it('on the staff form, the web form and by mail, recorded in both histories with no actor; an IDN address too', async () => {
+  it('on the staff form, the web form, by mail and from the quarantine, recorded in both histories with no actor; an IDN address too', async () => {
     const d = domain();
     const idn = `bücher-${unique()}.test`;
     const org = await newOrg(`Joinable ${unique()}`, [d, idn]);
@@ -161,7 +162,13 @@ describe('a new customer joins by the domain of their address', () => {
       subject: 'Cannot log in', text: 'Since Monday.', inReplyTo: null, references: [], headers: {},
     }, { ownAddress: 'support@caseboard.test', maxNewPerHour: 100 });
 
-    for (const email of [staffEmail.toLowerCase(), `wes@${d}`, mailFrom]) {
+    // A quarantined message staff turn into a ticket.
+    const held = await db.prisma.inboundMail.create({
+      data: { messageId: `<${unique()}@${d}>`, fromAddress: `quinn@${d}`, fromName: 'Quinn Quarantined', subject: 'Held', body: 'Held mail.', state: 'QUARANTINED', reason: 'Test.' },
+    });
+    await turnIntoTicket(as(db, tech), held.id);
+
+    for (const email of [staffEmail.toLowerCase(), `wes@${d}`, mailFrom, `quinn@${d}`]) {
       const c = await customerOf(email);
       expect(c.organizationId, email).toBe(org.id);
       const rows = await db.prisma.customerHistory.findMany({ where: { customerId: c.id } });
@@ -172,6 +179,7 @@ describe('a new customer joins by the domain of their address', () => {
       ['LINKED', staffEmail.toLowerCase(), null],
       ['LINKED', `wes@${d}`, null],
       ['LINKED', mailFrom, null],
+      ['LINKED', `quinn@${d}`, null],
     ]);
 
     // Pages say how they joined.
