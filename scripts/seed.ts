@@ -267,22 +267,39 @@ ins_h AS (
 SELECT count(*)::int AS n FROM w`;
 }
 
+// The customers' organizations are records (with their .example domain); made here first, once
+// per name (an earlier seed's are kept), then each customer points at its own.
 const CUSTOMER_SQL = `
-INSERT INTO "Customer" (name, email, phone, organization, "createdAt", "updatedAt")
-SELECT s.first || ' ' || s.last,
-       lower(s.first || '.' || s.last || '.' || s.n || '@' ||
-             CASE WHEN s.org IS NULL THEN (ARRAY['mail.example', 'post.example', 'inbox.example'])[(1 + s.n % 3)::int]
-                  ELSE trim(both '-' from regexp_replace(s.org, '[^A-Za-z]+', '-', 'g')) || '.example' END),
-       CASE WHEN s.rp < 0.5 THEN '+1 555 ' || lpad(floor(s.rp * 2e7)::int::text, 7, '0') END,
-       s.org, s.created, s.created
-FROM (
+WITH picked AS (
   SELECT $1::bigint + k AS n, ${pick('$3', 'random()')} AS first, ${pick('$4', 'random()')} AS last, random() AS rp,
          CASE WHEN random() < 0.85 THEN
            ($5::text[])[1 + oi % cardinality($5::text[])] || ' ' || ($6::text[])[1 + (oi / cardinality($5::text[])) % cardinality($6::text[])]
          END AS org,
          $7::timestamptz - make_interval(secs => $8::float8 + random() * 30 * 86400) AS created
   FROM (SELECT k, floor(power(random(), 2) * $9::int)::int AS oi FROM generate_series(0, $2::int - 1) AS k) r
-) s
+), names AS (
+  SELECT DISTINCT org AS name, trim(both '-' from regexp_replace(org, '[^A-Za-z]+', '-', 'g')) AS slug FROM picked WHERE org IS NOT NULL
+), new_orgs AS (
+  INSERT INTO "Organization" (name, "nameKey")
+  SELECT name, lower(name) FROM names
+  ON CONFLICT ("nameKey") DO NOTHING
+  RETURNING id, name
+), new_domains AS (
+  INSERT INTO "OrganizationDomain" (domain, "organizationId")
+  SELECT lower(names.slug) || '.example', new_orgs.id FROM new_orgs JOIN names ON names.name = new_orgs.name
+  ON CONFLICT (domain) DO NOTHING
+), orgs AS (
+  SELECT id, name FROM new_orgs
+  UNION ALL SELECT o.id, o.name FROM "Organization" o JOIN names ON o."nameKey" = lower(names.name)
+)
+INSERT INTO "Customer" (name, email, phone, "organizationId", "createdAt", "updatedAt")
+SELECT s.first || ' ' || s.last,
+       lower(s.first || '.' || s.last || '.' || s.n || '@' ||
+             CASE WHEN s.org IS NULL THEN (ARRAY['mail.example', 'post.example', 'inbox.example'])[(1 + s.n % 3)::int]
+                  ELSE trim(both '-' from regexp_replace(s.org, '[^A-Za-z]+', '-', 'g')) || '.example' END),
+       CASE WHEN s.rp < 0.5 THEN '+1 555 ' || lpad(floor(s.rp * 2e7)::int::text, 7, '0') END,
+       (SELECT min(orgs.id) FROM orgs WHERE orgs.name = s.org), s.created, s.created
+FROM picked s
 ON CONFLICT (email) DO NOTHING
 RETURNING id, name`;
 

@@ -21,6 +21,7 @@ import { adminRoutes } from './web/routes/admin.js';
 import { profileRoutes } from './web/routes/profile.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
+import { organizationRoutes } from './web/routes/organizations.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
 import { teamRoutes } from './web/routes/teams.js';
@@ -135,6 +136,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/tickets', requireSignIn, ticketRoutes(db));
   app.use('/articles', requireSignIn, articleRoutes(db, render));
   app.use('/customers', requireSignIn, customerRoutes(db));
+  app.use('/organizations', requireSignIn, organizationRoutes(db));
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/teams', requireSignIn, teamRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));

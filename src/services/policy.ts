@@ -16,6 +16,8 @@ export type Permission =
   | 'customer.read'
   | 'customer.update'
   | 'customer.merge'
+  | 'organization.read'
+  | 'organization.manage'
   | 'article.read'
   | 'article.propose'
   | 'article.manage'
@@ -26,7 +28,8 @@ export type Permission =
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
- * read published articles, propose drafts and sort quarantined mail. Admins also manage users, merge customers,
+ * read organizations, published articles, propose drafts and sort quarantined mail. Admins also manage users, merge customers,
+ * add and edit organizations (their domains decide where new customers belong),
  * create, edit, publish and archive articles, redact attached files, and manage teams.
  */
 const STAFF: readonly Permission[] = [
@@ -38,6 +41,7 @@ const STAFF: readonly Permission[] = [
   'ticket.worklog',
   'customer.read',
   'customer.update',
+  'organization.read',
   'article.read',
   'article.propose',
   'mail.triage',
@@ -47,7 +51,7 @@ const STAFF: readonly Permission[] = [
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'article.manage', 'attachment.redact', 'team.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

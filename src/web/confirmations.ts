@@ -43,6 +43,9 @@ const MESSAGES = new Map<string, string>([
   // Customers.
   ['customer-saved', 'Customer saved.'],
   ['customer-merged', 'Customers merged.'],
+  // Organizations.
+  ['organization-created', 'Organization created.'],
+  ['organization-saved', 'Organization saved.'],
   // Users (admin).
   ['user-created', 'User created.'],
   ['user-details', 'User saved.'],

@@ -37,10 +37,20 @@ afterAll(() => db?.close());
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
 
-async function customer(data: Partial<Pick<Customer, 'name' | 'email' | 'phone' | 'organization' | 'environment' | 'notes'>> = {}) {
+/** An organization record by name (made the first time). */
+const organization = (name: string) =>
+  db.prisma.organization.upsert({ where: { nameKey: name.toLowerCase() }, create: { name, nameKey: name.toLowerCase() }, update: {} });
+
+async function customer(
+  data: Partial<Pick<Customer, 'name' | 'email' | 'phone' | 'environment' | 'notes'>> & { organization?: string } = {},
+) {
   const id = unique();
-  return db.prisma.customer.create({ data: { name: `Cust ${id}`, email: `cust-${id}@example.test`, ...data } });
+  const { organization: org, ...rest } = data;
+  const organizationId = org ? (await organization(org)).id : null;
+  return db.prisma.customer.create({ data: { name: `Cust ${id}`, email: `cust-${id}@example.test`, organizationId, ...rest } });
 }
+const orgName = async (c: Pick<Customer, 'organizationId'>) =>
+  c.organizationId === null ? '' : (await db.prisma.organization.findUniqueOrThrow({ where: { id: c.organizationId } })).name;
 const ticketFor = (c: Customer, title = 'Printer prints blank pages') =>
   buildTicket(db, tech, { title, customer: { name: c.name, email: c.email } });
 const reload = (id: number) => db.prisma.customer.findUniqueOrThrow({ where: { id } });
@@ -54,7 +64,7 @@ async function refused(send: () => PromiseLike<{ status: number; text: string }>
   return res;
 }
 
-const editBody = (c: Customer, csrf: string, changes: Record<string, string> = {}) => ({
+const editBody = (c: Customer & { organization?: string }, csrf: string, changes: Record<string, string> = {}) => ({
   _csrf: csrf,
   version: String(c.version),
   name: c.name,
@@ -89,7 +99,7 @@ describe('finding customers', () => {
     const page = await techAgent.get(`/customers?q=${token}`).expect(200);
     expect(page.text).toContain(greta.name);
     expect(page.text).not.toContain(`(old)`);
-    expect(page.text).toContain(`href="/customers?organization=Nordwind%20${token}"`);
+    expect(page.text).toContain(`href="/organizations/${greta.organizationId}"`);
     const org = await techAgent.get(`/customers?organization=${encodeURIComponent(`Nordwind ${token}`)}`).expect(200);
     expect(org.text).toContain(`Customers of Nordwind ${token}`);
     expect(org.text).toContain(greta.name);
@@ -186,6 +196,7 @@ describe('the customer page', () => {
 describe('editing a customer', () => {
   it('writes one history row per changed field, with the old and new values', async () => {
     const c = await customer({ phone: '111' });
+    const orgX = await organization('Org X');
     await techAgent
       .post(`/customers/${c.id}`)
       .type('form')
@@ -193,12 +204,12 @@ describe('editing a customer', () => {
       .expect(303)
       .expect('Location', `/customers/${c.id}?done=customer-saved#history`);
     const after = await reload(c.id);
-    expect(after).toMatchObject({ name: 'Renamed Person', email: `new.${c.email}`, phone: '111', organization: 'Org X', version: 2 });
-    expect((await historyOf(c.id)).map((h) => [h.action, h.field, h.oldValue, h.newValue, h.actorId])).toEqual([
-      ['CHANGED', 'name', c.name, 'Renamed Person', tech.id],
-      ['CHANGED', 'email', c.email, `new.${c.email}`, tech.id],
-      ['CHANGED', 'organization', null, 'Org X', tech.id],
-      ['CHANGED', 'environment', null, 'Windows 11\nOffice 2021', tech.id],
+    expect(after).toMatchObject({ name: 'Renamed Person', email: `new.${c.email}`, phone: '111', organizationId: orgX.id, version: 2 });
+    expect((await historyOf(c.id)).map((h) => [h.action, h.field, h.oldValue, h.newValue, h.newRefId, h.actorId])).toEqual([
+      ['CHANGED', 'name', c.name, 'Renamed Person', null, tech.id],
+      ['CHANGED', 'email', c.email, `new.${c.email}`, null, tech.id],
+      ['CHANGED', 'organization', null, 'Org X', orgX.id, tech.id],
+      ['CHANGED', 'environment', null, 'Windows 11\nOffice 2021', null, tech.id],
     ]);
     const page = await techAgent.get(`/customers/${c.id}`).expect(200);
     expect(page.text).toContain(`changed the name from ${c.name} to Renamed Person`);
@@ -206,7 +217,7 @@ describe('editing a customer', () => {
     expect(page.text).toContain('wrote the environment notes');
 
     // Saving it unchanged writes nothing and keeps the version.
-    await techAgent.post(`/customers/${c.id}`).type('form').send(editBody(after, techCsrf)).expect(303);
+    await techAgent.post(`/customers/${c.id}`).type('form').send(editBody({ ...after, organization: await orgName(after) }, techCsrf)).expect(303);
     expect((await reload(c.id)).version).toBe(2);
     expect(await historyOf(c.id)).toHaveLength(4);
   });
@@ -223,6 +234,8 @@ describe('editing a customer', () => {
     await refused(() => post({ ...ok, name: 'n'.repeat(121) }), 422, 'A name can be at most 120 characters.');
     await refused(() => post({ ...ok, phone: '1'.repeat(41) }), 422, 'A phone number can be at most 40 characters.');
     await refused(() => post({ ...ok, organization: 'o'.repeat(121) }), 422, 'An organization can be at most 120 characters.');
+    res = await refused(() => post({ ...ok, organization: 'No Such Org Ltd' }), 422, 'There is no organization named “No Such Org Ltd”');
+    expect(res.text).toContain('value="No Such Org Ltd"');
     await refused(() => post({ ...ok, notes: 'x'.repeat(20_001) }), 422, 'The notes can be at most 20000 characters.');
     await refused(() => post({ ...ok, email: 'not-an-email' }), 422, 'Enter a valid email address.');
     await refused(() => post({ ...ok, email: '' }), 422, 'An email is required.');
@@ -287,11 +300,11 @@ describe('merging duplicate customers', () => {
     }
     expect(await db.prisma.ticket.findUniqueOrThrow({ where: { id: own.id } })).toMatchObject({ version: 1, customerId: keep.id });
 
-    expect(await reload(keep.id)).toMatchObject({ phone: '+49 1', organization: 'Dup Org', environment: 'macOS 14', notes: 'VIP', version: 2, mergedIntoId: null });
+    expect(await reload(keep.id)).toMatchObject({ phone: '+49 1', organizationId: dup.organizationId, environment: 'macOS 14', notes: 'VIP', version: 2, mergedIntoId: null });
     expect(await reload(dup.id)).toMatchObject({ mergedIntoId: keep.id, version: 2, phone: '+49 1' });
     expect((await historyOf(keep.id)).map((h) => [h.action, h.field, h.oldValue, h.newValue, h.oldRefId, h.newRefId, h.actorId])).toEqual([
       ['CHANGED', 'phone', null, '+49 1', null, null, admin.id],
-      ['CHANGED', 'organization', null, 'Dup Org', null, null, admin.id],
+      ['CHANGED', 'organization', null, 'Dup Org', null, dup.organizationId, admin.id],
       ['CHANGED', 'notes', null, 'VIP', null, null, admin.id],
       ['MERGED', 'mergedFrom', `Dana Dup <${dup.email}>`, '2', dup.id, keep.id, admin.id],
     ]);

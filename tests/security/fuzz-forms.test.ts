@@ -31,6 +31,7 @@ import { as, buildTicket, buildUser } from '../helpers/factories.js';
 import { signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import { createArticle, setArticleStatus } from '../../src/services/knowledge/manage-articles.js';
+import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 import { linkArticle } from '../../src/services/tickets/link-article.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { consistencyViolations, encodeFields, mergeForms, parseForms, snapshot, type FormField, type FormSpec } from './fuzz-support.js';
@@ -51,6 +52,8 @@ let tech: Actor;
 let agent: ReturnType<typeof request.agent>;
 let csrf: string;
 let published: number;
+/** An organization whose pages and edit form are crawled. */
+let organization: number;
 let draft: number;
 /** Published, and on no crawled page: its status never changes, so fresh tickets can always link it. */
 let linkable: number;
@@ -103,6 +106,7 @@ beforeAll(async () => {
   published = await publish('Printer offline: restart the spooler');
   linkable = await publish('Printer jams: clear the tray');
   draft = (await createArticle(as(db, admin), { title: 'Printer drivers', body: 'Draft.' })).id;
+  organization = (await createOrganization(as(db, admin), { name: 'Fuzz Org', domains: ['fuzz-org.test'] })).id;
   ({ agent, csrf } = await signIn(app, admin.email));
 }, 120_000);
 afterAll(() => db?.close());
@@ -343,6 +347,10 @@ async function targets(): Promise<Target[]> {
     { page: `/customers/${customer}`, tokens: [] },
     { page: `${pair[0]}merge?${pair[1]}`, tokens: pair, renew: customerPair },
     { page: `${pair[0]}merge`, tokens: [] },
+    { page: '/organizations', tokens: [] },
+    { page: '/organizations/new', tokens: [] },
+    { page: `/organizations/${organization}`, tokens: [] },
+    { page: `/organizations/${organization}/edit`, tokens: [] },
     { page: '/admin/users', tokens: [] },
     { page: '/admin/users/new', tokens: [] },
     { page: `/admin/users/${tech.id}`, tokens: [] },
@@ -392,6 +400,7 @@ describe('fuzzing every form and query parameter over HTTP', () => {
       ['/tickets', ['status', 'urgency', 'assignee', 'q', 'after']],
       ['/articles', ['q', 'status', 'category', 'page']],
       ['/customers', ['q', 'organization', 'after']],
+      ['/organizations', ['q', 'after']],
       ['/customers/lookup', ['q']],
       ['/tickets/suggest', ['title']],
       ['/tickets/new', ['title', 'description', 'urgency', 'channel', 'customerEmail']],

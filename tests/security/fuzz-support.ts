@@ -9,10 +9,10 @@ import { countRows } from '../helpers/db.js';
 // ---------------------------------------------------------------------------------------------
 
 /** Tables whose rows may change in place. */
-const MUTABLE = ['Ticket', 'Customer', 'User', 'Article'] as const;
+const MUTABLE = ['Ticket', 'Customer', 'User', 'Article', 'Organization'] as const;
 
 /** Append-only tables (history, work log, revisions): rows only ever get added. */
-export const APPEND_ONLY = ['TicketHistory', 'WorkLogEntry', 'CustomerHistory', 'UserHistory', 'ArticleHistory', 'ArticleRevision'] as const;
+export const APPEND_ONLY = ['TicketHistory', 'WorkLogEntry', 'CustomerHistory', 'UserHistory', 'ArticleHistory', 'ArticleRevision', 'OrganizationHistory'] as const;
 
 /** Some records by id, to look at closely (fingerprint, consistency) instead of the whole database. */
 export type Scope = Partial<Record<(typeof MUTABLE)[number], number[]>>;
@@ -92,6 +92,7 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
     Customer: scope ? (scope.Customer ?? []) : null,
     User: scope ? (scope.User ?? []) : null,
     Article: scope ? (scope.Article ?? []) : null,
+    Organization: scope ? (scope.Organization ?? []) : null,
   };
   // $1: the ids in scope, or null for all.
   const q = async <R extends Record<string, unknown>>(text: string, only: number[] | null = ids.Ticket) =>
@@ -177,9 +178,11 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
 
   // Customers, users, articles: a history row per change, and the latest row of a field holds its value.
   const records = [
-    { table: 'Customer', history: 'CustomerHistory', key: 'customerId', fields: ['name', 'email', 'phone', 'organization', 'environment', 'notes'] },
+    // The organization's rows hold its name; the record is their newRefId (checked below).
+    { table: 'Customer', history: 'CustomerHistory', key: 'customerId', fields: ['name', 'email', 'phone', 'environment', 'notes'] },
     { table: 'User', history: 'UserHistory', key: 'userId', fields: ['name', 'email', 'role', 'active'] },
     { table: 'Article', history: 'ArticleHistory', key: 'articleId', fields: ['title', 'category', 'status', 'visibility'] },
+    { table: 'Organization', history: 'OrganizationHistory', key: 'organizationId', fields: ['name', 'environment', 'contract', 'shareTickets'] },
   ] as const;
   for (const rec of records) {
     for (const r of await q<{ id: number; version: number; n: number }>(`
@@ -201,6 +204,13 @@ export async function consistencyViolations(db: Database, scope?: Scope): Promis
         if (lastOf.get(key) !== current) out.push(`${rec.table} ${x.id}: ${f} is ${JSON.stringify(current)} but its history says ${JSON.stringify(lastOf.get(key))}`);
       }
     }
+  }
+  for (const r of await q<{ id: number; organizationId: number | null; last: number | null }>(`
+    SELECT c.id, c."organizationId",
+      (SELECT h."newRefId" FROM "CustomerHistory" h WHERE h."customerId" = c.id AND h.field = 'organization' ORDER BY h.id DESC LIMIT 1) AS last
+    FROM "Customer" c WHERE ($1::int[] IS NULL OR c.id = ANY($1))
+      AND EXISTS (SELECT 1 FROM "CustomerHistory" h WHERE h."customerId" = c.id AND h.field = 'organization')`, ids.Customer)) {
+    if (r.last !== r.organizationId) out.push(`Customer ${r.id}: organization ${r.organizationId} but its history says ${r.last}`);
   }
   for (const r of await q<{ id: number; created: number; stale: boolean | null }>(`
     SELECT a.id,

@@ -83,7 +83,7 @@ describe('a NUL character (U+0000)', () => {
   });
 
   it('is refused with 400 on the staff pages, writing nothing', async () => {
-    for (const url of [`/tickets?q=${nul}`, `/customers?q=${nul}`, `/customers?organization=${nul}`, `/customers/lookup?q=${nul}`]) {
+    for (const url of [`/tickets?q=${nul}`, `/customers?q=${nul}`, `/customers?organization=${nul}`, `/customers/lookup?q=${nul}`, `/organizations?q=${nul}`]) {
       await staff.agent.get(url).expect(400);
     }
     await expectRefused(db, () => staff.agent.post('/tickets').type('form').send(newTicket('Broken\u0000title')), 400);

@@ -28,6 +28,7 @@ import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { assignTicket } from '../../src/services/tickets/assign-ticket.js';
 import { incomingFile } from '../../src/services/attachments/files.js';
 import { holdMailAttachments } from '../../src/services/attachments/attach.js';
+import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf } from '../helpers/http.js';
 
@@ -119,6 +120,7 @@ export class World {
   token!: string;
   helpArticle!: { id: number };
   user!: Actor;
+  organizationId!: number;
   private n = 0;
 
   constructor(
@@ -143,7 +145,25 @@ export class World {
     w.token = await w.accessToken(w.ticket.id);
     w.helpArticle = await w.publishedArticle('PUBLIC');
     w.user = await buildUser(db, { name: 'Paula Page' });
+    w.organizationId = (await w.organization()).id;
     return w;
+  }
+
+  /** An organization of its own (a fresh name and domain each call). */
+  organization(shareTickets = false) {
+    const n = this.unique();
+    return createOrganization(as(this.db, this.admin), { name: `Matrix Org ${n}`, domains: [`org-${n}.test`], shareTickets });
+  }
+
+  /** An organization whose customers share tickets: a confirmed link to one's ticket, and a colleague's ticket. */
+  async sharedTicket(): Promise<{ token: string; reference: string }> {
+    const org = await this.organization(true);
+    const domain = (await this.db.prisma.organizationDomain.findFirstOrThrow({ where: { organizationId: org.id } })).domain;
+    const mine = await buildTicket(this.db, this.admin, { customer: { name: 'Ann Shares', email: `ann@${domain}` } });
+    const theirs = await buildTicket(this.db, this.admin, { customer: { name: 'Bob Shares', email: `bob@${domain}` } });
+    const token = await this.accessToken(mine.id);
+    await confirmAccessLink(this.db.prisma, token);
+    return { token, reference: theirs.reference };
   }
 
   unique(): string {
@@ -303,6 +323,9 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
       return { params: { token, fileId, name: 'settings.txt' } };
     },
   },
+  // A colleague's ticket, when the customer's organization shares tickets (read-only, through the
+  // customer's own confirmed link). Sharing off and other organizations' tickets: organizations.test.ts.
+  'GET /s/:token/org/:reference': { expect: PUBLIC_PAGE, call: async (w) => ({ params: await w.sharedTicket() }) },
   'POST /s/:token/confirm': {
     expect: PUBLIC_FORM(303),
     call: async (w) => ({ params: { token: await w.accessToken((await w.freshTicket()).id) } }),
@@ -459,6 +482,22 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /notifications/read-all': { expect: STAFF_POST, call: () => ({ body: {} }) },
   'GET /profile/notifications': { expect: STAFF_PAGE },
   'POST /profile/notifications': { expect: STAFF_POST, call: () => ({ body: { email: 'MENTION' } }) },
+  // Organizations: staff read; admins add and edit.
+  'GET /organizations': { expect: STAFF_PAGE, call: () => ({ query: 'q=matrix' }) },
+  'GET /organizations/new': { expect: ADMIN_PAGE },
+  'POST /organizations': {
+    expect: ADMIN_POST,
+    call: (w) => ({ body: { name: `New Org ${w.unique()}`, domains: `new-${w.unique()}.test`, environment: 'Windows 11' } }),
+  },
+  'GET /organizations/:id': { expect: STAFF_PAGE, call: (w) => ({ params: { id: w.organizationId } }) },
+  'GET /organizations/:id/edit': { expect: ADMIN_PAGE, call: (w) => ({ params: { id: w.organizationId } }) },
+  'POST /organizations/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const org = await w.organization();
+      return { params: { id: org.id }, body: { version: org.version, name: org.name, contract: 'Gold', shareTickets: '1' } };
+    },
+  },
 
   // Inbound mail quarantine: staff sort the messages Caseboard would not take on its own.
   'GET /mail': { expect: { anonymous: 'login', technician: 303, admin: 303, deactivated: 'login' } },

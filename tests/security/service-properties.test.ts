@@ -102,6 +102,9 @@ let pub1: number;
 let pub2: number;
 let draft: number;
 const GHOST_ID = 2_000_000_000;
+/** Organization records: id → name. */
+const PROPERTY_ORGS = ['Prop Org One', 'Prop Org Two'] as const;
+const orgNames = new Map<number, string>();
 let runCounter = 0;
 
 beforeAll(async () => {
@@ -123,6 +126,11 @@ beforeAll(async () => {
   pub1 = await publish('restart the spooler');
   pub2 = await publish('clear the cache');
   draft = (await createArticle(admin, { title: 'unfinished', body: 'draft' })).id;
+  // The organizations a customer edit may name (by name, any case); any other name is refused.
+  for (const name of PROPERTY_ORGS) {
+    const org = await db.prisma.organization.create({ data: { name, nameKey: name.toLowerCase() } });
+    orgNames.set(org.id, name);
+  }
 }, 120_000);
 afterAll(() => db?.close());
 
@@ -1032,7 +1040,11 @@ const recordOpArb: fc.Arbitrary<RecordOp> = fc.oneof(
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('text' as const), text: textArb }) },
       ),
       phone: optionalTextArb,
-      organization: optionalTextArb,
+      // Mostly an organization on record (in another case, with spaces), sometimes any text (refused).
+      organization: fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom<string | null>(null, 'Prop Org One', 'prop org two', '  PROP ORG TWO ') },
+        { weight: 1, arbitrary: optionalTextArb },
+      ),
       environment: optionalTextArb,
       notes: optionalTextArb,
     }),
@@ -1105,13 +1117,14 @@ async function newRecordRun(): Promise<RecordRun> {
   return run;
 }
 
-const customerState = (x: CustomerState & Record<string, unknown>): CustomerState => ({
+const customerState = (x: Omit<CustomerState, 'organization'> & Record<string, unknown>): CustomerState => ({
   id: x.id,
   version: x.version,
   name: x.name,
   email: x.email,
   phone: x.phone,
-  organization: x.organization,
+  // The model holds the organization's name.
+  organization: x.organizationId === null || x.organizationId === undefined ? null : (orgNames.get(x.organizationId as number) ?? null),
   environment: x.environment,
   notes: x.notes,
   mergedIntoId: x.mergedIntoId,
@@ -1182,6 +1195,12 @@ function predictRecordOp(run: RecordRun, op: RecordOp, opIndex: number): RecordS
         environment: text('environment', op.environment, false),
         notes: text('notes', op.notes, false),
       };
+      // The organization is named by a record's name, whatever its case; the record's own name is kept.
+      if (patch.organization !== null) {
+        const named = PROPERTY_ORGS.find((o) => o.toLowerCase() === patch.organization!.toLowerCase());
+        if (!named) refuse('validation', 'no organization of that name');
+        patch.organization = named!;
+      }
       if (customer.mergedIntoId !== null) refuse('validation', 'a merged record');
       checkVersion(customer.version, versionOf(customer.version, op.v));
       if (email !== customer.email) {

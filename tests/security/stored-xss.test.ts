@@ -140,6 +140,17 @@ async function plant(payload: string): Promise<Page[]> {
   const userUrl = await posted(admin, '/admin/users', { _csrf: adminCsrf, email, name: v('user') ?? 'Plain Name', role: 'TECHNICIAN', password: PASSWORD });
   const { agent: tech, csrf } = await signIn(app, email);
 
+  // The organization the customers belong to: a record the admin adds (named by the payload, its
+  // notes too), which the ticket and customer forms then name. A payload met before reuses its record.
+  const orgName = v('organization');
+  let orgId: number | null = null;
+  if (orgName !== undefined) {
+    const existing = await db.prisma.organization.findUnique({ where: { nameKey: orgName.trim().toLowerCase() } });
+    orgId = existing?.id ?? Number((await posted(admin, '/organizations', {
+      _csrf: adminCsrf, name: orgName, environment: v('customerenvironment') ?? '', contract: v('notes') ?? '',
+    })).split('?')[0]!.split('/').pop());
+  }
+
   const ticketUrl = await posted(tech, '/tickets', {
     _csrf: csrf,
     title: v('title'),
@@ -324,6 +335,13 @@ async function plant(payload: string): Promise<Page[]> {
     { url: '/customers', agent: tech, shows: present('customername', 'organization') },
     ...(v('organization') ? [{ url: `/customers?organization=${q(v('organization')!)}`, agent: tech, shows: present('customername', 'customername2', 'organization') }] : []),
     { url: `/customers?q=${q('#customername')}`, agent: tech, shows: [] },
+    ...(orgId !== null
+      ? [
+          { url: `/organizations?q=${q(orgName!)}`, agent: tech, shows: present('organization') },
+          { url: `/organizations/${orgId}`, agent: tech, shows: present('organization', 'customername', 'customername2', 'title', 'titleb') },
+          { url: `/organizations/${orgId}/edit`, agent: admin, shows: present('organization') },
+        ]
+      : []),
     {
       url: `/customers/${customer.id}`,
       agent: tech,
@@ -432,6 +450,7 @@ describe.each(PAYLOADS)('reflected %s', (payload) => {
       // (" printer": a title without a word breaks the suggestions, see the known bug below)
       [`/tickets/new?title=${q}%20printer&description=${q}&customerName=${q}`, 200],
       [`/customers?q=${q}`, 200],
+      [`/organizations?q=${q}`, 200],
       [`/articles?q=${q}`, 200],
       [`/articles?category=${q}`, 200],
       [`/help?q=${q}`, 200],

@@ -32,7 +32,7 @@ export interface TicketCounts {
 type Ref = Pick<Customer, 'id' | 'name' | 'email'>;
 
 export interface CustomerPage {
-  customer: Customer;
+  customer: Customer & { organization: { id: number; name: string } | null };
   /** Where a merged record's tickets went. */
   mergedInto: Ref | null;
   /** Records merged into this one. */
@@ -40,7 +40,8 @@ export interface CustomerPage {
   counts: TicketCounts;
   /** Open ones first, then newest first; at most CUSTOMER_TICKET_LIMIT. */
   tickets: CustomerTicketRow[];
-  history: (CustomerHistory & { actor: { id: number; name: string } })[];
+  /** A null actor: nobody did it (the customer joined an organization by the domain of their address). */
+  history: (CustomerHistory & { actor: { id: number; name: string } | null })[];
   /** Other records whose address looks like this one's (a possible impostor, or the real customer). */
   lookalikes: Lookalike[];
 }
@@ -72,7 +73,7 @@ export async function getCustomerPage(ctx: ServiceContext, id: number): Promise<
   const [record, counts, tickets, history] = await Promise.all([
     ctx.db.customer.findUnique({
       where: { id },
-      include: { mergedInto: ref, mergedFrom: { ...ref, orderBy: { id: 'asc' } } },
+      include: { mergedInto: ref, mergedFrom: { ...ref, orderBy: { id: 'asc' } }, organization: { select: { id: true, name: true } } },
     }),
     ticketCounts(ctx, id),
     ticketRows(ctx, id),

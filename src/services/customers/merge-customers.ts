@@ -16,7 +16,7 @@ import {
 import { looksAlike } from '../../domain/email-address.js';
 
 /** What the kept record takes from the merged one where it has nothing itself. */
-export const FILLED_FIELDS = ['phone', 'organization', 'environment', 'notes'] as const;
+export const FILLED_FIELDS = ['phone', 'organizationId', 'environment', 'notes'] as const;
 type FilledField = (typeof FILLED_FIELDS)[number];
 
 export interface MergeInput {
@@ -42,6 +42,8 @@ export interface MergeResult {
 export interface MergeSide {
   customer: Customer;
   tickets: number;
+  /** The organization's name. */
+  organization: string | null;
 }
 
 export interface MergePreview {
@@ -53,11 +55,11 @@ export interface MergePreview {
   lookalike: boolean;
 }
 
-const isEmpty = (v: string | null) => v === null || v.trim() === '';
+const isEmpty = (v: string | number | null) => v === null || (typeof v === 'string' && v.trim() === '');
 
 function fillFrom(keep: Customer, merge: Customer): CustomerPatch {
   const patch: CustomerPatch = {};
-  for (const f of FILLED_FIELDS) if (isEmpty(keep[f]) && !isEmpty(merge[f])) patch[f] = merge[f];
+  for (const f of FILLED_FIELDS) if (isEmpty(keep[f]) && !isEmpty(merge[f])) Object.assign(patch, { [f]: merge[f] });
   return patch;
 }
 
@@ -70,7 +72,13 @@ export async function prepareMerge(ctx: ServiceContext, keepId: number, mergeId?
   const db = ctx.db;
   const keep = await findCustomerOrThrow(db, keepId);
   await assertNotMerged(db, keep);
-  const side = async (c: Customer): Promise<MergeSide> => ({ customer: c, tickets: await db.ticket.count({ where: { customerId: c.id } }) });
+  const side = async (c: Customer): Promise<MergeSide> => ({
+    customer: c,
+    tickets: await db.ticket.count({ where: { customerId: c.id } }),
+    organization: c.organizationId === null
+      ? null
+      : ((await db.organization.findUnique({ where: { id: c.organizationId }, select: { name: true } }))?.name ?? null),
+  });
   if (mergeId === undefined) return { keep: await side(keep), merge: null, filled: [], lookalike: false };
   assertDifferentRecords(keepId, mergeId);
   const merge = await findCustomerOrThrow(db, mergeId);

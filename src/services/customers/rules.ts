@@ -3,6 +3,7 @@ import type { Tx } from '../../db/client.js';
 import type { Customer } from '../../generated/prisma/client.js';
 import { looksAlike, unambiguousAddress } from '../../domain/email-address.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { organizationByName } from '../organizations/rules.js';
 import type { CustomerPatch } from './customer-history.js';
 
 /** Longest values the columns hold (schema.prisma); long texts get the forms' limit. */
@@ -67,14 +68,18 @@ export interface CustomerEdit {
   name: string;
   email: string;
   phone?: string | null;
+  /** The organization's name (an existing record's, whatever the case), or empty for none. */
   organization?: string | null;
   environment?: string | null;
   notes?: string | null;
 }
 
-/** An edit as it is stored: trimmed, empty texts as none, email lower-case, lengths within limits. */
-export function normalizeEdit(edit: CustomerEdit): Required<CustomerPatch> {
-  return {
+/**
+ * An edit as it is stored: trimmed, empty texts as none, email lower-case, lengths within limits,
+ * the organization's name resolved to its record (an unknown name is refused).
+ */
+export async function normalizeEdit(tx: Tx, edit: CustomerEdit): Promise<Required<CustomerPatch>> {
+  const fields = {
     name: text('name', edit.name, true)!,
     email: normalizeEmail(edit.email),
     phone: text('phone', edit.phone, false),
@@ -82,6 +87,9 @@ export function normalizeEdit(edit: CustomerEdit): Required<CustomerPatch> {
     environment: text('environment', edit.environment, false),
     notes: text('notes', edit.notes, false),
   };
+  const { organization, ...rest } = fields;
+  const org = await organizationByName(tx, organization);
+  return { ...rest, organizationId: org?.id ?? null };
 }
 
 export function emailTaken(email: string, other?: Pick<Customer, 'name'>): ValidationError {

@@ -21,9 +21,11 @@ export type { CustomerEdit } from './rules.js';
  */
 export async function updateCustomer(ctx: ServiceContext, id: number, version: number, edit: CustomerEdit): Promise<Customer> {
   assertCan(ctx.actor, 'customer.update');
-  const patch = normalizeEdit(edit);
+  let email = edit.email;
   try {
     const updated = await ctx.db.$transaction(async (tx) => {
+      const patch = await normalizeEdit(tx, edit);
+      email = patch.email;
       const customer = await findCustomerOrThrow(tx, id);
       await assertNotMerged(tx, customer);
       assertCustomerVersion(customer, version);
@@ -33,7 +35,7 @@ export async function updateCustomer(ctx: ServiceContext, id: number, version: n
     return updated;
   } catch (err) {
     // Another record took the address between the check and the write.
-    if (isUniqueViolation(err)) throw emailTaken(patch.email);
+    if (isUniqueViolation(err)) throw emailTaken(email);
     throw err;
   }
 }

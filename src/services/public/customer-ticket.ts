@@ -122,6 +122,64 @@ export async function publicTicketById(db: Db, ticketId: number): Promise<Public
   return present(row);
 }
 
+/** A ticket of a colleague, as a customer whose organization shares tickets sees it listed. */
+export interface SharedTicketRow {
+  reference: string;
+  title: string;
+  status: TicketStatus;
+  reportedBy: string;
+  updatedAt: Date;
+}
+
+/** The most colleagues' tickets a private page lists (the most recently updated). */
+export const SHARED_TICKET_LIMIT = 50;
+
+// The colleagues of a link's ticket's customer: the other customers of its organization, only while
+// that organization shares tickets. Their tickets are listed and opened through the one rule below,
+// checked again on every request. A web request nobody has confirmed yet (anyone can type an
+// address into the form) is left out, as the status lookup leaves it out.
+const COLLEAGUES = `
+  SELECT c.id FROM "Ticket" me
+    JOIN "Customer" mc ON mc.id = me."customerId"
+    JOIN "Organization" o ON o.id = mc."organizationId" AND o."shareTickets"
+    JOIN "Customer" c ON c."organizationId" = o.id AND c.id <> mc.id
+   WHERE me.id = $LINK::int`;
+const SHOWN = `(t.channel <> 'WEB' OR t."createdById" IS NOT NULL
+   OR EXISTS (SELECT 1 FROM "TicketAccessToken" k WHERE k."ticketId" = t.id AND k."confirmedAt" IS NOT NULL))`;
+
+/**
+ * The tickets of the customer's colleagues (reference, title, status, who reported it, when it
+ * changed), when the organization of the link's ticket's customer shares tickets; none otherwise.
+ */
+export async function sharedTicketsFor(db: Db, linkTicketId: number): Promise<SharedTicketRow[]> {
+  return sql<SharedTicketRow>(
+    db,
+    `SELECT t.reference, t.title, t.status::text AS status, c.name AS "reportedBy", t."updatedAt"
+       FROM "Ticket" t JOIN "Customer" c ON c.id = t."customerId"
+      WHERE t."customerId" IN (${COLLEAGUES.replace('$LINK', '$1')}) AND ${SHOWN}
+      ORDER BY t."updatedAt" DESC, t.id DESC
+      LIMIT ${SHARED_TICKET_LIMIT}`,
+    [linkTicketId],
+  );
+}
+
+/**
+ * A colleague's ticket, read-only, through the private link of the customer's own: its public
+ * conversation (never internal notes), under the same rule as the list. Null whatever was wrong
+ * (no such reference, another organization's ticket, sharing off, the customer's own ticket), so
+ * that the caller answers the same "not found" and nobody learns which references exist.
+ */
+export async function sharedTicketFor(db: Db, linkTicketId: number, reference: string): Promise<PublicTicket | null> {
+  const ref = normalizeReference(reference);
+  if (!ref) return null;
+  const [row] = await sql<Row>(
+    db,
+    `${PUBLIC_VIEW} t.reference = $1::varchar AND t."customerId" IN (${COLLEAGUES.replace('$LINK', '$3')}) AND ${SHOWN}`,
+    [ref, PUBLIC_WORKLOG_KINDS, linkTicketId],
+  );
+  return row ? present(row) : null;
+}
+
 /**
  * The customer's reply goes into the work log (a customer reply, by them); a resolved ticket opens
  * again and a ticket waiting on them goes back to work, recorded in history as done by the

@@ -1,12 +1,13 @@
 import type { Ticket } from '../../generated/prisma/client.js';
 import type { Channel, TicketStatus, Urgency } from '../../domain/enums.js';
-import { emailSkeleton } from '../../domain/email-address.js';
+import { asciiDomain, emailSkeleton } from '../../domain/email-address.js';
 import { generateReference } from '../../domain/reference.js';
 import { sql } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { Actor, HistoryActor, ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
+import { organizationByName } from '../organizations/rules.js';
 import { findAssignableUser, requireText } from './rules.js';
 import { announceToTeam, autoAssign } from './auto-assign.js';
 import { ticketTeam } from '../teams/teams.js';
@@ -24,7 +25,11 @@ export interface NewTicket {
   environment?: string | null;
   occurrence?: string | null;
   workaround?: string | null;
-  customer: { name: string; email: string; phone?: string | null; organization?: string | null };
+  /**
+   * A new customer's organization: its name on the staff form (resolved by createTicket: an
+   * unknown name is refused), or the record; without either, the one whose domain the address has.
+   */
+  customer: { name: string; email: string; phone?: string | null; organization?: string | null; organizationId?: number | null };
   /** The team that works it (default: the default team). */
   teamId?: number | null;
   /** The creator takes the ticket at once (they must be in its team). */
@@ -53,6 +58,9 @@ const MAX_ATTEMPTS = 5;
  * $19 is the ticket's team.
  * $20 is the status it is born with: OPEN when it has an owner from the start, as a New ticket
  * becomes Open when it is taken (assign-ticket.ts); the one CREATED row records both.
+ * A new customer joins an organization: the one staff chose ($4), else the one whose domain is
+ * the address's ($21, lower-case ASCII), recorded in both histories; a join by domain has no actor
+ * (nobody chose it) and says so (LINKED). This is the one place customers are created.
  */
 const CREATE_TICKET = `
 WITH RECURSIVE chain AS (
@@ -63,11 +71,23 @@ WITH RECURSIVE chain AS (
   FROM "Customer" c JOIN chain ON c.id = chain."mergedIntoId" WHERE chain.depth < 50
 ), found AS (
   SELECT id, name, email FROM chain WHERE "mergedIntoId" IS NULL
+), org AS (
+  SELECT o.id, o.name, $4::int IS NULL AS "byDomain" FROM "Organization" o
+  WHERE o.id = coalesce($4::int, (SELECT d."organizationId" FROM "OrganizationDomain" d WHERE d.domain = $21::varchar))
 ), added AS (
-  INSERT INTO "Customer" (email, name, phone, organization, "emailSkeleton")
-  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $18::varchar WHERE NOT EXISTS (SELECT 1 FROM chain)
+  INSERT INTO "Customer" (email, name, phone, "organizationId", "emailSkeleton")
+  SELECT $1::varchar, $2::varchar, $3::varchar, (SELECT id FROM org), $18::varchar WHERE NOT EXISTS (SELECT 1 FROM chain)
   ON CONFLICT (email) DO NOTHING
-  RETURNING id, name, email
+  RETURNING id, name, email, "organizationId", "createdAt"
+), joined AS (
+  INSERT INTO "CustomerHistory" (action, field, "newValue", "newRefId", "customerId", "actorId", "createdAt")
+  SELECT CASE WHEN org."byDomain" THEN 'LINKED' ELSE 'CHANGED' END::"HistoryAction", 'organization', org.name, org.id,
+         added.id, CASE WHEN NOT org."byDomain" THEN $13::int END, added."createdAt"
+  FROM added JOIN org ON org.id = added."organizationId"
+), members AS (
+  INSERT INTO "OrganizationHistory" (action, field, "newValue", "newRefId", "organizationId", "actorId", "createdAt")
+  SELECT 'LINKED', 'customer', added.email, added.id, org.id, CASE WHEN NOT org."byDomain" THEN $13::int END, added."createdAt"
+  FROM added JOIN org ON org.id = added."organizationId"
 ), customer AS (
   SELECT id, name, email FROM found UNION ALL SELECT id, name, email FROM added
 ), ticket AS (
@@ -115,7 +135,10 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket): Promi
   const { id: teamId } = await ticketTeam(ctx.db, input.teamId);
   // Deactivated users and non-members cannot be given tickets, not even their own new one.
   if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, teamId, 'assignToMe');
-  return insertTicket(ctx.db, { ...input, teamId }, ctx.actor);
+  // The organization is picked by name from those on record (it applies to a new customer only).
+  const org = await organizationByName(ctx.db, input.customer.organization, 'customerOrganization');
+  const customer = { ...input.customer, organizationId: org?.id ?? input.customer.organizationId ?? null };
+  return insertTicket(ctx.db, { ...input, customer, teamId }, ctx.actor);
 }
 
 /**
@@ -221,7 +244,7 @@ async function insertTicketRow(
         email,
         customerName,
         input.customer.phone ?? null,
-        input.customer.organization ?? null,
+        input.customer.organizationId ?? null,
         generateReference(),
         title,
         description,
@@ -238,6 +261,7 @@ async function insertTicketRow(
         emailSkeleton(email),
         input.teamId,
         status,
+        asciiDomain(email.slice(email.lastIndexOf('@') + 1)).toLowerCase(),
       ];
       const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {

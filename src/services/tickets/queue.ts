@@ -127,7 +127,8 @@ const SELECT_ROW = Prisma.sql`
     SELECT t.id, t.reference, t.title, t.urgency::text AS urgency, t.status::text AS status,
            (extract(epoch FROM t."createdAt") * 1000)::float8 AS "createdAt",
            (extract(epoch FROM t."updatedAt") * 1000)::float8 AS "updatedAt",
-           c.name AS "customerName", c.organization AS "customerOrganization",
+           c.name AS "customerName",
+           (SELECT org.name FROM "Organization" org WHERE org.id = c."organizationId") AS "customerOrganization",
            t."assigneeId", u.name AS "assigneeName", t."teamId"`;
 
 type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };

@@ -38,7 +38,9 @@ export interface FileLine {
 
 export interface TicketView {
   ticket: Ticket & {
-    customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'organization' | 'createdAt' | 'updatedAt'> & {
+    customer: Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'createdAt' | 'updatedAt'> & {
+      /** The organization's name. */
+      organization: string | null;
       /** Other customers whose address looks like this one's (a possible impostor). */
       lookalikes: Lookalike[];
     };
@@ -100,7 +102,8 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                  ORDER BY ta."createdAt", ar.id), '[]')
           FROM "TicketArticle" ta JOIN "Article" ar ON ar.id = ta."articleId"
          WHERE ta."ticketId" = t.id) AS articles,
-       c.name AS "c_name", c.email AS "c_email", c.phone AS "c_phone", c.organization AS "c_organization",
+       c.name AS "c_name", c.email AS "c_email", c.phone AS "c_phone",
+       (SELECT org.name FROM "Organization" org WHERE org.id = c."organizationId") AS "c_organization",
        (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'email', l.email,
                  'createdAt', ${ms('l."createdAt"')}) ORDER BY l.id), '[]')
           FROM (SELECT o.id, o.name, o.email, o."createdAt" FROM "Customer" o

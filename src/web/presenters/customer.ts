@@ -1,7 +1,7 @@
 import type { CustomerHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
 
-type Row = CustomerHistory & { actor: { name: string } };
+type Row = CustomerHistory & { actor: { name: string } | null };
 
 const FIELD_LABEL: Record<string, string> = {
   name: 'name',
@@ -44,6 +44,14 @@ function summarize(row: Row): Pick<CustomerTimelineEntry, 'summary' | 'link' | '
     };
   }
   if (row.action === 'CREATED') return { summary: 'added the customer' };
+  // A new customer whose address's domain is an organization's joined it (no actor: nobody did).
+  if (row.action === 'LINKED' && row.field === 'organization') {
+    return {
+      summary: 'joined',
+      link: { href: `/organizations/${row.newRefId}`, text: row.newValue ?? '' },
+      suffix: ': the domain of their address is the organization’s',
+    };
+  }
   const field = row.field ?? '';
   const label = FIELD_LABEL[field] ?? field;
   if (LONG_FIELDS.has(field)) {
@@ -59,7 +67,8 @@ function summarize(row: Row): Pick<CustomerTimelineEntry, 'summary' | 'link' | '
 export function customerTimeline(rows: Row[], now = new Date(), zone?: string): CustomerTimelineEntry[] {
   return rows.map((row) => ({
     id: row.id,
-    actor: row.actor.name,
+    // No actor: the customer joined by their address's domain, or the organizations' migration wrote it.
+    actor: row.actor?.name ?? (row.action === 'LINKED' ? 'The customer' : 'Caseboard'),
     ...summarize(row),
     at: when(row.createdAt, zone),
     ago: ago(row.createdAt, now),

@@ -12,6 +12,7 @@ import { actorOf } from '../middleware/auth.js';
 import { fieldErrors, id } from '../schemas/common.js';
 import { CustomerForm, CustomerQuery, LookupQuery, MergeForm, MergeQuery, encodeCursor } from '../schemas/customers.js';
 import { customerTimeline } from '../presenters/customer.js';
+import { organizationNames } from '../../services/organizations/read-organizations.js';
 import { doneIn, withDone } from '../confirmations.js';
 import { age, ago, when } from '../presenters/time.js';
 import { timeZoneOf } from '../middleware/locals.js';
@@ -46,7 +47,7 @@ export function customerRoutes(db: Database): Router {
     if (!parsed.success) throw new NotFoundError('There is no such customer.');
     return parsed.data;
   };
-  const organizationUrl = (org: string) => `/customers?organization=${encodeURIComponent(org)}`;
+  const organizationUrl = (orgId: number) => `/organizations/${orgId}`;
   /** The queue, showing this customer's tickets (its search matches the customer's email). */
   const queueUrl = (status: string, email: string) => `/tickets?${new URLSearchParams({ status, q: email }).toString()}`;
 
@@ -65,7 +66,7 @@ export function customerRoutes(db: Database): Router {
       title: query.organization ? `Customers of ${query.organization}` : 'Customers',
       rows: page.rows.map((r) => ({
         ...r,
-        organizationUrl: r.organization ? organizationUrl(r.organization) : null,
+        organizationUrl: r.organizationId ? organizationUrl(r.organizationId) : null,
         lookalikes: lookalikes.get(r.id) ?? [],
       })),
       filters: { q: query.q ?? '', organization: query.organization ?? '' },
@@ -99,7 +100,10 @@ export function customerRoutes(db: Database): Router {
   async function renderCustomer(req: Request, res: Response, status = 200, failed?: FailedEdit) {
     const c = ctx(req);
     const page = await getCustomerPage(c, customerId(req));
-    const { customer, counts } = page;
+    const { counts } = page;
+    // The form and the comparison name the organization (the record's name), as the field takes it.
+    const customer = { ...page.customer, organization: page.customer.organization?.name ?? null };
+    const organizationId = page.customer.organization?.id ?? null;
     const now = new Date();
     const values: Body = failed ? failed.values : customer;
     // After a conflict: where the user's input differs from the record as it is now.
@@ -114,7 +118,8 @@ export function customerRoutes(db: Database): Router {
       mergedInto: page.mergedInto,
       mergedFrom: page.mergedFrom,
       lookalikes: page.lookalikes,
-      organizationUrl: customer.organization ? organizationUrl(customer.organization) : null,
+      organizationUrl: organizationId ? organizationUrl(organizationId) : null,
+      organizations: await organizationNames(c),
       counts,
       queue: {
         active: queueUrl('active', customer.email),

@@ -16,7 +16,10 @@ import {
   addCustomerReply,
   findTicketForCustomer,
   publicTicketById,
+  sharedTicketFor,
+  sharedTicketsFor,
   type PublicTicket,
+  type SharedTicketRow,
   type TicketStatusSummary,
 } from '../../services/public/customer-ticket.js';
 import { getHelpArticle, searchHelp, suggestHelp } from '../../services/public/help-articles.js';
@@ -31,6 +34,7 @@ import { CustomerReplyForm, CustomerReplyWithFilesForm, HelpQuery, StatusLookupF
 
 const NOT_FOUND =
   'No ticket was found for that reference number and email address. (A request sent from this website shows here once you have opened the link in our confirmation mail and pressed “Show my request”.)';
+const SHARED_NOT_FOUND = 'There is no such ticket among your organization’s.';
 const LINK_INVALID =
   'This link is not valid any more: it may have expired or been withdrawn. Use the link in our latest mail, or look your ticket up below.';
 
@@ -56,6 +60,11 @@ function ticketPage(t: PublicTicket | TicketStatusSummary, token: string | null,
  * limit passed while reading (the files were dropped then), or an empty file. The service checks
  * the same again before writing; asking here too shows it together with the other fields' errors.
  */
+/** Colleagues' tickets for the private page's list, each opened under the customer's own link. */
+function sharedList(rows: SharedTicketRow[], token: string, now = new Date()) {
+  return rows.map((r) => ({ ...r, href: `/s/${token}/org/${r.reference}`, at: when(r.updatedAt), ago: ago(r.updatedAt, now) }));
+}
+
 function filesProblem(req: Request): string | undefined {
   if (req.uploadError) return req.uploadError;
   try {
@@ -133,6 +142,27 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
     res.render('public/ticket', {
       title: `${ticket.reference} · status`, ...ticketPage(ticket, String(req.params.token)), values: {}, errors: {},
       notice: req.query.replied === '1' ? 'Thank you: your reply was added to the ticket.' : null,
+      colleagues: sharedList(await sharedTicketsFor(db.prisma, link.ticketId), String(req.params.token)),
+    });
+  });
+  // A colleague's ticket, when the customer's organization shares tickets: read-only, its public
+  // conversation only, no files, through the customer's own confirmed link. Whatever is wrong
+  // (no such reference, not a colleague's, sharing off) gets the same 404 as a missing ticket.
+  router.get('/s/:token/org/:reference', throttle('link', 4), async (req, res) => {
+    privatePage(res);
+    const token = String(req.params.token);
+    const link = await accessLinkFor(db.prisma, token);
+    if (link === null) return linkInvalid(res);
+    if (!link.confirmed) return res.redirect(303, `/s/${token}`);
+    const ticket = await sharedTicketFor(db.prisma, link.ticketId, String(req.params.reference));
+    if (!ticket) {
+      return res.status(404).render('public/message', {
+        title: 'Ticket not found', heading: 'Ticket not found', message: SHARED_NOT_FOUND,
+      });
+    }
+    res.render('public/ticket', {
+      title: `${ticket.reference} · status`, ...ticketPage(ticket, null), values: {}, errors: {},
+      shared: { back: `/s/${token}` },
     });
   });
   // A file of the ticket's public conversation (a staff reply's, the customer's own, their

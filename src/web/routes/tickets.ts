@@ -57,6 +57,7 @@ import { followTicket, unfollowTicket } from '../../services/notifications/follo
 import { handleIndex, mentionParts } from '../../services/notifications/mentions.js';
 import { age, ago, when } from '../presenters/time.js';
 import { timeZoneOf } from '../middleware/locals.js';
+import { organizationNames } from '../../services/organizations/read-organizations.js';
 
 type Body = Record<string, unknown>;
 
@@ -218,6 +219,7 @@ export function ticketRoutes(db: Database): Router {
       errors: {},
       message: null,
       suggestions,
+      organizations: await organizationNames(ctx(req)),
     });
   });
 
