@@ -34,6 +34,9 @@ const MESSAGES = new Map<string, string>([
   ['unlink-article', 'Article unlinked.'],
   ['revoke-links', 'Private links revoked.'],
   ['redact-file', 'File redacted.'],
+  // The queue's saved views.
+  ['view-saved', 'View saved.'],
+  ['view-deleted', 'View deleted.'],
   // Customers.
   ['customer-saved', 'Customer saved.'],
   ['customer-merged', 'Customers merged.'],

@@ -56,7 +56,7 @@ export async function countRows(db: Database): Promise<Record<string, number>> {
   const tables = [
     'Ticket', 'TicketHistory', 'WorkLogEntry', 'Customer', 'CustomerHistory', 'User', 'UserHistory',
     'Article', 'ArticleRevision', 'ArticleHistory', 'TicketArticle', 'OutboundMail', 'TicketAccessToken', 'InboundMail',
-    'Attachment', 'FileContent',
+    'Attachment', 'FileContent', 'SavedView',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),

@@ -12,6 +12,7 @@ import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
+import { noteWorkLogEntry } from './awaiting.js';
 
 export interface WorkLogInput {
   kind: WorkLogKind;
@@ -70,6 +71,8 @@ export async function appendWorkLog(
     },
   });
   const attachments = await storeAttachments(tx, actor, ticket, { workLogEntryId: entry.id, inboundMailId: opts.inboundMailId, at: entry.createdAt }, files);
+  // A customer's message makes the ticket wait for us; a reply to them ends that (awaiting.ts).
+  await noteWorkLogEntry(tx, ticket, input.kind, entry.createdAt);
   return { ...entry, attachments };
 }
 

@@ -3,6 +3,7 @@ import type { Ticket } from '../../generated/prisma/client.js';
 import { actorColumns, type AnyActor } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { mergeStale } from './stale.js';
+import { awaitingAfterStatus } from './awaiting.js';
 
 /** Ticket fields whose every change is written to the history. */
 export const TRACKED_FIELDS = [
@@ -70,9 +71,12 @@ export async function changeTicket(
 
   const version = ticket.version + 1;
   const updatedAt = new Date();
+  // "Waiting for us since" follows the status (awaiting.ts); derived, so no history row of its own.
+  const awaitingSince = patch.status ? awaitingAfterStatus(ticket, patch.status, updatedAt) : undefined;
+  const derived = awaitingSince === undefined ? {} : { awaitingSince };
   const { count } = await tx.ticket.updateMany({
     where: { id: ticket.id, version: ticket.version },
-    data: { ...patch, ...extra, version, updatedAt },
+    data: { ...patch, ...extra, ...derived, version, updatedAt },
   });
   if (count === 0) {
     throw new ConflictError(`Ticket ${ticket.reference} was changed by someone else meanwhile.`);
@@ -106,5 +110,5 @@ export async function changeTicket(
       createdAt: updatedAt,
     })),
   });
-  return { ...ticket, ...patch, ...extra, version, updatedAt };
+  return { ...ticket, ...patch, ...extra, ...derived, version, updatedAt };
 }
