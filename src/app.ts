@@ -99,9 +99,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   // Form bodies (after the session: an upload knows who sends it, and its token is checked before
   // its files are read), for the methods that carry them (GET and HEAD pages skip the parser).
   const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
-  // The queue's bulk form sends each selected row and each row of the page (for "select all"
-  // without JavaScript): room for more than BULK_LIMIT of each, so that too many is a clear 422.
-  const bulkFormBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 2 * BULK_LIMIT + 40 });
+  // The queue's bulk form sends one field per selected row: room for more than BULK_LIMIT, so
+  // that too many is a clear 422 rather than the parser's 413.
+  const bulkFormBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: BULK_LIMIT + 40 });
   // Forms with files: busboy, limits from the configuration (src/web/middleware/multipart.ts).
   const limits = {
     maxFileBytes: config.ATTACHMENT_MAX_FILE_BYTES,

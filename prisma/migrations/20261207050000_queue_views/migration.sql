@@ -25,8 +25,14 @@ UPDATE "Ticket" t SET "awaitingSince" = CASE
           FROM "Ticket" a WHERE a.status IN ('NEW', 'OPEN', 'IN_PROGRESS')) r
  WHERE r.id = t.id;
 
+-- Who opened which ticket, and kept counts, are bookkeeping that can be lost: UNLOGGED (no WAL),
+-- so that recording a visit, which the ticket page's own statement does, does not make every
+-- first view of a ticket wait for a WAL flush at commit. After a crash PostgreSQL empties them:
+-- every ticket reads "updated" once more and counts are taken again. (Prisma does not model
+-- UNLOGGED; its schema is otherwise the same.)
+
 -- CreateTable
-CREATE TABLE "TicketView" (
+CREATE UNLOGGED TABLE "TicketView" (
     "userId" INTEGER NOT NULL,
     "ticketId" INTEGER NOT NULL,
     "seenVersion" INTEGER NOT NULL,
@@ -49,7 +55,7 @@ CREATE TABLE "SavedView" (
 );
 
 -- CreateTable
-CREATE TABLE "SavedViewCount" (
+CREATE UNLOGGED TABLE "SavedViewCount" (
     "viewId" INTEGER NOT NULL,
     "viewerId" INTEGER NOT NULL,
     "n" INTEGER NOT NULL,

@@ -96,6 +96,13 @@ SELECT sv.id, sv.name, sv.shared, sv."ownerId", o.name AS "ownerName", sv.filter
  */
 export async function listSavedViews(ctx: ServiceContext): Promise<{ views: SavedViewLine[]; recounting: Promise<void> }> {
   assertCan(ctx.actor, 'ticket.read');
+  // Kept for a few seconds per user, like the staff list: the queue page is the most viewed, and
+  // its rows are its one round trip. This process's own saves and deletions show at once; other
+  // instances' within LIST_TTL_MS.
+  let kept = listCaches.get(ctx.db);
+  if (!kept) listCaches.set(ctx.db, (kept = new Map()));
+  const hit = kept.get(ctx.actor.id);
+  if (hit && Date.now() - hit.at < LIST_TTL_MS) return { views: hit.views, recounting: Promise.resolve() };
   const rows = await sql<Row>(ctx.db, LIST_VIEWS, [ctx.actor.id, VIEW_COUNT_TTL_MS]);
   const stale: Promise<void>[] = [];
   const views = rows.map((r): SavedViewLine => {
@@ -114,7 +121,17 @@ export async function listSavedViews(ctx: ServiceContext): Promise<{ views: Save
       count: read && r.n !== null && r.n >= 0 ? r.n : null,
     };
   });
+  if (kept.size >= 1000) kept.clear();
+  kept.set(ctx.actor.id, { at: Date.now(), views });
   return { views, recounting: Promise.all(stale).then(() => undefined) };
+}
+
+const LIST_TTL_MS = 10_000;
+const listCaches = new WeakMap<object, Map<number, { at: number; views: SavedViewLine[] }>>();
+
+/** A view was saved or deleted here: every user's kept list is read again (shared views are everyone's). */
+export function invalidateSavedViews(ctx: ServiceContext): void {
+  listCaches.delete(ctx.db);
 }
 
 /** Recounts one view's count if this call claims it (no other instance counts it right now). */
@@ -157,6 +174,7 @@ export async function saveView(ctx: ServiceContext, input: NewView): Promise<{ i
       data: { ownerId: ctx.actor.id, name, filters, sort: input.sort, shared: input.shared },
       select: { id: true },
     });
+    invalidateSavedViews(ctx);
     return view;
   } catch (err) {
     if (isUniqueViolation(err)) {
@@ -171,4 +189,5 @@ export async function deleteView(ctx: ServiceContext, id: number): Promise<void>
   assertCan(ctx.actor, 'ticket.read');
   const { count } = await ctx.db.savedView.deleteMany({ where: { id, ownerId: ctx.actor.id } });
   if (count === 0) throw new NotFoundError('You have no such view.');
+  invalidateSavedViews(ctx);
 }

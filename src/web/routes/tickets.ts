@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../services/er
 import { createTicket, type NewTicket } from '../../services/tickets/create-ticket.js';
 import { logDuplicateTicket } from '../../services/tickets/log-duplicate.js';
 import { HIDDEN_MATCHES_LIMIT, QUEUE_SORTS, listQueue, type QueueRow } from '../../services/tickets/queue.js';
-import { bulkChange } from '../../services/tickets/bulk.js';
+import { BULK_LIMIT, bulkChange } from '../../services/tickets/bulk.js';
 import { VIEW_COUNT_LIMIT, deleteView, listSavedViews, saveView } from '../../services/tickets/saved-views.js';
 import { getChangesSince, getTicketView } from '../../services/tickets/ticket-view.js';
 import { updateTicketDetails } from '../../services/tickets/update-details.js';
@@ -238,8 +238,12 @@ export function ticketRoutes(db: Database): Router {
   router.post('/bulk', async (req, res) => {
     const body = (req.body ?? {}) as Body;
     const back = queryOf(body.back);
-    // "Select all on this page" without JavaScript: the page's rows (sent along as hidden fields).
-    const values = body.all === '1' && body.p !== undefined ? { ...body, t: body.p } : body;
+    // "Select all on this page" without JavaScript: the page's rows (one hidden field, as the
+    // checkboxes' values separated by spaces).
+    const values =
+      body.all === '1' && typeof body.page === 'string' && body.page.length <= 4000
+        ? { ...body, t: body.page.split(' ').filter(Boolean).slice(0, BULK_LIMIT + 1) }
+        : body;
     const form = BulkForm.safeParse(values);
     if (!form.success) {
       const errors = fieldErrors(form.error);
