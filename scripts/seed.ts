@@ -215,10 +215,13 @@ w AS MATERIALIZED (
 ins_t AS (
   INSERT INTO "Ticket" (id, reference, title, description, channel, environment, occurrence, workaround,
                         urgency, status, "resolutionCode", "resolutionNote", version, "createdAt", "updatedAt",
-                        "resolvedAt", "customerId", "assigneeId", "createdById", "duplicateOfId")
+                        "resolvedAt", "customerId", "assigneeId", "createdById", "duplicateOfId", "awaitingSince")
   SELECT id, reference, title, description, channel::"Channel", environment, occurrence, workaround,
          urgency::"Urgency", status::"TicketStatus", rcode::"ResolutionCode", rnote,
-         version, created, updated, resolved_at, cust_id, assignee_id, creator_id, dup_id
+         version, created, updated, resolved_at, cust_id, assignee_id, creator_id, dup_id,
+         -- Waiting for us since it came in (nobody replied to the customer: the seeded work log
+         -- holds notes and attempted fixes); nothing waits for us once it waits on them or is done.
+         CASE WHEN status IN ('NEW', 'OPEN', 'IN_PROGRESS') THEN created END
   FROM w
 ),
 ins_wl AS (
