@@ -129,9 +129,6 @@ export function ticketRoutes(db: Database): Router {
     });
   }
 
-  /** The queue's last column, by sort: its heading and each row's time in it. */
-  const SORT_COLUMN = { urgency: 'Age', age: 'Age', updated: 'Updated', waiting: 'Waiting' } as const;
-
   /**
    * The queue by the filters in `raw` (its URL's query, or the query a form came back from), with
    * the user's saved views. `problem`: a refused form's message and the form it belongs to.
@@ -209,7 +206,7 @@ export function ticketRoutes(db: Database): Router {
       pageQuery: thisPage.toString(),
       urgencyLinks,
       sortLinks,
-      sortColumn: SORT_COLUMN[sort],
+      timeTitle: sort === 'updated' ? 'Last updated' : sort === 'waiting' ? 'Waiting for us since' : 'Opened',
       nextUrl: page.next ? `/tickets?${nextParams.toString()}` : null,
       isFirstPage: !query.after,
       staff,
