@@ -11,6 +11,9 @@ import { ValidationError } from '../../src/services/errors.js';
 import { bulkChange, BULK_LIMIT } from '../../src/services/tickets/bulk.js';
 import { changeUrgency } from '../../src/services/tickets/change-urgency.js';
 import { assignTicket } from '../../src/services/tickets/assign-ticket.js';
+import { getTicketView } from '../../src/services/tickets/ticket-view.js';
+import { listQueue } from '../../src/services/tickets/queue.js';
+import { ACTIVE_STATUSES } from '../../src/domain/status.js';
 import { deleteView, invalidateSavedViews, listSavedViews as listKept, saveView, VIEW_COUNT_LIMIT } from '../../src/services/tickets/saved-views.js';
 import type { ServiceContext } from '../../src/services/context.js';
 
@@ -128,6 +131,17 @@ describe('bulk actions', () => {
       expect(refused.text).toContain('Nothing was changed.');
       expect(await countRows(db)).toEqual(before);
     }
+  });
+
+  it('one\'s own bulk change does not mark the ticket "updated" for oneself; a colleague\'s does', async () => {
+    const t = await buildTicket(db, colleague);
+    await getTicketView(as(db, tech), t.reference);
+    await getTicketView(as(db, colleague), t.reference);
+    await bulkChange(as(db, tech), [{ reference: t.reference, version: t.version }], { kind: 'urgency', urgency: 'HIGH' });
+    const unseen = async (who: Actor) =>
+      (await listQueue(as(db, who), { statuses: ACTIVE_STATUSES, assignee: 'anyone', text: t.reference })).rows[0]!.unseen;
+    expect(await unseen(tech)).toBe(false);
+    expect(await unseen(colleague)).toBe(true);
   });
 
   it('"Select all on this page" without JavaScript takes the page\'s rows', async () => {
