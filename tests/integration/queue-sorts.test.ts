@@ -112,6 +112,11 @@ describe('sorting the queue', () => {
     expect(nulls.rows.length).toBeGreaterThan(0);
   });
 
+  it('a text search shows its matches in the chosen order (by rank for the default)', async () => {
+    const got = await listQueue(as(db, tech), { statuses: ACTIVE_STATUSES, assignee: owner.id, text: 'Sorted', sort: 'age' });
+    expect(got.rows.map((r) => r.id)).toEqual((await expected('age')).slice(0, QUEUE_PAGE_SIZE));
+  });
+
   it('follows the page links over HTTP, and refuses a cursor of another sort (400, the default queue)', async () => {
     const { agent } = await signIn(app, tech.email);
     const refs: string[] = [];

@@ -115,18 +115,24 @@ function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prism
 
 /**
  * A text search's page: the best matches first (rank of the words in the title and description;
- * matches only in the work log or the customer come after), then urgency and age; the best
- * QUEUE_PAGE_SIZE, with no further pages (refine the search instead).
+ * matches only in the work log or the customer come after), then urgency and age — or, with
+ * another sort chosen, in that order; the first QUEUE_PAGE_SIZE, with no further pages (refine
+ * the search instead).
  */
 function rankedRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
   if (filter.statuses.length === 0) return null;
   const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
   const text = boundedSearchText(filter.text);
+  // Another order chosen: the matches in that order instead of by rank.
+  const order =
+    filter.sort && filter.sort !== 'urgency'
+      ? Prisma.raw(ORDER[filter.sort].branch)
+      : Prisma.sql`ts_rank_cd(t.search, websearch_to_tsquery('caseboard', caseboard_search_text(${text})), 32) DESC, t.urgency, t."createdAt", t.id`;
   return Prisma.sql`
     ${selectRow(actorId)}
     FROM "Ticket" t ${joins(actorId)}
     WHERE t.status IN (${statuses}) AND ${and(conditions(actorId, filter, true))}
-    ORDER BY ts_rank_cd(t.search, websearch_to_tsquery('caseboard', caseboard_search_text(${text})), 32) DESC, t.urgency, t."createdAt", t.id
+    ORDER BY ${order}
     LIMIT ${Prisma.raw(String(QUEUE_PAGE_SIZE))}`;
 }
 
