@@ -215,7 +215,7 @@ w AS MATERIALIZED (
 ins_t AS (
   INSERT INTO "Ticket" (id, reference, title, description, channel, environment, occurrence, workaround,
                         urgency, status, "resolutionCode", "resolutionNote", version, "createdAt", "updatedAt",
-                        "resolvedAt", "customerId", "assigneeId", "createdById", "duplicateOfId", "teamId")
+                        "resolvedAt", "customerId", "assigneeId", "createdById", "duplicateOfId", "teamId", "awaitingSince")
   SELECT id, reference, title, description, channel::"Channel", environment, occurrence, workaround,
          urgency::"Urgency", status::"TicketStatus", rcode::"ResolutionCode", rnote,
          version, created, updated, resolved_at, cust_id, assignee_id, creator_id, dup_id,
@@ -223,7 +223,10 @@ ins_t AS (
          -- (seedStaff puts technician i in Network when i % 3 = 1, in Billing when i % 3 = 2; owner_i is 1-based).
          CASE WHEN owner_i % 3 = 2 AND id % 2 = 0 OR owner_i IS NULL AND id % 5 = 1 THEN (SELECT t.id FROM "Team" t WHERE t.name = 'Network')
               WHEN owner_i % 3 = 0 AND id % 2 = 0 OR owner_i IS NULL AND id % 5 = 2 THEN (SELECT t.id FROM "Team" t WHERE t.name = 'Billing')
-              ELSE (SELECT t.id FROM "Team" t WHERE t."isDefault") END
+              ELSE (SELECT t.id FROM "Team" t WHERE t."isDefault") END,
+         -- Waiting for us since it came in (nobody replied to the customer: the seeded work log
+         -- holds notes and attempted fixes); nothing waits for us once it waits on them or is done.
+         CASE WHEN status IN ('NEW', 'OPEN', 'IN_PROGRESS') THEN created END
   FROM w
 ),
 ins_wl AS (

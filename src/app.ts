@@ -29,6 +29,7 @@ import { notificationPreferenceRoutes, notificationRoutes } from './web/routes/n
 import { unreadNotificationCount } from './web/middleware/unread.js';
 import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
+import { BULK_LIMIT } from './services/tickets/bulk.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -108,6 +109,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   // Form bodies (after the session: an upload knows who sends it, and its token is checked before
   // its files are read), for the methods that carry them (GET and HEAD pages skip the parser).
   const formBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 100 });
+  // The queue's bulk form sends one field per selected row: room for more than BULK_LIMIT, so
+  // that too many is a clear 422 rather than the parser's 413.
+  const bulkFormBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: BULK_LIMIT + 40 });
   // Forms with files: busboy, limits from the configuration (src/web/middleware/multipart.ts).
   const limits = {
     maxFileBytes: config.ATTACHMENT_MAX_FILE_BYTES,
@@ -118,7 +122,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES, verifyToken: csrf.verify });
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
-    return req.is('multipart/form-data') ? multipart(req, res, next) : formBody(req, res, next);
+    if (req.is('multipart/form-data')) return multipart(req, res, next);
+    return (req.path === '/tickets/bulk' ? bulkFormBody : formBody)(req, res, next);
   });
 
   // PostgreSQL text cannot hold U+0000: refuse it at the edge with a clear 400, whatever the form.

@@ -40,6 +40,9 @@ const MESSAGES = new Map<string, string>([
   // Notifications.
   ['notifications-read', 'All notifications marked read.'],
   ['notification-preferences', 'Notification mail preferences saved.'],
+  // The queue's saved views.
+  ['view-saved', 'View saved.'],
+  ['view-deleted', 'View deleted.'],
   // Customers.
   ['customer-saved', 'Customer saved.'],
   ['customer-merged', 'Customers merged.'],

@@ -349,6 +349,25 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   // Tickets: every signed-in member of staff.
   'GET /tickets': { expect: STAFF_PAGE },
   'GET /tickets/new': { expect: STAFF_PAGE, call: () => ({ query: 'title=printer' }) },
+  // Bulk actions answer with their result page (how many changed, which were skipped and why).
+  'POST /tickets/bulk': {
+    expect: { anonymous: 401, technician: 200, admin: 200, deactivated: 403 },
+    call: async (w) => {
+      const t = await w.freshTicket();
+      return { body: { t: `${t.reference}:${t.version}`, action: 'urgency', urgency: 'HIGH' } };
+    },
+  },
+  'POST /tickets/views': { expect: STAFF_POST, call: (w) => ({ body: { name: `View ${w.unique()}`, status: 'active', sort: 'updated' } }) },
+  // Only the owner deletes a view: this one is the setup admin's, so every other user gets 404.
+  'POST /tickets/views/:id/delete': {
+    expect: { anonymous: 401, technician: 404, admin: 404, deactivated: 403 },
+    call: async (w) => {
+      const view = await w.db.prisma.savedView.create({
+        data: { ownerId: w.admin.id, name: `Setup view ${w.unique()}`, filters: { status: 'active' }, sort: 'urgency' },
+      });
+      return { params: { id: view.id } };
+    },
+  },
   'GET /tickets/suggest': { expect: STAFF_PAGE, call: () => ({ query: 'title=printer' }) },
   'POST /tickets': {
     expect: STAFF_POST,

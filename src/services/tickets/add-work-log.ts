@@ -13,6 +13,7 @@ import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
 import { notifyWorkLogAdded } from '../notifications/notify.js';
+import { noteWorkLogEntry } from './awaiting.js';
 
 export interface WorkLogInput {
   kind: WorkLogKind;
@@ -74,6 +75,8 @@ export async function appendWorkLog(
     },
   });
   const attachments = await storeAttachments(tx, actor, ticket, { workLogEntryId: entry.id, inboundMailId: opts.inboundMailId, at: entry.createdAt }, files);
+  // A customer's message makes the ticket wait for us; a reply to them ends that (awaiting.ts).
+  await noteWorkLogEntry(tx, ticket, input.kind, entry.createdAt);
   await notifyWorkLogAdded(tx, actor, ticket, entry, { mentions: opts.mentions });
   return { ...entry, attachments };
 }

@@ -92,9 +92,9 @@ WITH RECURSIVE chain AS (
   SELECT id, name, email FROM found UNION ALL SELECT id, name, email FROM added
 ), ticket AS (
   INSERT INTO "Ticket" (reference, title, description, channel, urgency, environment, occurrence, workaround,
-                        "customerId", "createdById", "assigneeId", "teamId", status)
+                        "customerId", "createdById", "assigneeId", "teamId", status, "awaitingSince")
   SELECT $5::varchar, $6::varchar, $7::text, $8::"Channel", $9::"Urgency", $10::text, $11::text, $12::text,
-         customer.id, $13::int, $14::int, $19::int, $20::"TicketStatus"
+         customer.id, $13::int, $14::int, $19::int, $20::"TicketStatus", now()
   FROM customer
   RETURNING *
 ), history AS (
@@ -120,7 +120,8 @@ SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.cha
        ticket."internalResolutionNote",
        ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
        (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
-       ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId"
+       ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId",
+       ticket."awaitingSince", ticket."lastCustomerReplyAt"
 FROM ticket`;
 
 /** The new ticket as the statement returns it: times as epoch milliseconds (cheaper to read). */

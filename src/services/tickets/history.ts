@@ -4,6 +4,7 @@ import { historyActorColumns, type HistoryActor } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { notifyTicketChanged } from '../notifications/notify.js';
 import { mergeStale } from './stale.js';
+import { awaitingAfterStatus } from './awaiting.js';
 
 /** Ticket fields whose every change is written to the history. */
 export const TRACKED_FIELDS = [
@@ -78,9 +79,12 @@ export async function changeTicket(
 
   const version = ticket.version + 1;
   const updatedAt = new Date();
+  // "Waiting for us since" follows the status (awaiting.ts); derived, so no history row of its own.
+  const awaitingSince = patch.status ? awaitingAfterStatus(ticket, patch.status, updatedAt) : undefined;
+  const derived = awaitingSince === undefined ? {} : { awaitingSince };
   const { count } = await tx.ticket.updateMany({
     where: { id: ticket.id, version: ticket.version },
-    data: { ...patch, ...extra, version, updatedAt },
+    data: { ...patch, ...extra, ...derived, version, updatedAt },
   });
   if (count === 0) {
     throw new ConflictError(`Ticket ${ticket.reference} was changed by someone else meanwhile.`);
@@ -114,7 +118,7 @@ export async function changeTicket(
       createdAt: updatedAt,
     })),
   });
-  const after = { ...ticket, ...patch, ...extra, version, updatedAt };
+  const after = { ...ticket, ...patch, ...extra, ...derived, version, updatedAt };
   // Who is told (the new owner, the followers), in this same transaction.
   await notifyTicketChanged(tx, actor, ticket, after, rows);
   return after;

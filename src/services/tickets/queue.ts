@@ -6,15 +6,24 @@ import type { Db } from '../../db/client.js';
 import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { boundedSearchText } from '../search-text.js';
+import { ValidationError } from '../errors.js';
 
 export const QUEUE_PAGE_SIZE = 50;
 
-/** Where the previous page ended: the last row's place in the queue order. */
-export interface QueueCursor {
-  urgency: Urgency;
-  createdAt: Date;
-  id: number;
-}
+/**
+ * The queue's orders: urgency (critical first, then oldest first: the default), last update
+ * (newest first), age (oldest first), waiting for us since (longest first; tickets nothing waits
+ * for us on — waiting on the customer, resolved, closed — come last, oldest id first).
+ */
+export const QUEUE_SORTS = ['urgency', 'updated', 'age', 'waiting'] as const;
+export type QueueSort = (typeof QUEUE_SORTS)[number];
+
+/** Where the previous page ended: the last row's place in the queue's order (one shape per sort). */
+export type QueueCursor =
+  | { sort?: 'urgency'; urgency: Urgency; createdAt: Date; id: number }
+  | { sort: 'updated'; updatedAt: Date; id: number }
+  | { sort: 'age'; createdAt: Date; id: number }
+  | { sort: 'waiting'; awaitingSince: Date | null; id: number };
 
 export interface QueueFilter {
   statuses: readonly TicketStatus[];
@@ -23,6 +32,7 @@ export interface QueueFilter {
   /** Only these teams' tickets (one team, or "my teams"); undefined: every team. */
   teams?: readonly number[] | undefined;
   text?: string | undefined;
+  sort?: QueueSort | undefined;
   after?: QueueCursor | undefined;
 }
 
@@ -32,6 +42,8 @@ export interface QueueRow {
   title: string;
   urgency: Urgency;
   status: TicketStatus;
+  /** The version the row shows (bulk actions send it: stale.ts's rules apply to each ticket). */
+  version: number;
   createdAt: Date;
   updatedAt: Date;
   customerName: string;
@@ -39,6 +51,11 @@ export interface QueueRow {
   assigneeId: number | null;
   assigneeName: string | null;
   teamId: number;
+  awaitingSince: Date | null;
+  /** Changed since this user last opened it (or never opened, and not logged by them). */
+  unseen: boolean;
+  /** The customer wrote after this user last opened it. */
+  newReply: boolean;
 }
 
 export interface QueuePage {
@@ -104,18 +121,24 @@ function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prism
 
 /**
  * A text search's page: the best matches first (rank of the words in the title and description;
- * matches only in the work log or the customer come after), then urgency and age; the best
- * QUEUE_PAGE_SIZE, with no further pages (refine the search instead).
+ * matches only in the work log or the customer come after), then urgency and age — or, with
+ * another sort chosen, in that order; the first QUEUE_PAGE_SIZE, with no further pages (refine
+ * the search instead).
  */
 function rankedRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
   if (filter.statuses.length === 0) return null;
   const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
   const text = boundedSearchText(filter.text);
+  // Another order chosen: the matches in that order instead of by rank.
+  const order =
+    filter.sort && filter.sort !== 'urgency'
+      ? Prisma.raw(ORDER[filter.sort].branch)
+      : Prisma.sql`ts_rank_cd(t.search, websearch_to_tsquery('caseboard', caseboard_search_text(${text})), 32) DESC, t.urgency, t."createdAt", t.id`;
   return Prisma.sql`
-    ${SELECT_ROW}
-    FROM "Ticket" t ${JOINS}
+    ${selectRow(actorId)}
+    FROM "Ticket" t ${joins(actorId)}
     WHERE t.status IN (${statuses}) AND ${and(conditions(actorId, filter, true))}
-    ORDER BY ts_rank_cd(t.search, websearch_to_tsquery('caseboard', caseboard_search_text(${text})), 32) DESC, t.urgency, t."createdAt", t.id
+    ORDER BY ${order}
     LIMIT ${Prisma.raw(String(QUEUE_PAGE_SIZE))}`;
 }
 
@@ -123,21 +146,38 @@ const and = (parts: Prisma.Sql[]) => (parts.length ? Prisma.join(parts, ' AND ')
 
 // Times come as epoch milliseconds: turning those into Dates costs a tenth of parsing PostgreSQL's
 // text form, which was the largest part of reading a page of rows.
-const SELECT_ROW = Prisma.sql`
-    SELECT t.id, t.reference, t.title, t.urgency::text AS urgency, t.status::text AS status,
+// The marks compare the ticket with the user's TicketView row (joined by its primary key):
+// "updated" when its version moved past the one they saw — or they never opened it and did not log
+// it themselves —, "new reply" when the customer wrote after they last opened it.
+const selectRow = (actorId: number) => Prisma.sql`
+    SELECT t.id, t.reference, t.title, t.urgency::text AS urgency, t.status::text AS status, t.version,
            (extract(epoch FROM t."createdAt") * 1000)::float8 AS "createdAt",
            (extract(epoch FROM t."updatedAt") * 1000)::float8 AS "updatedAt",
+           (extract(epoch FROM t."awaitingSince") * 1000)::float8 AS "awaitingSince",
            c.name AS "customerName",
            (SELECT org.name FROM "Organization" org WHERE org.id = c."organizationId") AS "customerOrganization",
-           t."assigneeId", u.name AS "assigneeName", t."teamId"`;
+           t."assigneeId", u.name AS "assigneeName", t."teamId",
+           CASE WHEN v."userId" IS NULL THEN t."createdById" IS DISTINCT FROM ${actorId}::int OR t.version > 1
+                ELSE t.version > v."seenVersion" END AS unseen,
+           coalesce(t."lastCustomerReplyAt" > v."seenAt", t."lastCustomerReplyAt" IS NOT NULL) AS "newReply"`;
 
-type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
+type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt' | 'awaitingSince'> & {
+  createdAt: number;
+  updatedAt: number;
+  awaitingSince: number | null;
+};
 
 async function readRows(ctx: ServiceContext, query: Prisma.Sql): Promise<QueueRow[]> {
   const rows = await sql<RawRow>(ctx.db, query.text, query.values);
-  return rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) }));
+  return rows.map((r) => ({
+    ...r,
+    createdAt: new Date(r.createdAt),
+    updatedAt: new Date(r.updatedAt),
+    awaitingSince: r.awaitingSince === null ? null : new Date(r.awaitingSince),
+  }));
 }
-const JOINS = Prisma.sql`JOIN "Customer" c ON c.id = t."customerId" LEFT JOIN "User" u ON u.id = t."assigneeId"`;
+const joins = (actorId: number) => Prisma.sql`JOIN "Customer" c ON c.id = t."customerId" LEFT JOIN "User" u ON u.id = t."assigneeId"
+    LEFT JOIN "TicketView" v ON v."userId" = ${actorId}::int AND v."ticketId" = t.id`;
 
 /**
  * One page of the queue, critical first then oldest first, with keyset pagination.
@@ -157,7 +197,7 @@ async function queueRows(ctx: ServiceContext, filter: QueueFilter): Promise<Queu
 async function ticketByReference(ctx: ServiceContext, filter: QueueFilter): Promise<QueueRow | null> {
   const reference = filter.text && !filter.after ? normalizeReference(filter.text) : null;
   if (!reference) return null;
-  const [row] = await readRows(ctx, Prisma.sql`${SELECT_ROW} FROM "Ticket" t ${JOINS} WHERE t.reference = ${reference}`);
+  const [row] = await readRows(ctx, Prisma.sql`${selectRow(ctx.actor.id)} FROM "Ticket" t ${joins(ctx.actor.id)} WHERE t.reference = ${reference}`);
   return row ?? null;
 }
 
@@ -195,27 +235,68 @@ async function countHiddenDone(ctx: ServiceContext, filter: QueueFilter): Promis
   return row?.n ?? 0;
 }
 
+/**
+ * Each sort's order: the columns (with directions) that an index per status, and per owner and
+ * status, holds in the same order and directions (schema.prisma), so each status's range is read
+ * in order and stops after a page. `page` names the same columns on the merged branches.
+ */
+const ORDER: Record<QueueSort, { branch: string; page: string; columns: string }> = {
+  urgency: { branch: 't.urgency, t."createdAt", t.id', page: 'page.urgency, page."createdAt", page.id', columns: 't.urgency, t."createdAt"' },
+  updated: { branch: 't."updatedAt" DESC, t.id DESC', page: 'page."updatedAt" DESC, page.id DESC', columns: 't."updatedAt"' },
+  age: { branch: 't."createdAt", t.id', page: 'page."createdAt", page.id', columns: 't."createdAt"' },
+  waiting: { branch: 't."awaitingSince", t.id', page: 'page."awaitingSince", page.id', columns: 't."awaitingSince"' },
+};
+
+/** The keyset condition: rows after the cursor in the sort's order (null: from the start). */
+function afterCursor(sort: QueueSort, a: QueueCursor | undefined): Prisma.Sql | null {
+  if (!a) return null;
+  if ((a.sort ?? 'urgency') !== sort) throw new ValidationError('That page link is not valid.');
+  switch (a.sort) {
+    case undefined:
+    case 'urgency':
+      return Prisma.sql`(t.urgency, t."createdAt", t.id) > (${literal(a.urgency, URGENCIES, 'Urgency')}, ${a.createdAt}::timestamptz, ${a.id}::int)`;
+    case 'updated':
+      return Prisma.sql`(t."updatedAt", t.id) < (${a.updatedAt}::timestamptz, ${a.id}::int)`;
+    case 'age':
+      return Prisma.sql`(t."createdAt", t.id) > (${a.createdAt}::timestamptz, ${a.id}::int)`;
+    case 'waiting':
+      // Waiting tickets (oldest first), then those nothing waits for us on (by id): see branches.
+      return a.awaitingSince === null
+        ? Prisma.sql`t."awaitingSince" IS NULL AND t.id > ${a.id}::int`
+        : Prisma.sql`(t."awaitingSince", t.id) > (${a.awaitingSince}::timestamptz, ${a.id}::int)`;
+  }
+}
+
 /** One queue page's SQL by filters (null: no status, nothing to show). */
 function queueRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
+  const sort = filter.sort ?? 'urgency';
+  const order = ORDER[sort];
   const limit = Prisma.raw(String(QUEUE_PAGE_SIZE + 1));
   const base = conditions(actorId, filter, true);
-  if (filter.after) {
-    const a = filter.after;
-    base.push(
-      Prisma.sql`(t.urgency, t."createdAt", t.id) > (${literal(a.urgency, URGENCIES, 'Urgency')}, ${a.createdAt}::timestamptz, ${a.id}::int)`,
-    );
+  const after = afterCursor(sort, filter.after);
+  const branch = (status: TicketStatus, where: Prisma.Sql[]) => Prisma.sql`(SELECT t.id, ${Prisma.raw(order.columns)} FROM "Ticket" t
+       WHERE t.status = ${literal(status, STATUSES, 'TicketStatus')} AND ${and(where)}
+       ORDER BY ${Prisma.raw(order.branch)} LIMIT ${limit})`;
+  const branches: Prisma.Sql[] = [];
+  for (const status of filter.statuses) {
+    if (sort !== 'waiting') {
+      branches.push(branch(status, after ? [...base, after] : base));
+      continue;
+    }
+    // "Waiting for us since" ascending, NULLS LAST: two ranges of the same (status, awaitingSince,
+    // id) index, each read in order — the waiting tickets after the cursor, then those with no
+    // time (all of them, or after the cursor's id once the pages have reached them). A row
+    // comparison never matches a NULL, and an OR of both would read the index from its start.
+    const inNulls = filter.after?.sort === 'waiting' && filter.after.awaitingSince === null;
+    if (!inNulls) branches.push(branch(status, [...base, Prisma.sql`t."awaitingSince" IS NOT NULL`, ...(after ? [after] : [])]));
+    branches.push(branch(status, [...base, after && inNulls ? after : Prisma.sql`t."awaitingSince" IS NULL`]));
   }
-  const branches = filter.statuses.map(
-    (status) => Prisma.sql`(SELECT t.id, t.urgency, t."createdAt" FROM "Ticket" t
-       WHERE t.status = ${literal(status, STATUSES, 'TicketStatus')} AND ${and(base)}
-       ORDER BY t.urgency, t."createdAt", t.id LIMIT ${limit})`,
-  );
   if (branches.length === 0) return null;
   return Prisma.sql`
-    ${SELECT_ROW}
+    ${selectRow(actorId)}
     FROM (${Prisma.join(branches, ' UNION ALL ')}) page
-    JOIN "Ticket" t ON t.id = page.id ${JOINS}
-    ORDER BY page.urgency, page."createdAt", page.id
+    JOIN "Ticket" t ON t.id = page.id ${joins(actorId)}
+    ORDER BY ${Prisma.raw(order.page)}
     LIMIT ${limit}`;
 }
 
@@ -340,6 +421,20 @@ async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Co
   return entry.value;
 }
 
+/** The cursor after `row` in the sort's order. */
+function cursorOf(sort: QueueSort, row: QueueRow): QueueCursor {
+  switch (sort) {
+    case 'urgency':
+      return { urgency: row.urgency, createdAt: row.createdAt, id: row.id };
+    case 'updated':
+      return { sort, updatedAt: row.updatedAt, id: row.id };
+    case 'age':
+      return { sort, createdAt: row.createdAt, id: row.id };
+    case 'waiting':
+      return { sort, awaitingSince: row.awaitingSince, id: row.id };
+  }
+}
+
 export async function listQueue(ctx: ServiceContext, filter: QueueFilter): Promise<QueuePage> {
   assertCan(ctx.actor, 'ticket.read');
   // Found by its reference: the page is that ticket, and the counts are its own (counting the
@@ -355,9 +450,25 @@ export async function listQueue(ctx: ServiceContext, filter: QueueFilter): Promi
   const last = page[page.length - 1];
   return {
     rows: page,
-    next: hasMore && last ? { urgency: last.urgency, createdAt: last.createdAt, id: last.id } : null,
+    next: hasMore && last ? cursorOf(filter.sort ?? 'urgency', last) : null,
     counts,
     total: Object.values(counts).reduce((a, b) => a + b, 0),
     hiddenDone,
   };
+}
+
+/**
+ * How many tickets a filter shows, counted up to `limit` rows at most (one bounded statement:
+ * for saved views' counts, where "1,000+" says enough). Reads the same indexes as a page.
+ */
+export async function countQueueBounded(ctx: ServiceContext, filter: QueueFilter, limit: number): Promise<number> {
+  assertCan(ctx.actor, 'ticket.read');
+  if (filter.statuses.length === 0) return 0;
+  const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
+  const query = Prisma.sql`
+    SELECT count(*)::int AS n FROM (
+      SELECT 1 FROM "Ticket" t WHERE t.status IN (${statuses}) AND ${and(conditions(ctx.actor.id, { ...filter, after: undefined }, true))}
+      LIMIT ${Prisma.raw(String(Math.max(1, Math.floor(limit))))}) counted`;
+  const [row] = await sql<{ n: number }>(ctx.db, query.text, query.values);
+  return row?.n ?? 0;
 }

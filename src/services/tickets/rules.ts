@@ -23,6 +23,16 @@ export function assertNotClosed(ticket: Ticket): void {
   }
 }
 
+/** Someone who can be given tickets at all: an existing, active technician or admin. */
+export async function findActiveUser(tx: Tx, userId: number, field = 'assigneeId'): Promise<User> {
+  const user = await tx.user.findUnique({ where: { id: userId } });
+  if (!user) throw new ValidationError('That person does not exist.', { [field]: 'Choose someone from the list.' });
+  if (!user.active) {
+    throw new ValidationError(`${user.name} is deactivated and cannot be given tickets.`, { [field]: 'Choose an active technician.' });
+  }
+  return user;
+}
+
 /** An owner must be an active technician or admin, and a member of the ticket's team. */
 export async function findAssignableUser(tx: Tx, userId: number, teamId: number, field = 'assigneeId'): Promise<User> {
   const user = await tx.user.findUnique({

@@ -91,12 +91,29 @@ const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
  * log and history (each in page order, as JSON arrays read through their (ticketId, createdAt, id)
  * indexes), and its followers (is the viewer one?). Customers whose address looks like the customer's are found through the skeleton's
  * index (services/customers/lookalikes.ts).
+ *
+ * The same statement records that the user ($2) opened the ticket (TicketView: the version seen,
+ * and when), for the queue's "updated since you last looked" and "new customer reply" marks: a
+ * data-modifying WITH runs whether or not the SELECT reads it, in the statement's own
+ * transaction, so the page stays one round trip. It writes only when there is something new to
+ * record (a newer version, or a customer reply since the last visit): reading a page again
+ * costs a primary-key probe, not a row version and its WAL. The SELECT sees the snapshot from
+ * before the upsert, and does not read TicketView anyway.
  */
 const TICKET_VIEW = `
+WITH seen AS (
+  INSERT INTO "TicketView" ("userId", "ticketId", "seenVersion", "seenAt")
+  SELECT $2::int, s.id, s.version, now() FROM "Ticket" s
+   WHERE s.reference = $1::varchar
+     AND NOT EXISTS (SELECT 1 FROM "TicketView" o
+                      WHERE o."userId" = $2::int AND o."ticketId" = s.id AND o."seenVersion" = s.version
+                        AND o."seenAt" >= coalesce(s."lastCustomerReplyAt", '-infinity'))
+  ON CONFLICT ("userId", "ticketId") DO UPDATE SET "seenVersion" = excluded."seenVersion", "seenAt" = excluded."seenAt"
+)
 SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.environment, t.occurrence,
        t.workaround, t.urgency::text AS urgency, t.status::text AS status, t."resolutionCode"::text AS "resolutionCode",
        t."resolutionNote", t."internalResolutionNote", t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
-       ${ms('t."resolvedAt"')} AS "resolvedAt", t."customerId", t."assigneeId",
+       ${ms('t."resolvedAt"')} AS "resolvedAt", t."awaitingSince", t."lastCustomerReplyAt", t."customerId", t."assigneeId",
        t."createdById", t."duplicateOfId", t."resolutionArticleId", ra.title AS "resolutionArticleTitle",
        (SELECT coalesce(json_agg(json_build_object('id', ar.id, 'title', ar.title, 'status', ar.status)
                  ORDER BY ta."createdAt", ar.id), '[]')

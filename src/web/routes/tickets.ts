@@ -1,14 +1,16 @@
 import { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import type { Database } from '../../db/client.js';
-import { URGENCIES } from '../../domain/enums.js';
+import { URGENCIES, type TicketStatus } from '../../domain/enums.js';
 import { normalizeReference } from '../../domain/reference.js';
 import { plainStatusMoves } from '../../domain/status.js';
 import type { ServiceContext } from '../../services/context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
 import { createTicket, type NewTicket } from '../../services/tickets/create-ticket.js';
 import { logDuplicateTicket } from '../../services/tickets/log-duplicate.js';
-import { HIDDEN_MATCHES_LIMIT, listQueue } from '../../services/tickets/queue.js';
+import { HIDDEN_MATCHES_LIMIT, QUEUE_SORTS, listQueue, type QueueRow } from '../../services/tickets/queue.js';
+import { BULK_LIMIT, bulkChange } from '../../services/tickets/bulk.js';
+import { VIEW_COUNT_LIMIT, deleteView, listSavedViews, saveView } from '../../services/tickets/saved-views.js';
 import { getChangesSince, getTicketView } from '../../services/tickets/ticket-view.js';
 import { updateTicketDetails } from '../../services/tickets/update-details.js';
 import { changeUrgency } from '../../services/tickets/change-urgency.js';
@@ -37,6 +39,8 @@ import { fieldErrors } from '../schemas/common.js';
 import { confirmation, doneKey, withDone } from '../confirmations.js';
 import {
   AssignForm,
+  BulkForm,
+  SaveViewForm,
   DetailsForm,
   EmptyForm,
   FileId,
@@ -70,6 +74,9 @@ interface FailedAction {
 }
 
 const NEW_TICKET_DEFAULTS = { urgency: 'NORMAL', channel: 'PHONE' };
+
+/** Statuses a bulk change may set (resolving needs a reason: "close as duplicate" instead). */
+const BULK_STATUSES: readonly TicketStatus[] = ['OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'CLOSED'];
 
 export function ticketRoutes(db: Database): Router {
   const router = Router();
@@ -141,9 +148,18 @@ export function ticketRoutes(db: Database): Router {
     });
   }
 
-  // The queue.
-  router.get('/', async (req, res) => {
-    const parsed = QueueQuery.safeParse(req.query);
+  /**
+   * The queue by the filters in `raw` (its URL's query, or the query a form came back from), with
+   * the user's saved views. `problem`: a refused form's message and the form it belongs to.
+   */
+  async function renderQueue(
+    req: Request,
+    res: Response,
+    raw: Record<string, unknown>,
+    status = 200,
+    problem: { form: 'bulk' | 'view'; message: string; values?: Body } | null = null,
+  ) {
+    const parsed = QueueQuery.safeParse(raw);
     const query = parsed.success ? parsed.data : QueueQuery.parse({});
     const c = ctx(req);
     const teams = await listTeams(c);
@@ -152,22 +168,31 @@ export function ticketRoutes(db: Database): Router {
       query.team === 'mine'
         ? teams.filter((t) => t.members.some((m) => m.id === c.actor.id)).map((t) => t.id)
         : query.team === undefined ? undefined : [query.team];
-    const [page, staff] = await Promise.all([
-      listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, teams: teamFilter, text: query.q, after: query.after }),
+    const [page, staff, views] = await Promise.all([
+      listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, teams: teamFilter, text: query.q, sort: query.sort, after: query.after }),
       listAssignableUsers(c),
+      listSavedViews(c),
     ]);
-    const raw = parsed.success ? req.query : {};
+    const shown = parsed.success ? raw : {};
     const now = new Date();
     const filterParams = new URLSearchParams();
-    for (const key of ['status', 'urgency', 'assignee', 'team', 'q'] as const) {
-      const v = raw[key];
-      if (typeof v === 'string' && v !== '') filterParams.set(key, v);
+    for (const key of ['status', 'urgency', 'assignee', 'team', 'q', 'sort'] as const) {
+      const v = shown[key];
+      if (typeof v === 'string' && v !== '' && !(key === 'sort' && v === 'urgency')) filterParams.set(key, v);
     }
     const urgencyLinks = Object.fromEntries(
       URGENCIES.map((u) => {
         const p = new URLSearchParams(filterParams);
         p.set('urgency', u);
         return [u, `/tickets?${p.toString()}`];
+      }),
+    );
+    const sortLinks = Object.fromEntries(
+      QUEUE_SORTS.map((s) => {
+        const p = new URLSearchParams(filterParams);
+        if (s === 'urgency') p.delete('sort');
+        else p.set('sort', s);
+        return [s, `/tickets?${p.toString()}`];
       }),
     );
     // A search that left resolved or closed tickets out says how many, with the same search over every status.
@@ -180,23 +205,131 @@ export function ticketRoutes(db: Database): Router {
     }
     const nextParams = new URLSearchParams(filterParams);
     if (page.next) nextParams.set('after', encodeCursor(page.next));
+    const thisPage = new URLSearchParams(filterParams);
+    if (query.after) thisPage.set('after', encodeCursor(query.after));
+    const sort = query.sort;
+    // The last column's time: age for the urgency and age orders, else the order's own time.
+    const timeOf = (r: QueueRow) => (sort === 'updated' ? r.updatedAt : sort === 'waiting' ? r.awaitingSince : r.createdAt);
+    const currentView = filterParams.toString();
     const teamName = new Map(teams.map((t) => [t.id, t.isDefault ? null : t.name]));
-    res.status(parsed.success ? 200 : 400).render('tickets/queue', {
+    const zone = timeZoneOf(res);
+    res.status(status === 200 && !parsed.success ? 400 : status).render('tickets/queue', {
       title: query.team === 'mine' ? 'My teams' : 'Queue',
-      rows: page.rows.map((r) => ({ ...r, teamName: teamName.get(r.teamId) ?? null, age: age(r.createdAt, now), opened: when(r.createdAt, timeZoneOf(res)) })),
+      rows: page.rows.map((r) => {
+        const t = timeOf(r);
+        return {
+          ...r,
+          teamName: teamName.get(r.teamId) ?? null,
+          item: `${r.reference}:${r.version}`,
+          time: t ? age(t, now) : null,
+          at: t ? t.toISOString() : null,
+          atLabel: t ? when(t, zone) : null,
+        };
+      }),
       counts: page.counts,
       total: page.total,
       hiddenDone,
-      filters: { status: raw.status ?? 'active', urgency: raw.urgency ?? '', assignee: raw.assignee ?? 'anyone', team: raw.team ?? '', q: raw.q ?? '' },
+      filters: {
+        status: shown.status ?? 'active',
+        urgency: shown.urgency ?? '',
+        assignee: shown.assignee ?? 'anyone',
+        team: shown.team ?? '',
+        q: shown.q ?? '',
+        sort,
+      },
       teams,
       noTeams: query.team === 'mine' && teamFilter?.length === 0,
       filterQuery: filterParams.toString(),
+      pageQuery: thisPage.toString(),
       urgencyLinks,
+      sortLinks,
+      timeTitle: sort === 'updated' ? 'Last updated' : sort === 'waiting' ? 'Waiting for us since' : 'Opened',
       nextUrl: page.next ? `/tickets?${nextParams.toString()}` : null,
       isFirstPage: !query.after,
       staff,
+      views: views.views.map((v) => ({
+        ...v,
+        count: v.count === null ? null : v.count > VIEW_COUNT_LIMIT ? `${VIEW_COUNT_LIMIT.toLocaleString('en')}+` : v.count.toLocaleString('en'),
+        current: v.query !== null && v.query === currentView,
+      })),
+      bulkStatuses: BULK_STATUSES,
+      problem,
+      done: problem ? null : confirmation(req.query.done),
       error: parsed.success ? null : Object.values(fieldErrors(parsed.error)).join(' '),
     });
+  }
+
+  // The queue.
+  router.get('/', async (req, res) => {
+    await renderQueue(req, res, req.query as Record<string, unknown>);
+  });
+
+  /** A queue query string sent back by a form, as the query it was (only plain query text). */
+  const queryOf = (back: unknown): Record<string, unknown> =>
+    typeof back === 'string' && back.length <= 2000 ? Object.fromEntries(new URLSearchParams(back)) : {};
+
+  // Bulk actions on the selected rows: each ticket through its single change's service (bulk.ts).
+  router.post('/bulk', async (req, res) => {
+    const body = (req.body ?? {}) as Body;
+    const back = queryOf(body.back);
+    // "Select all on this page" without JavaScript: the page's rows (one hidden field, as the
+    // checkboxes' values separated by spaces).
+    const values =
+      body.all === '1' && typeof body.page === 'string' && body.page.length <= 4000
+        ? { ...body, t: body.page.split(' ').filter(Boolean).slice(0, BULK_LIMIT + 1) }
+        : body;
+    const form = BulkForm.safeParse(values);
+    if (!form.success) {
+      const errors = fieldErrors(form.error);
+      return renderQueue(req, res, back, 422, { form: 'bulk', message: errors.t ?? Object.values(errors).join(' '), values: body });
+    }
+    let result;
+    try {
+      result = await bulkChange(ctx(req), form.data.items, form.data.action);
+    } catch (err) {
+      if (err instanceof ValidationError) return renderQueue(req, res, back, 422, { form: 'bulk', message: err.message, values: body });
+      throw err;
+    }
+    res.render('tickets/bulk-result', {
+      title: 'Bulk change',
+      result,
+      backUrl: `/tickets${form.data.back ? `?${form.data.back}` : ''}`,
+    });
+  });
+
+  // Saved views: save the current filters and sort under a name; delete one's own.
+  router.post('/views', async (req, res) => {
+    const body = (req.body ?? {}) as Body;
+    const form = SaveViewForm.safeParse(body);
+    const filters = Object.fromEntries(['status', 'urgency', 'assignee', 'team', 'q', 'sort'].map((k) => [k, body[k]]).filter(([, v]) => typeof v === 'string'));
+    if (!form.success) {
+      return renderQueue(req, res, filters, 422, { form: 'view', message: Object.values(fieldErrors(form.error)).join(' '), values: body });
+    }
+    const f = form.data;
+    try {
+      await saveView(ctx(req), {
+        name: f.name,
+        shared: f.share.shared,
+        teamId: f.share.teamId,
+        sort: f.sort,
+        query: { status: f.status, urgency: f.urgency, assignee: f.assignee, team: f.team, q: f.q },
+      });
+    } catch (err) {
+      if (err instanceof ValidationError) return renderQueue(req, res, filters, 422, { form: 'view', message: err.message, values: body });
+      throw err;
+    }
+    const params = new URLSearchParams(Object.entries(filters).filter(([k, v]) => v !== '' && !(k === 'sort' && v === 'urgency')) as [string, string][]);
+    params.set('done', 'view-saved');
+    res.redirect(303, `/tickets?${params.toString()}`);
+  });
+
+  router.post('/views/:id/delete', async (req, res) => {
+    const id = FileId.parse(req.params.id);
+    if (id === null) throw new NotFoundError('You have no such view.');
+    const form = EmptyForm.safeParse(req.body ?? {});
+    if (!form.success) return renderQueue(req, res, {}, 422, { form: 'view', message: 'Please check the form.' });
+    await deleteView(ctx(req), id);
+    res.redirect(303, '/tickets?done=view-deleted');
   });
 
   /** Articles and open tickets that look like the problem being typed (for the new-ticket form). */
