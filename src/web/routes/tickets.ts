@@ -41,6 +41,7 @@ import {
   NewTicketForm,
   RedactForm,
   QueueQuery,
+  TypingForm,
   ReopenForm,
   ResolveForm,
   StatusForm,
@@ -50,6 +51,8 @@ import {
   encodeCursor,
 } from '../schemas/tickets.js';
 import { timeline } from '../presenters/ticket.js';
+import { TooManyStreams, type LiveHub } from '../live.js';
+import { setTyping } from '../../services/live/presence.js';
 import { age, ago, when } from '../presenters/time.js';
 
 type Body = Record<string, unknown>;
@@ -64,7 +67,7 @@ interface FailedAction {
 
 const NEW_TICKET_DEFAULTS = { urgency: 'NORMAL', channel: 'PHONE' };
 
-export function ticketRoutes(db: Database): Router {
+export function ticketRoutes(db: Database, live: LiveHub): Router {
   const router = Router();
   const ctx = (req: Request): ServiceContext => ({ db: db.prisma, actor: actorOf(req) });
 
@@ -236,6 +239,26 @@ export function ticketRoutes(db: Database): Router {
     const reference = referenceParam(req);
     if (reference !== req.params.reference) return res.redirect(301, `/tickets/${reference}`);
     await renderTicket(req, res, reference);
+  });
+
+  // Live updates of an open ticket page (server-sent events, see src/web/live.ts): staff only,
+  // as the page itself. Past the caps a plain 429, which EventSource does not retry.
+  router.get('/:reference/events', async (req, res) => {
+    const reference = referenceParam(req);
+    try {
+      await live.open(req, res, actorOf(req), reference);
+    } catch (err) {
+      if (!(err instanceof TooManyStreams)) throw err;
+      res.status(429).type('text/plain').send(err.message);
+    }
+  });
+
+  // "Writing a reply / a note" beats from the page's script, throttled there (public/js/live.js).
+  router.post('/:reference/typing', async (req, res) => {
+    const form = TypingForm.safeParse(req.body ?? {});
+    if (!form.success) return res.status(422).type('text/plain').send(Object.values(fieldErrors(form.error)).join(' '));
+    await setTyping(ctx(req), referenceParam(req), form.data.kind);
+    res.status(204).end();
   });
 
   /**

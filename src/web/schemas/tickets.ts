@@ -123,3 +123,8 @@ export const RedactForm = z.object({
   /** "1": every attachment with the same bytes, on every ticket. */
   everywhere: z.enum(['1']).optional(),
 });
+
+/** "I am writing a reply / a note" beats from the ticket page (public/js/live.js); empty: stopped. */
+export const TypingForm = z.object({
+  kind: z.enum(['REPLY', 'NOTE', ''], { error: 'kind must be REPLY, NOTE or empty.' }).transform((k) => (k === '' ? null : k)),
+});
