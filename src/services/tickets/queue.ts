@@ -36,6 +36,8 @@ export interface QueueRow {
   customerOrganization: string | null;
   assigneeId: number | null;
   assigneeName: string | null;
+  /** For the queue's "take it" shortcut (public/js/keys.js): the form's base version. */
+  version: number;
 }
 
 export interface QueuePage {
@@ -122,7 +124,7 @@ const SELECT_ROW = Prisma.sql`
            (extract(epoch FROM t."createdAt") * 1000)::float8 AS "createdAt",
            (extract(epoch FROM t."updatedAt") * 1000)::float8 AS "updatedAt",
            c.name AS "customerName", c.organization AS "customerOrganization",
-           t."assigneeId", u.name AS "assigneeName"`;
+           t."assigneeId", u.name AS "assigneeName", t.version`;
 
 type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
 

@@ -102,6 +102,11 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
           ? (await searchArticles(c, { q: kb, status: 'PUBLISHED' })).hits
           : await suggestArticles(c, view.ticket.title, 10);
     const now = new Date();
+    // Where the work is (the keyboard's first stop, public/js/keys.js): the reply, when the
+    // customer spoke last (or reported it and nobody answered yet) on a ticket that needs work.
+    const last = view.workLog.at(-1);
+    const needsWork = !['RESOLVED', 'CLOSED', 'WAITING_ON_CUSTOMER'].includes(view.ticket.status);
+    const awaitsUs = needsWork && (last ? last.kind === 'CUSTOMER_REPLY' : view.ticket.createdById === null);
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
@@ -120,6 +125,9 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
       kb,
       kbHits,
       failed: failed ?? null,
+      // Live updates (public/js/live.js): the latest history row the page shows (every change writes one).
+      mark: view.history.reduce((m, h) => Math.max(m, h.id), 0),
+      awaitsUs,
       // After a redirect from one of the forms: what was done, and the section it is shown in.
       done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
     });
