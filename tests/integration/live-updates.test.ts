@@ -11,7 +11,8 @@ import request from 'supertest';
 import { createApp, liveHubOf } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createLiveHub } from '../../src/web/live.js';
-import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
+import { addWorkLog, appendWorkLog } from '../../src/services/tickets/add-work-log.js';
+import { takeTicket } from '../../src/services/tickets/assign-ticket.js';
 import { changeUrgency } from '../../src/services/tickets/change-urgency.js';
 import { parsePayload } from '../../src/services/live/feed.js';
 import type { Actor } from '../../src/services/context.js';
@@ -339,6 +340,45 @@ describe('limits and endings', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     expect(s.ended).toBe(true);
     await expect.poll(() => viewerRows(ticket.id), { timeout: 5000 }).toBe(0);
+  });
+});
+
+describe('the pages the scripts enhance', () => {
+  it('the ticket page names its stream with the latest history row it shows, and where the work is', async () => {
+    const t = await buildTicket(db, bob);
+    const page = async () => (await request(appA).get(`/tickets/${t.reference}`).set('Cookie', bobCookie).expect(200)).text;
+    const mark = async () => (await db.pool.query<{ m: number }>(`SELECT max(id) AS m FROM "TicketHistory" WHERE "ticketId" = $1`, [t.id])).rows[0]!.m;
+    let html = await page();
+    expect(html).toContain(`data-events="/tickets/${t.reference}/events?mark=${await mark()}"`);
+    // A technician logged it and nobody wrote since: the first action, not the reply.
+    expect(html).toContain('data-focus="action"');
+    expect(html).toMatch(/<script src="\/public\/js\/live\.js" defer><\/script>/);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script (CSP)
+
+    // The customer wrote last: the reply is where the work is.
+    await db.prisma.$transaction(async (tx) => {
+      const current = await tx.ticket.findUniqueOrThrow({ where: { id: t.id } });
+      const customer = await tx.customer.findUniqueOrThrow({ where: { id: t.customerId } });
+      await appendWorkLog(tx, { customerId: customer.id, name: customer.name, email: customer.email }, current, { kind: 'CUSTOMER_REPLY', body: 'Still broken.' });
+    });
+    html = await page();
+    expect(html).toContain('data-focus="reply"');
+    expect(html).toContain(`events?mark=${await mark()}"`);
+    // Answered: back to the first action.
+    await addWorkLog(as(db, bob), t.reference, { kind: 'REPLY', body: 'Trying something.' });
+    expect(await page()).toContain('data-focus="action"');
+  });
+
+  it('the queue marks the rows the "take" shortcut may take, with their version, and has one form for it', async () => {
+    const free = await buildTicket(db, bob, { urgency: 'CRITICAL', title: 'Free to take' });
+    const owned = await buildTicket(db, bob, { urgency: 'CRITICAL', title: 'Owned already' });
+    const taken = await takeTicket(as(db, ann), { reference: owned.reference, version: owned.version });
+    const html = (await request(appA).get('/tickets?urgency=CRITICAL').set('Cookie', bobCookie).expect(200)).text;
+    const row = (ref: string) => new RegExp(`<tr[^>]*>(?:(?!</tr>).)*${ref}`, 's').exec(html)?.[0].slice(0, 80) ?? '';
+    expect(row(free.reference)).toContain(`data-take="${free.version}"`);
+    expect(row(owned.reference)).not.toContain('data-take');
+    expect(taken.assigneeId).toBe(ann.id);
+    expect(html.match(/id="take-form"/g)).toHaveLength(1);
   });
 });
 
