@@ -12,7 +12,12 @@
   if (!article || !window.EventSource || !window.fetch || !window.DOMParser) return;
   const presence = document.getElementById('presence');
   const banner = document.getElementById('live-banner');
+  // A polite live region from the start, so that its news is read out (only with this script:
+  // the page's role="status" is the confirmation of the user's own action).
+  banner.setAttribute('role', 'status');
   const reference = article.dataset.reference;
+  // The ticket's own address: a refused form's page stands at the form's (…/worklog).
+  const pageUrl = '/tickets/' + reference;
   const csrfInput = document.querySelector('input[name="_csrf"]');
   const csrf = csrfInput ? csrfInput.value : '';
 
@@ -33,9 +38,13 @@
     }
     return false;
   }
-  /** A part may be replaced when the user is not in it and none of its forms holds their input. */
+  /**
+   * A part may be replaced when the user is not in it and none of its forms holds their input,
+   * nor a refused form's input and messages (a 422 page: the fresh page would not have them).
+   */
   function replaceable(part) {
     if (part.contains(document.activeElement) && document.activeElement !== document.body) return false;
+    if (part.querySelector('.has-error, .field-error')) return false;
     const forms = part.tagName === 'FORM' ? [part] : Array.from(part.querySelectorAll('form'));
     return !forms.some(dirty);
   }
@@ -49,7 +58,7 @@
       : 'Updated' + (what ? ': ' + what : '') + '.';
     if (heldBack) {
       const a = document.createElement('a');
-      a.href = location.pathname;
+      a.href = pageUrl;
       a.textContent = 'Show the latest (your unsent input is lost)';
       p.appendChild(a);
     }
@@ -61,7 +70,7 @@
     if (fetching) { again = true; return; }
     fetching = true;
     try {
-      const res = await fetch(location.pathname, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      const res = await fetch(pageUrl, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
       if (!res.ok) return;
       const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
       let heldBack = false;

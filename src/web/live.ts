@@ -171,7 +171,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
         await feed.start();
         const start = await startViewing({ db: db.prisma, actor }, reference, id);
         s = { id, ticketId: start.ticketId, userId: actor.id, sid: req.sessionID, req, res };
-        if (req.socket.destroyed || stopped) throw new Error('gone before it started');
+        if (req.socket.destroyed || stopped) throw new Error('the page went away before its stream started');
         res.status(200).set({
           'Content-Type': 'text/event-stream; charset=utf-8',
           'Cache-Control': 'no-cache, no-transform',
@@ -202,7 +202,8 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
         perUser.set(actor.id, (perUser.get(actor.id) ?? 1) - 1);
         if ((perUser.get(actor.id) ?? 0) <= 0) perUser.delete(actor.id);
         void stopViewing(db.prisma, [id]).catch(() => undefined);
-        if (s && res.headersSent) return void res.end();
+        // The page went away meanwhile (or the process is stopping): nobody to answer.
+        if (res.headersSent || req.socket.destroyed || stopped) return void res.end();
         throw err;
       } finally {
         pending--;

@@ -389,6 +389,24 @@ describe('the payload', () => {
     for (const bad of ['', 'x:1', 't:', 't:1:2:3', 'p:1e3', undefined]) expect(parsePayload(bad)).toBeNull();
   });
 
+  it('on the embedded database, a notification never reaches another connection that LISTENs (why the feed polls there)', async () => {
+    if (db.namedStatements) return; // a server delivers them: the test above
+    const pg = await import('pg');
+    const listener = new pg.default.Client({ connectionString: db.url });
+    const writer = new pg.default.Client({ connectionString: db.url });
+    await Promise.all([listener.connect(), writer.connect()]);
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query('LISTEN caseboard_probe');
+    await writer.query(`SELECT pg_notify('caseboard_probe', 'hello')`);
+    await new Promise((r) => setTimeout(r, 500));
+    await listener.query('SELECT 1'); // a chance to pass on anything pending
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heard).toEqual([]);
+    await listener.query('UNLISTEN *');
+    await Promise.all([listener.end(), writer.end()]);
+  });
+
   it('never carries content: the notifications of a reply hold only ids and versions', async () => {
     if (!db.namedStatements) return; // the embedded database polls instead (see feed.ts)
     const pg = await import('pg');
