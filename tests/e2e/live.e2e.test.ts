@@ -88,6 +88,20 @@ describe('a ticket page open in two browsers', () => {
     // Moe leaves: Liv sees nobody else.
     await moe.close();
     await expect.poll(() => liv.locator('#presence').isHidden(), { timeout: 10_000 }).toBe(true);
+
+    // Without JavaScript the page is as it was: no presence shown, none announced, forms work.
+    // (Not audited: axe runs as a script. The same pages were audited above.)
+    const plain = await (await newContext(browser, baseUrl, { javaScriptEnabled: false })).newPage();
+    await signIn(plain, MOE);
+    await goto(plain, `/tickets/${reference}`);
+    expect(await plain.locator('#presence').isHidden()).toBe(true);
+    expect(await plain.getByRole('button', { name: /Keyboard shortcuts/ }).count()).toBe(0);
+    await plain.getByRole('textbox', { name: 'What was done or found' }).fill('Raised the relay limit to 25 MB.');
+    await navigate(plain, () => plain.getByRole('button', { name: 'Add to work log (internal)' }).click());
+    expect(await text(plain.locator('#worklog ol.worklog'))).toContain('Raised the relay limit to 25 MB.');
+    // Liv gets the note live, and still sees nobody else (a page without the script is not counted).
+    await expect.poll(() => text(liv.locator('#worklog ol.worklog')), { timeout: 10_000 }).toContain('Raised the relay limit to 25 MB.');
+    expect(await liv.locator('#presence').isHidden()).toBe(true);
     sc.finish();
   });
 });
