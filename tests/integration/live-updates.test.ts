@@ -14,7 +14,7 @@ import { createLiveHub } from '../../src/web/live.js';
 import { addWorkLog, appendWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { takeTicket } from '../../src/services/tickets/assign-ticket.js';
 import { changeUrgency } from '../../src/services/tickets/change-urgency.js';
-import { parsePayload } from '../../src/services/live/feed.js';
+import { createLiveFeed, parsePayload, type FeedEvent } from '../../src/services/live/feed.js';
 import type { Actor } from '../../src/services/context.js';
 import type { Ticket } from '../../src/generated/prisma/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -379,6 +379,25 @@ describe('the pages the scripts enhance', () => {
     expect(row(owned.reference)).not.toContain('data-take');
     expect(taken.assigneeId).toBe(ann.id);
     expect(html.match(/id="take-form"/g)).toHaveLength(1);
+  });
+});
+
+describe('the feed', () => {
+  it('started again while it stops (the last page closed, a new one opened), hears changes once', async () => {
+    const feed = createLiveFeed(db, { pollMs: 100 });
+    const heard: FeedEvent[] = [];
+    feed.subscribe((e) => heard.push(e));
+    await feed.start();
+    const stopping = feed.stop();
+    const starting = feed.start();
+    await Promise.all([stopping, starting]);
+    const now = await db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket.id } });
+    await changeUrgency(as(db, bob), { reference: ticket.reference, version: now.version }, now.urgency === 'NONE' ? 'LOW' : 'NONE');
+    const mine = () => heard.filter((e) => e.kind === 'ticket' && e.ticketId === ticket.id && e.version === now.version + 1);
+    await expect.poll(() => mine().length, { timeout: 5000 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 400)); // no second poller, no second connection: still one
+    expect(mine()).toHaveLength(1);
+    await feed.stop();
   });
 });
 

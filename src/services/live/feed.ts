@@ -51,7 +51,10 @@ abstract class BaseFeed implements LiveFeed {
   abstract readonly mode: FeedMode;
   private readonly listeners = new Set<(event: FeedEvent) => void>();
   protected running = false;
+  /** Bumped by every start: work left over from an earlier run (a poll, a reconnection) sees it is stale. */
+  protected generation = 0;
   private starting: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
 
   subscribe(listener: (event: FeedEvent) => void): () => void {
     this.listeners.add(listener);
@@ -68,20 +71,30 @@ abstract class BaseFeed implements LiveFeed {
     }
   }
 
+  /** A start while a stop is under way begins once that stop is over. */
   start(): Promise<void> {
     if (!this.starting) {
-      this.running = true;
-      this.starting = this.begin();
+      this.starting = (this.stopping ?? Promise.resolve()).then(() => {
+        this.running = true;
+        this.generation++;
+        return this.begin();
+      });
     }
     return this.starting;
   }
 
   async stop(): Promise<void> {
-    if (!this.starting) return;
-    this.running = false;
-    await this.starting.catch(() => undefined);
+    const starting = this.starting;
+    if (!starting) return this.stopping ?? undefined;
     this.starting = null;
-    await this.end();
+    const stopping = (async () => {
+      await starting.catch(() => undefined);
+      this.running = false;
+      await this.end();
+    })();
+    this.stopping = stopping;
+    await stopping;
+    if (this.stopping === stopping) this.stopping = null;
   }
 
   protected abstract begin(): Promise<void>;
@@ -111,6 +124,7 @@ class NotifyFeed extends BaseFeed {
   }
 
   private async connect(): Promise<void> {
+    const generation = this.generation;
     const client = new pg.Client({ ...this.options, keepAlive: true });
     let gone = false;
     const onLost = (err?: unknown) => {
@@ -133,7 +147,7 @@ class NotifyFeed extends BaseFeed {
       void client.end().catch(() => undefined);
       throw err;
     }
-    if (!this.running) {
+    if (!this.running || generation !== this.generation) {
       gone = true;
       await client.end().catch(() => undefined);
       return;
@@ -193,17 +207,18 @@ class PollFeed extends BaseFeed {
   protected async begin(): Promise<void> {
     const [row] = await sql<{ last: number | null }>(this.db.prisma, `SELECT max(id) AS last FROM "TicketHistory"`, []).catch(() => [{ last: null }]);
     this.last = row?.last ?? 0;
-    this.schedule(this.intervalMs);
+    this.schedule(this.intervalMs, this.generation);
   }
 
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => void this.poll(), ms);
+  private schedule(ms: number, generation: number): void {
+    if (!this.running || generation !== this.generation) return;
+    this.timer = setTimeout(() => void this.poll(generation), ms);
     this.timer.unref();
   }
 
-  private async poll(): Promise<void> {
+  private async poll(generation: number): Promise<void> {
     this.timer = null;
+    if (generation !== this.generation) return;
     let full = false;
     try {
       const rows = await sql<{ id: number; ticketId: number; ticketVersion: number }>(
@@ -211,6 +226,7 @@ class PollFeed extends BaseFeed {
         `SELECT id, "ticketId", "ticketVersion" FROM "TicketHistory" WHERE id > $1::int ORDER BY id LIMIT 500`,
         [this.last],
       );
+      if (generation !== this.generation) return; // stopped (and maybe started again) meanwhile
       // One event per ticket, its latest version.
       const latest = new Map<number, number>();
       for (const r of rows) latest.set(r.ticketId, Math.max(latest.get(r.ticketId) ?? 0, r.ticketVersion));
@@ -226,7 +242,7 @@ class PollFeed extends BaseFeed {
       if (!this.failing) console.error('[live] could not read the latest changes:', (err as Error).message);
       this.failing = true;
     }
-    this.schedule(full ? 0 : this.intervalMs);
+    this.schedule(full ? 0 : this.intervalMs, generation);
   }
 
   protected async end(): Promise<void> {
