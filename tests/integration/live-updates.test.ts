@@ -19,7 +19,8 @@ import type { Actor } from '../../src/services/context.js';
 import type { Ticket } from '../../src/generated/prisma/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
-import { csrfOf, testApp } from '../helpers/http.js';
+import { confirmLink, csrfOf, testApp } from '../helpers/http.js';
+import { issueAccessToken } from '../../src/services/public/access-links.js';
 import { signInRaw } from '../security/route-cases.js';
 
 const SECRET = 'test-secret-that-is-long-enough-1234567890';
@@ -178,11 +179,20 @@ describe('the event stream of a ticket page', () => {
     s.close();
   });
 
-  it('sends strangers to sign in, and knows no ticket that does not exist', async () => {
+  it('sends strangers and customers to sign in, and knows no ticket that does not exist', async () => {
     const anon = await request(appA).get(`/tickets/${ticket.reference}/events`);
     expect(anon.status).toBe(303);
     expect(anon.headers.location).toMatch(/^\/login\?next=/);
     await request(appA).get('/tickets/CB-0000000/events').set('Cookie', bobCookie).expect(404);
+    // Customers never: their private link's page names no stream, and they hold no staff session.
+    const customer = request.agent(appA);
+    const token = await issueAccessToken(db.pool, ticket.id, null, 30);
+    const page = await confirmLink(customer, token);
+    expect(page.text).not.toContain('/events');
+    expect(page.text).not.toContain('live.js');
+    const res = await customer.get(`/tickets/${ticket.reference}/events`);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toMatch(/^\/login\?next=/);
   });
 
   it('delivers a change made through instance A to a page open on instance B, and presence both ways', async () => {
