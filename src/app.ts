@@ -30,6 +30,7 @@ import { unreadNotificationCount } from './web/middleware/unread.js';
 import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 import { BULK_LIMIT } from './services/tickets/bulk.js';
+import { createLiveHub, type LiveHub } from './web/live.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +42,13 @@ export interface AppDeps {
   pruneSessions?: boolean;
   /** Markdown and comparisons in worker threads; default: one made from the configuration. */
   renderer?: Renderer;
+  /** Live updates of ticket pages; default: one made from the configuration (see liveHubOf). */
+  live?: LiveHub;
+}
+
+/** The app's live-update hub: server.ts stops it at shutdown (it ends the open event streams). */
+export function liveHubOf(app: Express): LiveHub {
+  return app.locals.live as LiveHub;
 }
 
 /** The customer-facing pages' paths (src/web/routes/public.ts). */
@@ -50,9 +58,12 @@ const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
 
 /** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
-export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer }: AppDeps): Express {
+export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live }: AppDeps): Express {
   const app = express();
   const render = renderer ?? createRenderer(db, { workers: config.RENDER_WORKERS, timeoutMs: config.RENDER_TIMEOUT_MS });
+  // Holds nothing until the first live page opens (the feed starts then: src/services/live/feed.ts).
+  const hub = live ?? createLiveHub(db, { maxPerUser: config.LIVE_MAX_PER_USER, maxStreams: config.LIVE_MAX_STREAMS });
+  app.locals.live = hub;
   app.set('views', join(ROOT, 'views'));
   app.set('view engine', 'ejs');
   // Templates are compiled once, without `with` (see view-engine.ts), everywhere but in
@@ -132,13 +143,13 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   });
   app.use(csrf.protect);
 
-  app.use(authRoutes(db, config, passport));
+  app.use(authRoutes(db, config, passport, (sid) => hub.endSession(sid)));
   // Customer-facing pages: no staff sign-in (status, private links, web requests, help centre);
   // their times are in UTC whoever looks at them.
   app.use((req, res, next) => (CUSTOMER_PAGES.test(req.path) ? customerFacing(req, res, next) : next()));
   app.use(publicRoutes(db, config, render));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
-  app.use('/tickets', requireSignIn, ticketRoutes(db));
+  app.use('/tickets', requireSignIn, ticketRoutes(db, hub));
   app.use('/articles', requireSignIn, articleRoutes(db, render));
   app.use('/customers', requireSignIn, customerRoutes(db));
   app.use('/organizations', requireSignIn, organizationRoutes(db));

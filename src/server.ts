@@ -7,7 +7,7 @@ import { migrate, MigrationError } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
-import { createApp } from './app.js';
+import { createApp, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
@@ -97,6 +97,9 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log(`[caseboard] ${signal}: shutting down`);
+    // Open ticket pages' event streams never end by themselves: ended first (their browsers
+    // reconnect to another instance), or the server would wait for them forever.
+    await liveHubOf(app).stop();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     clearInterval(sweeping);

@@ -78,6 +78,12 @@ const schema = z.object({
   /** Bytes that all uploads in flight in one process may hold in memory together. */
   UPLOAD_MEMORY_BYTES: z.coerce.number().int().min(1024 * 1024).max(16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
 
+  // Live updates of ticket pages (src/web/live.ts).
+  /** Live ticket pages (event streams) one user may have open on one instance (a browser has 6 connections per server). */
+  LIVE_MAX_PER_USER: z.coerce.number().int().min(1).max(100).default(4),
+  /** Live ticket pages open on one instance, at most. */
+  LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(1000),
+
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */
   RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),

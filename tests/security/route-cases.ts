@@ -15,6 +15,7 @@
 //
 // Expected results: a status code, or 'login' = a 303 to /login?next=… (staff pages send
 // strangers to sign in).
+import type { IncomingMessage } from 'node:http';
 import request from 'supertest';
 import type { Express } from 'express';
 import type { Database } from '../../src/db/client.js';
@@ -383,6 +384,13 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
     }),
   },
   'GET /tickets/:reference': { expect: STAFF_PAGE, call: ticketPage },
+  // The page's live updates (an event stream: send() reads its first bytes, then closes it).
+  'GET /tickets/:reference/events': { expect: STAFF_PAGE, call: ticketPage },
+  // "Writing a reply" beats from the page's script: no page to go to, 204.
+  'POST /tickets/:reference/typing': {
+    expect: { anonymous: 401, technician: 204, admin: 204, deactivated: 403 },
+    call: (w) => ({ params: { reference: w.ticket.reference }, body: { kind: 'REPLY' } }),
+  },
   'GET /tickets/:reference/files/:fileId{/:name}': {
     expect: STAFF_PAGE,
     call: async (w) => ({ params: { reference: w.ticket.reference, fileId: await w.file(w.ticket), name: 'notes.txt' } }),
@@ -609,6 +617,28 @@ export const OPAQUE_MOUNTS: Record<string, { path: string; status: number }> = {
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
+/** An event stream never ends by itself: its answer is its first bytes, then it is closed. */
+function firstBytes(res: IncomingMessage, done: (err: Error | null, body: string) => void) {
+  const stream = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+  let text = '';
+  let called = false;
+  const finish = () => {
+    if (called) return;
+    called = true;
+    done(null, text);
+  };
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    text += chunk;
+    if (stream) {
+      res.destroy();
+      finish();
+    }
+  });
+  res.on('end', finish);
+  res.on('close', finish);
+}
+
 /**
  * Sends one request as the client: its cookie, and for forms its CSRF token (`token` overrides it;
  * null sends none).
@@ -616,6 +646,7 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export function send(app: Express, client: Client, method: string, url: string, body?: Record<string, unknown>, token: string | null = client.csrf) {
   const m = method.toLowerCase() as Method;
   const req = request(app)[m](url).set('Cookie', client.cookie);
+  if (m === 'get' && /\/events(\?|$)/.test(url)) return req.buffer(true).parse(firstBytes as unknown as Parameters<typeof req.parse>[0]);
   if (m === 'get') return req;
   return req.type('form').send({ ...(body ?? {}), ...(token === null ? {} : { _csrf: token }) });
 }

@@ -42,7 +42,7 @@ export interface QueueRow {
   title: string;
   urgency: Urgency;
   status: TicketStatus;
-  /** The version the row shows (bulk actions send it: stale.ts's rules apply to each ticket). */
+  /** The version the row shows (bulk actions and the "take it" shortcut send it: stale.ts's rules apply). */
   version: number;
   createdAt: Date;
   updatedAt: Date;

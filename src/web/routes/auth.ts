@@ -18,7 +18,8 @@ const LoginForm = z.object({
 
 const WRONG = 'Wrong email or password.';
 
-export function authRoutes(db: Database, config: Config, passport: InstanceType<typeof Passport>): Router {
+/** onSignOut: the session that is signing out (its live pages end: src/web/live.ts). */
+export function authRoutes(db: Database, config: Config, passport: InstanceType<typeof Passport>, onSignOut: (sid: string) => void = () => undefined): Router {
   passport.use(
     new LocalStrategy({ usernameField: 'email' }, (email, password, done) => {
       authenticate(db.prisma, email, password).then(
@@ -99,6 +100,7 @@ export function authRoutes(db: Database, config: Config, passport: InstanceType<
   });
 
   router.post('/logout', (req, res, next) => {
+    onSignOut(req.sessionID);
     req.logout((err) => {
       if (err) return next(err);
       req.session.destroy((destroyErr) => {

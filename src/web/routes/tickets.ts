@@ -47,6 +47,7 @@ import {
   NewTicketForm,
   RedactForm,
   QueueQuery,
+  TypingForm,
   ReopenForm,
   ResolveForm,
   StatusForm,
@@ -59,6 +60,8 @@ import {
 import { timeline } from '../presenters/ticket.js';
 import { followTicket, unfollowTicket } from '../../services/notifications/follow.js';
 import { handleIndex, mentionParts } from '../../services/notifications/mentions.js';
+import { TooManyStreams, type LiveHub } from '../live.js';
+import { setTyping } from '../../services/live/presence.js';
 import { age, ago, when } from '../presenters/time.js';
 import { timeZoneOf } from '../middleware/locals.js';
 import { organizationNames } from '../../services/organizations/read-organizations.js';
@@ -78,7 +81,7 @@ const NEW_TICKET_DEFAULTS = { urgency: 'NORMAL', channel: 'PHONE' };
 /** Statuses a bulk change may set (resolving needs a reason: "close as duplicate" instead). */
 const BULK_STATUSES: readonly TicketStatus[] = ['OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'CLOSED'];
 
-export function ticketRoutes(db: Database): Router {
+export function ticketRoutes(db: Database, live: LiveHub): Router {
   const router = Router();
   const ctx = (req: Request): ServiceContext => ({ db: db.prisma, actor: actorOf(req) });
 
@@ -120,6 +123,11 @@ export function ticketRoutes(db: Database): Router {
     const handles = handleIndex(everyone);
     const mentions = (e: { kind: string; body: string }) =>
       (e.kind === 'NOTE' || e.kind === 'ATTEMPTED_FIX') && e.body.includes('@') ? mentionParts(e.body, handles) : null;
+    // Where the work is (the keyboard's first stop, public/js/keys.js): the reply, when the
+    // customer spoke last (or reported it and nobody answered yet) on a ticket that needs work.
+    const last = view.workLog.at(-1);
+    const needsWork = !['RESOLVED', 'CLOSED', 'WAITING_ON_CUSTOMER'].includes(view.ticket.status);
+    const awaitsUs = needsWork && (last ? last.kind === 'CUSTOMER_REPLY' : view.ticket.createdById === null);
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
@@ -143,6 +151,9 @@ export function ticketRoutes(db: Database): Router {
       kb,
       kbHits,
       failed: failed ?? null,
+      // Live updates (public/js/live.js): the latest history row the page shows (every change writes one).
+      mark: view.history.reduce((m, h) => Math.max(m, h.id), 0),
+      awaitsUs,
       // After a redirect from one of the forms: what was done, and the section it is shown in.
       done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
     });
@@ -400,6 +411,26 @@ export function ticketRoutes(db: Database): Router {
     const reference = referenceParam(req);
     if (reference !== req.params.reference) return res.redirect(301, `/tickets/${reference}`);
     await renderTicket(req, res, reference);
+  });
+
+  // Live updates of an open ticket page (server-sent events, see src/web/live.ts): staff only,
+  // as the page itself. Past the caps a plain 429, which EventSource does not retry.
+  router.get('/:reference/events', async (req, res) => {
+    const reference = referenceParam(req);
+    try {
+      await live.open(req, res, actorOf(req), reference);
+    } catch (err) {
+      if (!(err instanceof TooManyStreams)) throw err;
+      res.status(429).type('text/plain').send(err.message);
+    }
+  });
+
+  // "Writing a reply / a note" beats from the page's script, throttled there (public/js/live.js).
+  router.post('/:reference/typing', async (req, res) => {
+    const form = TypingForm.safeParse(req.body ?? {});
+    if (!form.success) return res.status(422).type('text/plain').send(Object.values(fieldErrors(form.error)).join(' '));
+    await setTyping(ctx(req), referenceParam(req), form.data.kind);
+    res.status(204).end();
   });
 
   /**

@@ -252,3 +252,8 @@ export const BulkForm = z
     const back = f.back && /^[A-Za-z0-9=&%+._~-]*$/.test(f.back) ? f.back : '';
     return { items: f.t, action, back };
   });
+
+/** "I am writing a reply / a note" beats from the ticket page (public/js/live.js); empty: stopped. */
+export const TypingForm = z.object({
+  kind: z.enum(['REPLY', 'NOTE', ''], { error: 'kind must be REPLY, NOTE or empty.' }).transform((k) => (k === '' ? null : k)),
+});
