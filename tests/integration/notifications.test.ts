@@ -241,7 +241,7 @@ describe('mentions', () => {
     const { agent } = await signIn(app, carl.email);
     const page = await agent.get(`/tickets/${t.reference}`).expect(200);
     expect(page.text).toContain(`&lt;b&gt;ask&lt;/b&gt; <strong class="mention" title="${olga.name}">@${handle(olga)}</strong> please`);
-    expect(page.text).toMatch(/<li class="entry kind-note" id="entry-\d+">/);
+    expect(page.text).toMatch(/<li class="entry kind-note" id="entry-\d+"[^>]*>/);
     // In an entry with files too (its text goes through the inline-image presenter).
     await addWorkLog(as(db, carl), t.reference, { kind: 'ATTEMPTED_FIX', outcome: 'FAILED', body: `log for @${handle(olga)}`, files: [incomingFile('boot.log', Buffer.from('boot ok\n'))] });
     const again = await agent.get(`/tickets/${t.reference}`).expect(200);

@@ -82,6 +82,8 @@ function asOnPage(f: FormField): string | undefined {
   if (f.values[0] || !isText(f)) return f.values[0];
   if (/email/i.test(f.name)) return `pf-${uniq()}@example.test`;
   if (/password/i.test(f.name)) return 'a long enough password';
+  // An organization is chosen by the name of a record (an unknown one is refused): left empty, as most do.
+  if (/organization/i.test(f.name)) return '';
   return 'Printer';
 }
 

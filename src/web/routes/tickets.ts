@@ -152,7 +152,7 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
       kbHits,
       failed: failed ?? null,
       // Live updates (public/js/live.js): the latest history row the page shows (every change writes one).
-      mark: view.history.reduce((m, h) => Math.max(m, h.id), 0),
+      liveMark: view.history.reduce((m, h) => Math.max(m, h.id), 0),
       awaitsUs,
       // After a redirect from one of the forms: what was done, and the section it is shown in.
       done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
