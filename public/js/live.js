@@ -66,6 +66,8 @@
     banner.hidden = false;
   }
 
+  const plain = (html) => html.replace(/ style=""/g, '');
+
   async function refresh() {
     if (fetching) { again = true; return; }
     fetching = true;
@@ -79,7 +81,9 @@
         const name = fresh.dataset.live;
         const old = document.querySelector('[data-live="' + name + '"]');
         if (!old) continue;
-        if (old.outerHTML === fresh.outerHTML) continue;
+        // Compared as the server wrote them: the browser may add attributes of its own to the live
+        // page (an empty style="" on inputs), which would make every unchanged part look changed.
+        if (plain(old.outerHTML) === plain(fresh.outerHTML)) continue;
         if (!replaceable(old)) { heldBack = true; continue; }
         const copy = document.importNode(fresh, true);
         // An open "Edit details" stays open.

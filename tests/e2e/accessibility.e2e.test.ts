@@ -66,6 +66,16 @@ const PAGES: PageToAudit[] = [
   { name: 'error 404', status: 404, path: '/no-such-page' },
   { name: 'error 404, signed out', as: 'anonymous', status: 404, path: '/no-such-page' },
   { name: 'mail quarantine', path: '/mail/quarantine' },
+  { name: 'queue, my teams, by last update', path: '/tickets?team=mine&sort=updated' },
+  { name: 'teams', path: '/teams' },
+  { name: 'new team', path: '/teams/new' },
+  { name: 'team (default)', path: '/teams/1' },
+  { name: 'organizations', path: '/organizations' },
+  { name: 'new organization', path: '/organizations/new' },
+  { name: 'organization', open: addOrganization },
+  { name: 'notifications', path: '/notifications' },
+  { name: 'notification mail preferences', path: '/profile/notifications' },
+  { name: 'profile', path: '/profile' },
   // Customer-facing pages (no sign-in).
   { name: 'public status lookup', as: 'anonymous', path: '/status' },
   { name: 'public status, not found', as: 'anonymous', status: 404, open: lookUpWrongTicket },
@@ -81,6 +91,15 @@ const PAGES: PageToAudit[] = [
   { name: 'public help', as: 'anonymous', path: '/help?q=label+printer' },
   { name: 'public help article', as: 'anonymous', path: (f) => `/help/${f.publicArticleId}` },
 ];
+
+/** An admin adds an organization: its page (with its domain, its people and tickets: none yet). */
+async function addOrganization(page: Page): Promise<Response> {
+  await goto(page, '/organizations/new');
+  await page.locator('form input[name=name]').fill('Okafor Logistics');
+  await page.locator('form textarea[name=domains]').fill('okafor-logistics.example');
+  await page.locator('form textarea[name=contract]').fill('Gold, 8-18 weekdays.');
+  return navigate(page, () => page.getByRole('button', { name: 'Add the organization' }).click());
+}
 
 /** The status form filled in with the fixture ticket's reference and its customer's email. */
 async function lookUpTicket(page: Page, f: Fixtures, email = 'amara.okafor@example.com', expected = 200): Promise<Response> {

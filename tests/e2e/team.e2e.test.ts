@@ -56,10 +56,11 @@ async function waitForMail(to: string, match: RegExp, timeoutMs: number): Promis
 }
 
 /** The ticket page's reference of the newest ticket with this title, from the queue. */
-async function findTicket(page: Page, title: string): Promise<string> {
+async function findTicket(page: Page, title: string, check: (step: string) => Promise<void>): Promise<string> {
   const end = Date.now() + 20_000;
   for (;;) {
     await goto(page, `/tickets?q=${encodeURIComponent(title)}&status=all`);
+    await check('search');
     const link = page.getByRole('link', { name: title }).first();
     if (await link.count()) {
       const href = (await link.getAttribute('href')) ?? '';
@@ -101,6 +102,7 @@ describe('a team at work', () => {
     // Omar is away: the next mail goes to Nora.
     const omar = await sc.open(await newContext(browser, baseUrl));
     await signIn(omar, OMAR, (step) => sc.check(omar, `omar-${step}`));
+    await sc.check(omar, 'omar-queue');
     await goto(omar, admin.url().replace(baseUrl, ''));
     await sc.check(omar, 'omar-team-page');
     await navigate(omar, () => omar.getByRole('button', { name: /Mark away/ }).click());
@@ -112,8 +114,8 @@ describe('a team at work', () => {
     await customerMail(subject, 'Since Monday our site-to-site VPN drops every 20 minutes. Firewall: FortiGate 60F, FortiOS 7.2.8.');
     const nora = await sc.open(await newContext(browser, baseUrl));
     await signIn(nora, NORA, (step) => sc.check(nora, `nora-${step}`));
-    const reference = await findTicket(nora, subject);
-    await sc.check(nora, 'nora-search');
+    await sc.check(nora, 'nora-queue');
+    const reference = await findTicket(nora, subject, (step) => sc.check(nora, `nora-${step}`));
     await goto(nora, `/tickets/${reference}`);
     await sc.check(nora, 'nora-ticket');
     expect(await text(nora.locator('.ticket-head .meta'))).toContain(`Owner: ${NORA.name}`);
