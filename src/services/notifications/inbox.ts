@@ -31,12 +31,31 @@ export interface InboxLine {
  * UNREAD_COUNT_CAP rows whatever the backlog.
  */
 export async function countUnread(db: Db, userId: number): Promise<number> {
+  // Kept a moment per person: the header asks on every page they open. This process's own new
+  // notifications and reads show at once (notificationsChanged); another instance's within UNREAD_TTL_MS.
+  let kept = unreadCaches.get(db);
+  if (!kept) unreadCaches.set(db, (kept = new Map()));
+  const hit = kept.get(userId);
+  if (hit && hit.generation === generation && Date.now() - hit.at < UNREAD_TTL_MS) return hit.n;
+  const seen = generation;
   const [row] = await sql<{ n: number }>(
     db,
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Notification" WHERE "userId" = $1::int AND "readAt" IS NULL LIMIT ${UNREAD_COUNT_CAP}) x`,
     [userId],
   );
-  return row?.n ?? 0;
+  const n = row?.n ?? 0;
+  if (kept.size >= 10_000) kept.clear();
+  kept.set(userId, { at: Date.now(), n, generation: seen });
+  return n;
+}
+
+const UNREAD_TTL_MS = 3_000;
+let generation = 0;
+const unreadCaches = new WeakMap<Db, Map<number, { at: number; n: number; generation: number }>>();
+
+/** This process wrote notifications or marked some read: the header counts again. */
+export function notificationsChanged(): void {
+  generation++;
 }
 
 /** One page of the acting user's notifications, newest first (keyset on the (userId, createdAt DESC, id DESC) index). */
@@ -74,12 +93,15 @@ export async function openNotification(ctx: ServiceContext, id: number): Promise
     [id, ctx.actor.id],
   );
   if (!row) throw new NotFoundError('There is no such notification.');
+  notificationsChanged();
   return `/tickets/${row.reference}#${row.entry === null ? 'history' : `entry-${row.entry}`}`;
 }
 
 /** Marks every unread notification of the acting user read; returns how many. */
 export async function markAllRead(ctx: ServiceContext): Promise<number> {
-  return ctx.db.$executeRaw`
+  const n = await ctx.db.$executeRaw`
     UPDATE "Notification" SET "readAt" = now(), "emailPending" = false
     WHERE "userId" = ${ctx.actor.id}::int AND "readAt" IS NULL`;
+  notificationsChanged();
+  return n;
 }

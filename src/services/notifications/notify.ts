@@ -22,6 +22,7 @@ import {
   type WorkLogKind,
 } from '../../domain/enums.js';
 import type { Ticket } from '../../generated/prisma/client.js';
+import { notificationsChanged } from './inbox.js';
 import { historyActorColumns, isCustomerActor, type AnyActor, type HistoryActor } from '../context.js';
 import { resolveMentions } from './mentions.js';
 import { EMAIL_DEFAULTS } from './preferences.js';
@@ -97,6 +98,7 @@ export async function notifyUsers(
     notice.workLogEntryId ?? null,
     EMAIL_DEFAULTS[notice.kind],
   );
+  notificationsChanged();
 }
 
 /**
