@@ -9,6 +9,7 @@
 // - Whether it is mailed is decided here too (the person's preference for the final kind); the
 //   mail itself is a digest job queued by a trigger (see digest.ts).
 import type { Tx } from '../../db/client.js';
+import { FIELD_LABEL, LONG_FIELDS } from '../../domain/ticket-fields.js';
 import {
   CHANNEL_LABEL,
   RESOLUTION_LABEL,
@@ -134,23 +135,6 @@ export function excerpt(text: string, max = EXCERPT_MAX): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-const FIELD_WORDS: Record<string, string> = {
-  title: 'title',
-  description: 'description',
-  channel: 'channel',
-  environment: 'environment',
-  occurrence: 'when and how it happens',
-  workaround: 'workaround',
-  urgency: 'urgency',
-  status: 'status',
-  assigneeId: 'owner',
-  resolutionCode: 'resolution',
-  resolutionNote: 'resolution note',
-  duplicateOfId: 'duplicate of',
-  resolutionArticleId: 'resolving article',
-  customerId: 'customer',
-};
-const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote']);
 
 function shown(field: string, value: string | null): string {
   if (value === null) return '—';
@@ -165,7 +149,7 @@ function shown(field: string, value: string | null): string {
 
 /** One history row as words: "status: Open → Resolved", "the description". */
 function changeWords(row: { field: string; oldValue: string | null; newValue: string | null }): string {
-  const name = FIELD_WORDS[row.field] ?? row.field;
+  const name = FIELD_LABEL[row.field] ?? row.field;
   if (LONG_FIELDS.has(row.field)) return `the ${name}`;
   return `${name}: ${shown(row.field, row.oldValue)} → ${shown(row.field, row.newValue)}`;
 }

@@ -8,6 +8,7 @@
 // had, at that version, the old value of its first change since (TicketHistory holds one row per
 // changed field with its old value, and the reference's id for people and tickets).
 import type { Tx } from '../../db/client.js';
+import { FIELD_LABEL } from '../../domain/ticket-fields.js';
 import type { Ticket } from '../../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ServiceContext } from '../context.js';
@@ -55,11 +56,8 @@ export function markStale(ticket: Ticket, since: ChangedSince): void {
 
 const norm = (v: unknown): string | null => (v === null || v === undefined ? null : String(v).replace(/\r\n?/g, '\n').trim());
 const REFS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', 'resolutionArticleId', 'customerId', 'teamId']);
-const LABEL: Partial<Record<TrackedField, string>> = {
-  occurrence: 'when and how it happens', assigneeId: 'owner', teamId: 'team', resolutionCode: 'resolution', resolutionNote: 'resolution note',
-  internalResolutionNote: 'internal resolution note',
-  duplicateOfId: 'original ticket', resolutionArticleId: 'resolving article', customerId: 'customer', environment: "customer's environment",
-};
+// The conflict message's words: the timeline's, where a form's own label reads better.
+const LABEL: Partial<Record<TrackedField, string>> = { ...FIELD_LABEL, duplicateOfId: 'original ticket', environment: "customer's environment" };
 
 /**
  * For a form that sends every field whether the user edited it or not (the details form): the

@@ -10,31 +10,13 @@ import {
   type TicketStatus,
   type Urgency,
 } from '../../domain/enums.js';
+import { FIELD_LABEL, LONG_FIELDS } from '../../domain/ticket-fields.js';
 import type { TicketHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
 
 type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean; system?: boolean } };
 
-const FIELD_LABEL: Record<string, string> = {
-  title: 'title',
-  description: 'description',
-  channel: 'channel',
-  environment: 'environment',
-  occurrence: 'when and how it happens',
-  workaround: 'workaround',
-  urgency: 'urgency',
-  status: 'status',
-  assigneeId: 'owner',
-  resolutionCode: 'resolution',
-  resolutionNote: 'resolution note',
-  internalResolutionNote: 'internal resolution note',
-  duplicateOfId: 'duplicate of',
-  resolutionArticleId: 'resolving article',
-  customerId: 'customer',
-  teamId: 'team',
-};
 
-const LONG_FIELDS = new Set(['description', 'environment', 'occurrence', 'workaround', 'resolutionNote', 'internalResolutionNote']);
 
 function valueLabel(field: string | null, value: string | null): string {
   if (value === null) return '—';
