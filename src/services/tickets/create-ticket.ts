@@ -133,13 +133,14 @@ type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number;
  */
 export async function createTicket(ctx: ServiceContext, input: NewTicket): Promise<Ticket> {
   assertCan(ctx.actor, 'ticket.create');
-  const { id: teamId } = await ticketTeam(ctx.db, input.teamId);
+  const team = await ticketTeam(ctx.db, input.teamId);
+  const teamId = team.id;
   // Deactivated users and non-members cannot be given tickets, not even their own new one.
   if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, teamId, 'assignToMe');
   // The organization is picked by name from those on record (it applies to a new customer only).
   const org = await organizationByName(ctx.db, input.customer.organization, 'customerOrganization');
   const customer = { ...input.customer, organizationId: org?.id ?? input.customer.organizationId ?? null };
-  return insertTicket(ctx.db, { ...input, customer, teamId }, ctx.actor);
+  return insertTicket(ctx.db, { ...input, customer, teamId }, ctx.actor, undefined, team);
 }
 
 /**
@@ -164,8 +165,14 @@ export function createTicketForCustomer(
  * fastest) the ticket is one statement, with no transaction around it. The team's setting is read just before: a ticket created as an
  * admin switches automatic assignment on may be left for a person to assign.
  */
-async function insertTicket(db: Db, input: NewTicket, staff: Actor | null, tx?: Tx): Promise<Ticket> {
-  const team = await ticketTeam(tx ?? db, input.teamId);
+async function insertTicket(
+  db: Db,
+  input: NewTicket,
+  staff: Actor | null,
+  tx?: Tx,
+  known?: Awaited<ReturnType<typeof ticketTeam>>,
+): Promise<Ticket> {
+  const team = known ?? (await ticketTeam(tx ?? db, input.teamId));
   const withTeam = { ...input, teamId: team.id };
   // Given an owner by the team's automatic assignment; or else, outside the default team, announced to its members.
   const route = async (t: Tx, ticket: Ticket) => {
