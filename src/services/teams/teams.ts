@@ -21,6 +21,7 @@ let teamsCache: { at: number; value: TeamSummary[] } | undefined;
 
 export function invalidateTeamsCache(): void {
   teamsCache = undefined;
+  routingCache = undefined;
 }
 
 /** Every team (the default first, then by name) with its active members. */
@@ -54,20 +55,26 @@ export async function teamIdsOf(ctx: ServiceContext, userId = ctx.actor.id): Pro
 
 /**
  * A new ticket's team, as chosen (an unknown one is refused), or else the default team (where
- * new tickets go unless told otherwise), with whether it assigns automatically.
+ * new tickets go unless told otherwise), with whether it assigns automatically. Read from a
+ * snapshot of the teams kept TEAMS_TTL_MS (creating a ticket then costs no extra round trip);
+ * a team another instance created or changed a moment ago is read from the database.
  */
 export async function ticketTeam(
   tx: Tx,
   teamId?: number | null,
 ): Promise<{ id: number; autoAssign: AutoAssignMode; isDefault: boolean }> {
-  const team = await tx.team.findFirst({
-    where: teamId ? { id: teamId } : { isDefault: true },
-    select: { id: true, autoAssign: true, isDefault: true },
-  });
+  const kept = routingCache && Date.now() - routingCache.at < TEAMS_TTL_MS ? routingCache.teams : null;
+  const cached = kept?.find((t) => (teamId ? t.id === teamId : t.isDefault));
+  if (cached) return cached;
+  const teams = await tx.team.findMany({ select: { id: true, autoAssign: true, isDefault: true } });
+  routingCache = { at: Date.now(), teams };
+  const team = teams.find((t) => (teamId ? t.id === teamId : t.isDefault));
   if (team) return team;
   if (teamId) throw new ValidationError('That team does not exist.', { teamId: 'Choose a team from the list.' });
   throw new Error('No default team: the teams migration creates one.');
 }
+
+let routingCache: { at: number; teams: { id: number; autoAssign: AutoAssignMode; isDefault: boolean }[] } | undefined;
 
 export async function findTeamOrThrow(tx: Tx, teamId: number, field = 'teamId') {
   const team = await tx.team.findUnique({ where: { id: teamId } });
