@@ -1,9 +1,8 @@
 import { sql, type Tx } from '../../db/client.js';
 import type { Ticket } from '../../generated/prisma/client.js';
-import { systemActor } from '../context.js';
+import { systemActor, type HistoryActor } from '../context.js';
 import { lockTeam } from '../teams/manage-teams.js';
 import { changeTicket } from './history.js';
-import type { HistoryActor } from '../context.js';
 import { notifyTeamAssigned } from '../notifications/notify.js';
 
 /** Open tickets: what a person is carrying (automatic assignment's load and cap). */
