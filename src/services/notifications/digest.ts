@@ -3,10 +3,11 @@
 // migration 20261207060000_notifications; at most one waiting job per person). The job runs this:
 // one statement takes everything still pending for the person (unread; read in the app meanwhile
 // it is not mailed), marks it mailed and writes ONE outbox row listing it all; the outbox sends it
-// like any mail (send-mail.ts, its retries). Being one statement, it is all or nothing: a job
-// that runs twice, or two instances running jobs for one person, find the rows taken (the row
-// locks make the second wait, then see them no longer pending) and write no second mail.
+// like any mail (send-mail.ts, its retries). Being one statement, it is all or nothing; a job
+// that runs twice, or two instances running jobs for one person, take turns on a lock of the
+// person's and the second finds nothing pending: no second mail.
 import type pg from 'pg';
+import { withTransaction } from '../../db/client.js';
 import type { NotificationKind } from '../../domain/enums.js';
 
 /** Items listed in one mail; the rest are counted ("and 12 more") and are in the inbox. */
@@ -55,6 +56,12 @@ RETURNING id`;
  * done unmailed). Returns the outbox row's id.
  */
 export async function queueDigest(pool: pg.Pool, userId: number): Promise<number | null> {
-  const { rows } = await pool.query<{ id: number }>(DIGEST, [userId]);
-  return rows[0]?.id ?? null;
+  // One digest of a person at a time, whichever instance runs it: two at once locked the same
+  // rows in different orders and one died of a deadlock (seen in CI). The second waits, then
+  // finds nothing pending.
+  return withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [`caseboard.digest:${userId}`]);
+    const { rows } = await client.query<{ id: number }>(DIGEST, [userId]);
+    return rows[0]?.id ?? null;
+  });
 }
