@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testApp } from '../helpers/http.js';
 import type { InboundSmtp } from '../../src/mail/inbound-smtp.js';
@@ -100,7 +100,10 @@ describe('the inbound listener under load', () => {
     console.log(`[load] 9 MB message: answered in ${result!.ms} ms; /health ${count} requests, slowest ${slowest.toFixed(0)} ms`);
     // Decoding on the main thread held it 495–942 ms here; in the worker the slowest is 60–190 ms
     // (what is left: receiving the 9 MB through smtp-server), on a machine shared with other work.
-    expect(slowest).toBeLessThan(400);
+    // The embedded PGlite runs PostgreSQL (WASM) on this very thread, so there /health also waits
+    // for the database to write the 9 MB message and its ticket (355–367 ms alone, ~500 ms under
+    // CI's load): the server run is the one that tells a worker's decoding from the main thread's.
+    expect(slowest).toBeLessThan(inject('testDb').mode === 'embedded' ? 1500 : 400);
   }, 120_000);
 
   it('takes a normal message promptly behind ten whose quote trimming is slow', async () => {
