@@ -1,5 +1,6 @@
 import type { OrganizationHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
+import type { CustomerTimelineEntry } from './customer.js';
 
 type Row = OrganizationHistory & { actor: { name: string } | null };
 
@@ -10,19 +11,8 @@ const FIELD_LABEL: Record<string, string> = {
 };
 const LONG_FIELDS = new Set(['environment', 'contract']);
 
-export interface OrganizationTimelineEntry {
-  id: number;
-  actor: string;
-  /** What happened, as a sentence without its subject; `link` (if any) follows it, then `suffix`. */
-  summary: string;
-  link?: { href: string; text: string };
-  suffix?: string;
-  before?: string | null;
-  after?: string | null;
-  at: string;
-  ago: string;
-  iso: string;
-}
+/** An organization's timeline reads like a customer's: the same entry shape. */
+export type OrganizationTimelineEntry = CustomerTimelineEntry;
 
 function summarize(row: Row): Pick<OrganizationTimelineEntry, 'summary' | 'link' | 'suffix' | 'before' | 'after'> {
   if (row.action === 'CREATED') {

@@ -20,7 +20,7 @@ import { resolveTicket } from '../../services/tickets/resolve-ticket.js';
 import { reopenTicket } from '../../services/tickets/reopen-ticket.js';
 import { addWorkLog } from '../../services/tickets/add-work-log.js';
 import { listAssignableUsers } from '../../services/users/list-users.js';
-import { listTeams } from '../../services/teams/teams.js';
+import { listTeams, teamIdsOf } from '../../services/teams/teams.js';
 import { moveTicketToTeam } from '../../services/tickets/move-team.js';
 import { linkArticle, unlinkArticle } from '../../services/tickets/link-article.js';
 import { findSimilarTickets } from '../../services/tickets/similar-tickets.js';
@@ -175,10 +175,7 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
     const c = ctx(req);
     const teams = await listTeams(c);
     // "My teams": the teams the user is in (none: an empty queue that says so).
-    const teamFilter =
-      query.team === 'mine'
-        ? teams.filter((t) => t.members.some((m) => m.id === c.actor.id)).map((t) => t.id)
-        : query.team === undefined ? undefined : [query.team];
+    const teamFilter = query.team === 'mine' ? await teamIdsOf(c) : query.team === undefined ? undefined : [query.team];
     const [page, staff, views] = await Promise.all([
       listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, teams: teamFilter, text: query.q, sort: query.sort, after: query.after }),
       listAssignableUsers(c),
