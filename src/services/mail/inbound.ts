@@ -44,6 +44,7 @@ import { addCustomerReply } from '../public/customer-ticket.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
 import { teamForRecipients } from '../teams/teams.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
+import { ticketTransaction } from '../tickets/events.js';
 
 /** One received message, as the SMTP listener (src/mail/parse.ts) hands it over. */
 export interface ParsedInbound {
@@ -339,7 +340,8 @@ export async function receiveMail(db: Db, ids: MessageIds, msg: ParsedInbound, o
       return { mail: await record(db, 'IGNORED', { reason: automatic }), redelivered: false };
     }
     // Large files' bytes are written before the transaction (src/services/attachments/store.ts).
-    const mail = await withStagedFiles(db, files, (staged) => db.$transaction(
+    const mail = await withStagedFiles(db, files, (staged) => ticketTransaction(
+      db,
       async (tx) => {
         // The record's id first: the files it brings name it (attachments are never changed after).
         const [{ id }] = await tx.$queryRaw<[{ id: number }]>`SELECT nextval(pg_get_serial_sequence('"InboundMail"', 'id'))::int AS id`;

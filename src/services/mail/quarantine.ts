@@ -23,6 +23,7 @@ import { appendWorkLog } from '../tickets/add-work-log.js';
 import { followMailFiles } from '../attachments/attach.js';
 import { createTicketForCustomer } from '../tickets/create-ticket.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
+import { ticketTransaction } from '../tickets/events.js';
 import { aligned, domainOf } from '../../mail/auth-results.js';
 import { isTicketCustomer } from './inbound.js';
 
@@ -147,7 +148,7 @@ async function decide<T>(
   ) => Promise<{ state: 'ATTACHED' | 'TURNED_INTO_TICKET' | 'DISCARDED'; ticketId?: number; workLogEntryId?: number; value: T }>,
 ): Promise<T> {
   assertCan(ctx.actor, 'mail.triage');
-  const value = await ctx.db.$transaction(async (tx) => {
+  const value = await ticketTransaction(ctx.db, async (tx) => {
     // Two people deciding at once: the second waits here, then finds it decided.
     const locked = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM "InboundMail" WHERE id = ${inboundId}::int FOR UPDATE`;
     if (locked.length === 0) throw new NotFoundError('There is no such message.');

@@ -13,6 +13,7 @@ import type { IncomingFile } from '../attachments/files.js';
 import { withStagedFiles } from '../attachments/store.js';
 import { changeTicket } from '../tickets/history.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
+import { ticketTransaction } from '../tickets/events.js';
 
 export interface PublicTicket {
   id: number;
@@ -222,7 +223,7 @@ export async function addCustomerReply(
   const attempt = async (files: readonly IncomingFile[]) => {
     for (let n = 1; ; n++) {
       try {
-        return opts.tx ? await run(opts.tx, files) : await db.$transaction((tx) => run(tx, files), { timeout: 30_000 });
+        return opts.tx ? await run(opts.tx, files) : await ticketTransaction(db, (tx) => run(tx, files), { timeout: 30_000 });
       } catch (err) {
         if (opts.tx || !(err instanceof ConflictError) || n >= 3) throw err;
       }

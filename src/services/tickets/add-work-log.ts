@@ -14,6 +14,7 @@ import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
 import { notifyWorkLogAdded } from '../notifications/notify.js';
 import { noteWorkLogEntry } from './awaiting.js';
+import { recordTicketEvent } from './events.js';
 
 export interface WorkLogInput {
   kind: WorkLogKind;
@@ -78,6 +79,7 @@ export async function appendWorkLog(
   // A customer's message makes the ticket wait for us; a reply to them ends that (awaiting.ts).
   await noteWorkLogEntry(tx, ticket, input.kind, entry.createdAt);
   await notifyWorkLogAdded(tx, actor, ticket, entry, { mentions: opts.mentions });
+  recordTicketEvent(tx, { kind: 'worklog', ticketId: ticket.id, actor, entryKind: entry.kind, entryId: entry.id, at: entry.createdAt });
   return { ...entry, attachments };
 }
 

@@ -16,6 +16,7 @@ import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
+import { recordTicketEvent, settleTicketEvents, ticketEventsActive } from './events.js';
 
 export interface NewTicket {
   title: string;
@@ -182,8 +183,10 @@ async function insertTicket(
     return announceToTeam(t, by, routed);
   };
   if (tx) return route(tx, await insertTicketWithFiles(db, withTeam, staff, tx));
-  if (withTeam.assignToMe || (team.autoAssign === 'OFF' && team.isDefault)) return insertTicketWithFiles(db, withTeam, staff);
-  return insertTicketWithFiles(db, withTeam, staff, undefined, route);
+  // Nothing to route, no rule or SLA to apply (events.ts): one statement, no transaction.
+  const routed = !withTeam.assignToMe && !(team.autoAssign === 'OFF' && team.isDefault);
+  if (!routed && !(await ticketEventsActive(db))) return insertTicketWithFiles(db, withTeam, staff);
+  return insertTicketWithFiles(db, withTeam, staff, undefined, routed ? route : (_t, ticket) => Promise.resolve(ticket));
 }
 
 /**
@@ -195,7 +198,7 @@ async function insertTicket(
 async function insertTicketWithFiles(
   db: Db,
   input: NewTicket & { teamId: number },
-  staff: { id: number; name: string } | null,
+  staff: Actor | null,
   tx?: Tx,
   then?: (tx: Tx, ticket: Ticket) => Promise<Ticket>,
 ): Promise<Ticket> {
@@ -205,6 +208,8 @@ async function insertTicketWithFiles(
   // The ticket and its report's files in one transaction (the caller's, or one of its own).
   const withFiles = (staged: readonly IncomingFile[]) => async (t: Tx) => {
     const ticket = await insertTicketRow(db, input, staff, t);
+    const creator: HistoryActor = staff ?? { customerId: ticket.customerId, name: input.customer.name, email: input.customer.email };
+    recordTicketEvent(t, { kind: 'created', ticketId: ticket.id, actor: creator });
     const by = { actorId: staff?.id ?? null, actorCustomerId: staff ? null : ticket.customerId };
     if (staged.length > 0) {
       await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, staged);
@@ -216,7 +221,11 @@ async function insertTicketWithFiles(
   return withStagedFiles(db, files, async (staged) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const ticket = await db.$transaction(withFiles(staged), { timeout: 30_000 });
+        const ticket = await db.$transaction(async (t) => {
+          const created = await withFiles(staged)(t);
+          await settleTicketEvents(t);
+          return created;
+        }, { timeout: 30_000 });
         invalidateQueueCounts();
         return ticket;
       } catch (err) {

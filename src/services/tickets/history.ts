@@ -5,6 +5,7 @@ import { ConflictError } from '../errors.js';
 import { notifyTicketChanged } from '../notifications/notify.js';
 import { mergeStale } from './stale.js';
 import { awaitingAfterStatus } from './awaiting.js';
+import { recordTicketEvent } from './events.js';
 
 /** Ticket fields whose every change is written to the history. */
 export const TRACKED_FIELDS = [
@@ -121,5 +122,7 @@ export async function changeTicket(
   const after = { ...ticket, ...patch, ...extra, ...derived, version, updatedAt };
   // Who is told (the new owner, the followers), in this same transaction.
   await notifyTicketChanged(tx, actor, ticket, after, rows);
+  // Rules and the SLA clock act on it before the transaction commits (events.ts).
+  recordTicketEvent(tx, { kind: 'changed', ticketId: ticket.id, actor, fields: changed, before: ticket, after });
   return after;
 }

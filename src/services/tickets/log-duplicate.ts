@@ -6,6 +6,7 @@ import { assertCan } from '../policy.js';
 import { createTicket, type NewTicket } from './create-ticket.js';
 import { changeTicket } from './history.js';
 import { invalidateQueueCounts } from './queue.js';
+import { ticketTransaction } from './events.js';
 
 /**
  * A call about a problem that already has an open ticket (offered while the new ticket is typed):
@@ -16,7 +17,7 @@ export async function logDuplicateTicket(ctx: ServiceContext, input: NewTicket, 
   assertCan(ctx.actor, 'ticket.create');
   assertCan(ctx.actor, 'ticket.resolve');
   const reference = normalizeReference(originalReference);
-  const ticket = await ctx.db.$transaction(async (tx) => {
+  const ticket = await ticketTransaction(ctx.db, async (tx) => {
     const original = reference ? await tx.ticket.findUnique({ where: { reference } }) : null;
     if (!original) {
       throw new ValidationError(`No ticket has the reference ${originalReference}.`, { duplicateOf: 'Choose one of the open tickets offered.' });

@@ -5,6 +5,7 @@ import { assertCan, type Permission } from '../policy.js';
 import { assertNotClosed, assertVersion, findTicketOrThrow } from './rules.js';
 import { invalidateQueueCounts } from './queue.js';
 import { changedSince, markStale } from './stale.js';
+import { settleTicketEvents } from './events.js';
 
 export interface TicketTarget {
   reference: string;
@@ -33,7 +34,10 @@ export async function mutateTicket<T>(
       assertVersion(ticket, target.version);
     }
     assertNotClosed(ticket);
-    return change(tx, ticket);
+    const done = await change(tx, ticket);
+    // Rules and SLA due times follow from the change, in its transaction (events.ts).
+    await settleTicketEvents(tx);
+    return done;
   });
   invalidateQueueCounts();
   return result;
