@@ -99,6 +99,8 @@ export const NOTIFICATION_LABEL: Record<NotificationKind, string> = {
   CUSTOMER_REPLY: 'The customer replied on a ticket I own or follow',
   MENTION: 'Someone mentioned me in a note',
   FOLLOWED_CHANGE: 'A ticket I follow changed',
+  SLA_WARNING: 'A ticket of mine (or my team’s, unowned) is close to its SLA target',
+  SLA_BREACH: 'A ticket of mine (or my team’s, unowned) missed its SLA target',
 };
 
 export const MAIL_STATE_LABEL: Record<MailState, string> = { QUEUED: 'queued', SENT: 'sent', FAILED: 'failed' };

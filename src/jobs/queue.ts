@@ -38,6 +38,21 @@ const DIGEST_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
   retentionMinutes: 24 * 60,
 };
 
+/**
+ * SLA checks: a job per ticket for the moment its next warning or breach is due, queued by a
+ * trigger on "Ticket" when that moment is set or moves (migration 20261207100000_sla); a job for a
+ * moment that has moved since does nothing (src/services/sla/timer.ts).
+ */
+export const SLA_QUEUE = 'sla_timer';
+
+const SLA_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
+  retryLimit: 5,
+  retryDelay: 5,
+  retryBackoff: true,
+  expireInSeconds: 300,
+  retentionMinutes: 24 * 60,
+};
+
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
 const through = (pool: pg.Pool): PgBoss.Db => ({
   executeSql: (text, values) => pool.query(text, values),
@@ -51,6 +66,7 @@ export async function installJobQueue(pool: pg.Pool): Promise<void> {
   try {
     if (!(await boss.getQueue(MAIL_QUEUE))) await boss.createQueue(MAIL_QUEUE, { name: MAIL_QUEUE, ...MAIL_QUEUE_OPTIONS });
     if (!(await boss.getQueue(DIGEST_QUEUE))) await boss.createQueue(DIGEST_QUEUE, { name: DIGEST_QUEUE, ...DIGEST_QUEUE_OPTIONS });
+    if (!(await boss.getQueue(SLA_QUEUE))) await boss.createQueue(SLA_QUEUE, { name: SLA_QUEUE, ...SLA_QUEUE_OPTIONS });
   } finally {
     await boss.stop({ graceful: false, close: false });
   }

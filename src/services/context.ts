@@ -31,6 +31,7 @@ export interface SystemActor {
 /** The rules that act on their own, as history records them (TicketHistory.actorSystem). */
 export const SYSTEM_ACTORS = {
   'auto-assignment': 'Automatic assignment',
+  sla: 'SLA',
 } as const;
 export type SystemActorKey = keyof typeof SYSTEM_ACTORS;
 

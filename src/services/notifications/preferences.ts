@@ -10,6 +10,8 @@ export const EMAIL_DEFAULTS: Readonly<Record<NotificationKind, boolean>> = {
   CUSTOMER_REPLY: true,
   MENTION: true,
   FOLLOWED_CHANGE: false,
+  SLA_WARNING: true,
+  SLA_BREACH: true,
 };
 
 export type EmailPreferences = Record<NotificationKind, boolean>;
