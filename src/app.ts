@@ -25,6 +25,7 @@ import { organizationRoutes } from './web/routes/organizations.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
 import { teamRoutes } from './web/routes/teams.js';
+import { slaRoutes } from './web/routes/sla.js';
 import { notificationPreferenceRoutes, notificationRoutes } from './web/routes/notifications.js';
 import { unreadNotificationCount } from './web/middleware/unread.js';
 import { compiledEjs } from './web/view-engine.js';
@@ -155,6 +156,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/organizations', requireSignIn, organizationRoutes(db));
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/teams', requireSignIn, teamRoutes(db));
+  app.use('/sla', requireSignIn, slaRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));

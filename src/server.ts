@@ -11,6 +11,7 @@ import { createApp, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
+import { startSlaTimer } from './services/sla/timer.js';
 
 // Background database work (the job queue's polling and bookkeeping) can fail while PostgreSQL is
 // restarting; if a library leaves such a rejection unhandled, Node would end the whole app. A
@@ -56,6 +57,9 @@ async function main() {
     `[caseboard] mail: ${config.SMTP_URL ? `SMTP ${new URL(config.SMTP_URL).host}` : `.eml files in ${config.DATA_DIR}/mail`}` +
       (config.MAIL_WORKER_CONCURRENCY === 0 ? ' (sending off in this process)' : ''),
   );
+
+  // SLA warnings and breaches: jobs queued for each ticket's next due moment (src/services/sla/timer.ts).
+  const slaTimer = config.SLA_POLL_MS > 0 ? await startSlaTimer(db, { pollInterval: config.SLA_POLL_MS }) : undefined;
 
   // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
   let inbound: InboundSmtp | undefined;
@@ -105,6 +109,7 @@ async function main() {
     clearInterval(sweeping);
     await inbound?.stop();
     await mailer.stop();
+    await slaTimer?.stop();
     await filling;
     await db.close();
     process.exit(0);

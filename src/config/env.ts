@@ -42,6 +42,8 @@ const schema = z.object({
   /** Mails sent at once by this process's worker; 0 = this process sends none (another instance does). */
   MAIL_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
   MAIL_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** How often this process looks for due SLA checks (warnings, breaches); 0: it runs none (another instance does). */
+  SLA_POLL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   /** Private access links in mails stay valid this long (each new mail carries a fresh one). */
   ACCESS_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Inbound SMTP listener (for an MTA to deliver support mail to); unset: off. */

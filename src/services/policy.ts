@@ -24,6 +24,8 @@ export type Permission =
   | 'mail.triage'
   | 'attachment.redact'
   | 'team.manage'
+  | 'sla.read'
+  | 'sla.manage'
   | 'profile.update';
 
 /**
@@ -45,13 +47,15 @@ const STAFF: readonly Permission[] = [
   'article.read',
   'article.propose',
   'mail.triage',
+  // SLA policies and calendars (the ticket page explains the clock by them).
+  'sla.read',
   // Their own password, time zone and theme (src/services/users/profile.ts).
   'profile.update',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

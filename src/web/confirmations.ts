@@ -36,6 +36,11 @@ const MESSAGES = new Map<string, string>([
   ['redact-file', 'File redacted.'],
   ['team', 'Ticket moved to another team.'],
   ['follow', 'You follow this ticket: you will be told of its changes.'],
+  // SLA settings.
+  ['sla-calendar-saved', 'Calendar saved. Open tickets’ due times are being recomputed.'],
+  ['sla-holiday-added', 'Holiday added.'],
+  ['sla-holiday-removed', 'Holiday removed.'],
+  ['sla-policy-saved', 'Policy saved. Open tickets’ due times are being recomputed.'],
   ['unfollow', 'You no longer follow this ticket.'],
   // Notifications.
   ['notifications-read', 'All notifications marked read.'],

@@ -3,7 +3,7 @@
 // instance within SETTINGS_TTL_MS), and which policy applies to a ticket.
 import type { Db, Tx } from '../../db/client.js';
 import type { Channel, Urgency } from '../../domain/enums.js';
-import { ALWAYS_OPEN, type Calendar, type OpenSpan, type Weekday } from '../../domain/business-hours.js';
+import { ALWAYS_OPEN, compileCalendar, type BusinessCalendar, type Calendar, type OpenSpan, type Weekday } from '../../domain/business-hours.js';
 import type { SlaTargets } from '../../domain/sla-clock.js';
 
 export interface PolicyTargets {
@@ -19,7 +19,8 @@ export interface ActivePolicy {
   isDefault: boolean;
   calendarId: number | null;
   calendarName: string | null;
-  calendar: Calendar;
+  /** Compiled once per load of the settings (zone and holidays looked up once). */
+  calendar: BusinessCalendar;
   matchUrgencies: readonly Urgency[];
   matchChannels: readonly Channel[];
   matchTeamId: number | null;
@@ -45,6 +46,7 @@ export interface PolicySubject {
 }
 
 const SETTINGS_TTL_MS = 10_000;
+/** Kept for the process (one database per process), as the teams are. */
 let cached: { at: number; value: Promise<SlaSettings> } | undefined;
 
 /** Forget the kept settings (after an admin changed a calendar or a policy). */
@@ -66,14 +68,24 @@ async function load(db: Db | Tx): Promise<SlaSettings> {
     include: { targets: true, calendar: { include: { holidays: { select: { date: true } } } } },
     orderBy: [{ isDefault: 'asc' }, { position: 'asc' }, { id: 'asc' }],
   });
-  const policies: ActivePolicy[] = rows.map((p) => ({
+  const policies: ActivePolicy[] = [];
+  for (const p of rows) {
+    let calendar: BusinessCalendar;
+    try {
+      calendar = compileCalendar(p.calendar ? calendarFrom(p.calendar) : ALWAYS_OPEN);
+    } catch (err) {
+      // Saved calendars are checked; a zone this runtime no longer knows leaves the policy out.
+      console.error(`[sla] policy ${p.name} left out: ${(err as Error).message}`);
+      continue;
+    }
+    policies.push({
     id: p.id,
     name: p.name,
     position: p.position,
     isDefault: p.isDefault,
     calendarId: p.calendarId,
     calendarName: p.calendar?.name ?? null,
-    calendar: p.calendar ? calendarFrom(p.calendar) : ALWAYS_OPEN,
+    calendar,
     matchUrgencies: p.matchUrgencies,
     matchChannels: p.matchChannels,
     matchTeamId: p.matchTeamId,
@@ -84,19 +96,22 @@ async function load(db: Db | Tx): Promise<SlaSettings> {
     targets: Object.fromEntries(
       p.targets.map((t) => [t.urgency, { firstResponseMinutes: t.firstResponseMinutes, nextResponseMinutes: t.nextResponseMinutes, resolutionMinutes: t.resolutionMinutes }]),
     ),
-  }));
+    });
+  }
   return { policies, byId: new Map(policies.map((p) => [p.id, p])) };
 }
 
 /** The active policies (kept for SETTINGS_TTL_MS). */
 export function slaSettings(db: Db | Tx): Promise<SlaSettings> {
   const now = Date.now();
-  if (!cached || now - cached.at > SETTINGS_TTL_MS) {
-    const value = load(db);
-    cached = { at: now, value };
-    value.catch(() => (cached = undefined));
-  }
-  return cached.value;
+  if (cached && now - cached.at <= SETTINGS_TTL_MS) return cached.value;
+  const value = load(db);
+  const entry = { at: now, value };
+  cached = entry;
+  value.catch(() => {
+    if (cached === entry) cached = undefined;
+  });
+  return value;
 }
 
 /** Whether `policy`'s conditions hold for the ticket (an empty or null condition: any). */
