@@ -59,6 +59,8 @@ describe('sorting the queue', () => {
           updatedAt: new Date(base + (i % 6) * 60_000),
           // Nothing waits for us on a ticket waiting on the customer; others share 4 times.
           awaitingSince: status === 'WAITING_ON_CUSTOMER' ? null : new Date(base + (i % 4) * 1000),
+          // SLA due times with ties, and none on every third ticket (no running clock).
+          slaDueAt: i % 3 === 0 ? null : new Date(base + (i % 5) * 1000),
         },
       });
     }
@@ -89,11 +91,15 @@ describe('sorting the queue', () => {
         (a.awaitingSince === null ? 1 : 0) - (b.awaitingSince === null ? 1 : 0) ||
         (a.awaitingSince && b.awaitingSince ? +a.awaitingSince - +b.awaitingSince : 0) ||
         a.id - b.id,
+      due: (a, b) =>
+        (a.slaDueAt === null ? 1 : 0) - (b.slaDueAt === null ? 1 : 0) ||
+        (a.slaDueAt && b.slaDueAt ? +a.slaDueAt - +b.slaDueAt : 0) ||
+        a.id - b.id,
     };
     return rows.sort(cmp[sort]).map((r) => r.id);
   }
 
-  for (const sort of ['urgency', 'updated', 'age', 'waiting'] as const) {
+  for (const sort of ['urgency', 'updated', 'age', 'waiting', 'due'] as const) {
     it(`${sort}: every ticket once, in order, across pages with ties`, async () => {
       const got = await walk(sort);
       expect(got).toHaveLength(130);

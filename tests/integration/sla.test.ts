@@ -277,4 +277,18 @@ describe('settings pages', () => {
   });
 });
 
+describe('pages', () => {
+  it('the queue shows time left in words and sorts due first; the ticket page explains the clock', async () => {
+    const t = await fromWeb('Mail server down');
+    const queue = await agent.get('/tickets?sort=due');
+    expect(queue.status).toBe(200);
+    expect(queue.text).toMatch(/class="sla sla-(ok|soon|overdue)"><time datetime="[^"]+" title="SLA due [^"]+">(Due in|Overdue by) /);
+    const page = await agent.get(`/tickets/${t.reference}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('id="sla"');
+    expect(page.text).toContain('Every minute of this clock');
+    expect(page.text).toMatch(/First response<\/strong>: <span class="sla sla-\w+">Due in/);
+  });
+});
+
 export type { Ticket };

@@ -13,9 +13,10 @@ export const QUEUE_PAGE_SIZE = 50;
 /**
  * The queue's orders: urgency (critical first, then oldest first: the default), last update
  * (newest first), age (oldest first), waiting for us since (longest first; tickets nothing waits
- * for us on — waiting on the customer, resolved, closed — come last, oldest id first).
+ * for us on — waiting on the customer, resolved, closed — come last, oldest id first), due first
+ * (the earliest SLA due time first, overdue ones at the top; tickets with no running SLA clock last).
  */
-export const QUEUE_SORTS = ['urgency', 'updated', 'age', 'waiting'] as const;
+export const QUEUE_SORTS = ['urgency', 'updated', 'age', 'waiting', 'due'] as const;
 export type QueueSort = (typeof QUEUE_SORTS)[number];
 
 /** Where the previous page ended: the last row's place in the queue's order (one shape per sort). */
@@ -23,7 +24,8 @@ export type QueueCursor =
   | { sort?: 'urgency'; urgency: Urgency; createdAt: Date; id: number }
   | { sort: 'updated'; updatedAt: Date; id: number }
   | { sort: 'age'; createdAt: Date; id: number }
-  | { sort: 'waiting'; awaitingSince: Date | null; id: number };
+  | { sort: 'waiting'; awaitingSince: Date | null; id: number }
+  | { sort: 'due'; slaDueAt: Date | null; id: number };
 
 export interface QueueFilter {
   statuses: readonly TicketStatus[];
@@ -52,6 +54,10 @@ export interface QueueRow {
   assigneeName: string | null;
   teamId: number;
   awaitingSince: Date | null;
+  /** The earliest running SLA target's due time (null: none running). */
+  slaDueAt: Date | null;
+  /** An SLA policy applies (with no due time: its clocks are paused or met). */
+  slaPolicyId: number | null;
   /** Changed since this user last opened it (or never opened, and not logged by them). */
   unseen: boolean;
   /** The customer wrote after this user last opened it. */
@@ -154,6 +160,7 @@ const selectRow = (actorId: number) => Prisma.sql`
            (extract(epoch FROM t."createdAt") * 1000)::float8 AS "createdAt",
            (extract(epoch FROM t."updatedAt") * 1000)::float8 AS "updatedAt",
            (extract(epoch FROM t."awaitingSince") * 1000)::float8 AS "awaitingSince",
+           (extract(epoch FROM t."slaDueAt") * 1000)::float8 AS "slaDueAt", t."slaPolicyId",
            c.name AS "customerName",
            (SELECT org.name FROM "Organization" org WHERE org.id = c."organizationId") AS "customerOrganization",
            t."assigneeId", u.name AS "assigneeName", t."teamId",
@@ -161,10 +168,11 @@ const selectRow = (actorId: number) => Prisma.sql`
                 ELSE t.version > v."seenVersion" END AS unseen,
            coalesce(t."lastCustomerReplyAt" > v."seenAt", t."lastCustomerReplyAt" IS NOT NULL) AS "newReply"`;
 
-type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt' | 'awaitingSince'> & {
+type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt' | 'awaitingSince' | 'slaDueAt'> & {
   createdAt: number;
   updatedAt: number;
   awaitingSince: number | null;
+  slaDueAt: number | null;
 };
 
 async function readRows(ctx: ServiceContext, query: Prisma.Sql): Promise<QueueRow[]> {
@@ -174,6 +182,7 @@ async function readRows(ctx: ServiceContext, query: Prisma.Sql): Promise<QueueRo
     createdAt: new Date(r.createdAt),
     updatedAt: new Date(r.updatedAt),
     awaitingSince: r.awaitingSince === null ? null : new Date(r.awaitingSince),
+    slaDueAt: r.slaDueAt === null ? null : new Date(r.slaDueAt),
   }));
 }
 const joins = (actorId: number) => Prisma.sql`JOIN "Customer" c ON c.id = t."customerId" LEFT JOIN "User" u ON u.id = t."assigneeId"
@@ -245,6 +254,7 @@ const ORDER: Record<QueueSort, { branch: string; page: string; columns: string }
   updated: { branch: 't."updatedAt" DESC, t.id DESC', page: 'page."updatedAt" DESC, page.id DESC', columns: 't."updatedAt"' },
   age: { branch: 't."createdAt", t.id', page: 'page."createdAt", page.id', columns: 't."createdAt"' },
   waiting: { branch: 't."awaitingSince", t.id', page: 'page."awaitingSince", page.id', columns: 't."awaitingSince"' },
+  due: { branch: 't."slaDueAt", t.id', page: 'page."slaDueAt", page.id', columns: 't."slaDueAt"' },
 };
 
 /** The keyset condition: rows after the cursor in the sort's order (null: from the start). */
@@ -264,6 +274,10 @@ function afterCursor(sort: QueueSort, a: QueueCursor | undefined): Prisma.Sql | 
       return a.awaitingSince === null
         ? Prisma.sql`t."awaitingSince" IS NULL AND t.id > ${a.id}::int`
         : Prisma.sql`(t."awaitingSince", t.id) > (${a.awaitingSince}::timestamptz, ${a.id}::int)`;
+    case 'due':
+      return a.slaDueAt === null
+        ? Prisma.sql`t."slaDueAt" IS NULL AND t.id > ${a.id}::int`
+        : Prisma.sql`(t."slaDueAt", t.id) > (${a.slaDueAt}::timestamptz, ${a.id}::int)`;
   }
 }
 
@@ -279,7 +293,7 @@ function queueRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
        ORDER BY ${Prisma.raw(order.branch)} LIMIT ${limit})`;
   const branches: Prisma.Sql[] = [];
   for (const status of filter.statuses) {
-    if (sort !== 'waiting') {
+    if (sort !== 'waiting' && sort !== 'due') {
       branches.push(branch(status, after ? [...base, after] : base));
       continue;
     }
@@ -287,9 +301,12 @@ function queueRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
     // id) index, each read in order — the waiting tickets after the cursor, then those with no
     // time (all of them, or after the cursor's id once the pages have reached them). A row
     // comparison never matches a NULL, and an OR of both would read the index from its start.
-    const inNulls = filter.after?.sort === 'waiting' && filter.after.awaitingSince === null;
-    if (!inNulls) branches.push(branch(status, [...base, Prisma.sql`t."awaitingSince" IS NOT NULL`, ...(after ? [after] : [])]));
-    branches.push(branch(status, [...base, after && inNulls ? after : Prisma.sql`t."awaitingSince" IS NULL`]));
+    // The same for "due first" on slaDueAt.
+    const column = sort === 'waiting' ? 't."awaitingSince"' : 't."slaDueAt"';
+    const inNulls =
+      (filter.after?.sort === 'waiting' && filter.after.awaitingSince === null) || (filter.after?.sort === 'due' && filter.after.slaDueAt === null);
+    if (!inNulls) branches.push(branch(status, [...base, Prisma.raw(`${column} IS NOT NULL`), ...(after ? [after] : [])]));
+    branches.push(branch(status, [...base, after && inNulls ? after : Prisma.raw(`${column} IS NULL`)]));
   }
   if (branches.length === 0) return null;
   return Prisma.sql`
@@ -432,6 +449,8 @@ function cursorOf(sort: QueueSort, row: QueueRow): QueueCursor {
       return { sort, createdAt: row.createdAt, id: row.id };
     case 'waiting':
       return { sort, awaitingSince: row.awaitingSince, id: row.id };
+    case 'due':
+      return { sort, slaDueAt: row.slaDueAt, id: row.id };
   }
 }
 

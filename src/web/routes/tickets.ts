@@ -65,6 +65,9 @@ import { setTyping } from '../../services/live/presence.js';
 import { age, ago, when } from '../presenters/time.js';
 import { timeZoneOf } from '../middleware/locals.js';
 import { organizationNames } from '../../services/organizations/read-organizations.js';
+import { slaSettings } from '../../services/sla/policies.js';
+import { dueShown, slaPanel } from '../presenters/sla.js';
+import { explainTicketSla } from '../../services/sla/explain.js';
 
 type Body = Record<string, unknown>;
 
@@ -108,6 +111,8 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
   async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
     const c = ctx(req);
     const [view, teams, everyone] = await Promise.all([getTicketView(c, reference), listTeams(c), listAssignableUsers(c)]);
+    // The SLA clocks explained, when a policy applies (one more query, only then).
+    const sla = view.ticket.slaPolicyId !== null ? slaPanel(await explainTicketSla(c, view.ticket.id), new Date(), timeZoneOf(res)) : null;
     // Who the ticket can be given to: the active members of its team.
     const staff = teams.find((tm) => tm.id === view.ticket.teamId)?.members ?? [];
     // Articles to link: only when asked (?kb=words, or ?kb= for articles matching the title).
@@ -131,6 +136,7 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
     res.status(status).render('tickets/show', {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
+      sla,
       workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now), parts: mentions(e) })),
       markMentions: (text: string) => mentionParts(text, handles),
       followers: view.followers,
@@ -176,11 +182,14 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
     const teams = await listTeams(c);
     // "My teams": the teams the user is in (none: an empty queue that says so).
     const teamFilter = query.team === 'mine' ? await teamIdsOf(c) : query.team === undefined ? undefined : [query.team];
-    const [page, staff, views] = await Promise.all([
+    const [page, staff, views, sla] = await Promise.all([
       listQueue(c, { statuses: query.status, urgency: query.urgency, assignee: query.assignee, teams: teamFilter, text: query.q, sort: query.sort, after: query.after }),
       listAssignableUsers(c),
       listSavedViews(c),
+      slaSettings(c.db),
     ]);
+    // The "Due" column, when SLA policies are in use (or the queue is in due order).
+    const slaOn = sla.policies.length > 0 || query.sort === 'due';
     const shown = parsed.success ? raw : {};
     const now = new Date();
     const filterParams = new URLSearchParams();
@@ -232,8 +241,11 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
           time: t ? age(t, now) : null,
           at: t ? t.toISOString() : null,
           atLabel: t ? when(t, zone) : null,
+          due: slaOn ? dueShown(r.slaDueAt, r.slaPolicyId, r.status, now) : null,
+          dueLabel: slaOn && r.slaDueAt ? when(r.slaDueAt, zone) : null,
         };
       }),
+      slaOn,
       counts: page.counts,
       total: page.total,
       hiddenDone,

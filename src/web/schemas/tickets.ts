@@ -133,10 +133,12 @@ function parseCursor(sort: QueueSort, raw: string): QueueCursor | null {
   const i = tid(parts[1]);
   if (i === null) return null;
   if (sort === 'waiting' && parts[0] === 'N') return { sort, awaitingSince: null, id: i };
+  if (sort === 'due' && parts[0] === 'N') return { sort, slaDueAt: null, id: i };
   const at = ms(parts[0]);
   if (!at) return null;
   if (sort === 'updated') return { sort, updatedAt: at, id: i };
   if (sort === 'age') return { sort, createdAt: at, id: i };
+  if (sort === 'due') return { sort, slaDueAt: at, id: i };
   return { sort, awaitingSince: at, id: i };
 }
 
@@ -168,6 +170,8 @@ export function encodeCursor(c: QueueCursor): string {
       return `${ms(c.createdAt)}.${c.id}`;
     case 'waiting':
       return `${c.awaitingSince === null ? 'N' : ms(c.awaitingSince)}.${c.id}`;
+    case 'due':
+      return `${c.slaDueAt === null ? 'N' : ms(c.slaDueAt)}.${c.id}`;
   }
 }
 
