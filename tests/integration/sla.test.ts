@@ -23,6 +23,7 @@ import { reopenTicket } from '../../src/services/tickets/reopen-ticket.js';
 import { takeTicket } from '../../src/services/tickets/assign-ticket.js';
 import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
 import type { Ticket } from '../../src/generated/prisma/client.js';
+import { addTeamMember, createTeam, updateTeam } from '../../src/services/teams/manage-teams.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -162,6 +163,28 @@ describe('warnings and breaches', () => {
     const notices = await db.prisma.notification.findMany({ where: { ticketId: t.id, kind: { in: ['SLA_WARNING', 'SLA_BREACH'] } } });
     expect(new Set(notices.map((n) => n.kind))).toEqual(new Set(['SLA_WARNING', 'SLA_BREACH']));
     await expectStoredIsRecomputed(t.id);
+  });
+
+  it('a breach gives the ticket to the team’s lead when the policy says so', async () => {
+    const lead = await buildUser(db, { name: 'Lena Lead' });
+    const team = await createTeam(as(db, admin), { name: 'Network', autoAssign: 'OFF', maxOpenPerPerson: null });
+    await addTeamMember(as(db, admin), team.id, lead.id);
+    await addTeamMember(as(db, admin), team.id, tech.id);
+    const current = await db.prisma.team.findUniqueOrThrow({ where: { id: team.id } });
+    await updateTeam(as(db, admin), team.id, current.version, { name: 'Network', autoAssign: 'OFF', maxOpenPerPerson: null, leadId: lead.id });
+    const history = await db.prisma.teamHistory.findMany({ where: { teamId: team.id, field: 'leadId' } });
+    expect(history).toEqual([expect.objectContaining({ oldValue: null, newValue: 'Lena Lead' })]);
+    await createPolicy(as(db, admin), policy({ name: 'Network', isDefault: false, matchTeamId: team.id, escalateUrgency: false, escalateToLead: true }));
+    const t = await buildTicket(db, tech, { teamId: team.id });
+    const acted = await checkSlaTicket(db.prisma, t.id, new Date(t.createdAt.getTime() + 2401 * MIN));
+    expect(acted).toEqual(['RESOLUTION:1:breach']);
+    const now = await row(t.id);
+    expect(now.assigneeId).toBe(lead.id);
+    expect(now.status).toBe('OPEN');
+    const rows = await db.prisma.ticketHistory.findMany({ where: { ticketId: t.id, field: 'assigneeId' } });
+    expect(rows).toEqual([expect.objectContaining({ actorSystem: 'sla', newValue: 'Lena Lead' })]);
+    // The lead is told by the assignment itself.
+    expect(await db.prisma.notification.count({ where: { ticketId: t.id, userId: lead.id } })).toBeGreaterThan(0);
   });
 
   it('a job for a moment that moved does nothing', async () => {

@@ -7,6 +7,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { assertCan, can } from '../policy.js';
 import { invalidateStaffCache } from '../users/list-users.js';
 import { invalidateTeamsCache } from './teams.js';
+import { findAssignableUser } from '../tickets/rules.js';
 
 export interface TeamInput {
   name: string;
@@ -18,9 +19,11 @@ export interface TeamInput {
   address?: string | null;
   /** Make it the default team (where new tickets go). The default cannot be un-set, only moved. */
   isDefault?: boolean;
+  /** Who an SLA breach escalates the team's tickets to: an active member (null: nobody; undefined: unchanged). */
+  leadId?: number | null;
 }
 
-const TRACKED = ['name', 'description', 'autoAssign', 'maxOpenPerPerson', 'isDefault', 'address'] as const;
+const TRACKED = ['name', 'description', 'autoAssign', 'maxOpenPerPerson', 'isDefault', 'address', 'leadId'] as const;
 const show = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 /** A unique violation on a team: its name, or its address, is another team's. */
@@ -94,7 +97,12 @@ export async function updateTeam(ctx: ServiceContext, teamId: number, version: n
         maxOpenPerPerson: input.maxOpenPerPerson,
         isDefault: input.isDefault ?? team.isDefault,
         address: input.address === undefined ? team.address : cleanAddress(input.address),
+        leadId: input.leadId === undefined ? team.leadId : input.leadId,
       };
+      // The lead is an active member of the team (the SLA hands tickets to them).
+      const lead = patch.leadId !== null && patch.leadId !== team.leadId ? await findAssignableUser(tx, patch.leadId, team.id, 'leadId') : null;
+      const leadName = async (id: number | null) =>
+        id === null ? null : id === lead?.id ? lead.name : ((await tx.user.findUnique({ where: { id }, select: { name: true } }))?.name ?? String(id));
       const changed = TRACKED.filter((f) => show(patch[f]) !== show(team[f]));
       if (changed.length === 0) return team;
       if (patch.isDefault && !team.isDefault) {
@@ -106,6 +114,7 @@ export async function updateTeam(ctx: ServiceContext, teamId: number, version: n
           });
         }
       }
+      const [oldLead, newLead] = changed.includes('leadId') ? await Promise.all([leadName(team.leadId), leadName(patch.leadId)]) : [null, null];
       const updated = await tx.team.update({ where: { id: team.id }, data: { ...patch, version: team.version + 1, updatedAt: new Date() } });
       await tx.teamHistory.createMany({
         data: changed.map((field) => ({
@@ -113,8 +122,9 @@ export async function updateTeam(ctx: ServiceContext, teamId: number, version: n
           actorId: ctx.actor.id,
           action: 'CHANGED' as const,
           field,
-          oldValue: show(team[field]),
-          newValue: show(patch[field]),
+          // The lead by name, as people read it.
+          oldValue: field === 'leadId' ? oldLead : show(team[field]),
+          newValue: field === 'leadId' ? newLead : show(patch[field]),
         })),
       });
       return updated;

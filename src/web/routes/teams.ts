@@ -79,6 +79,7 @@ export function teamRoutes(db: Database): Router {
       ...page,
       manage,
       candidates: manage ? await listNonMembers(c, page.team.id) : [],
+      leadOptions: [['', 'Nobody']].concat(page.members.filter((m) => m.active).map((m) => [String(m.id), m.name])),
       modes,
       labels: { ...res.locals.labels, AUTO_ASSIGN_LABEL },
       history: page.team.history.map((h) => ({ ...h, at: when(h.createdAt, timeZoneOf(res)), actor: h.actor?.name ?? 'Caseboard' })),
@@ -117,7 +118,7 @@ export function teamRoutes(db: Database): Router {
     });
   }
 
-  teamAction('team', '', EditTeamForm, (c, tid, f) => updateTeam(c, tid, f.version, input(f)), 'team-saved');
+  teamAction('team', '', EditTeamForm, (c, tid, f) => updateTeam(c, tid, f.version, { ...input(f), leadId: f.leadId }), 'team-saved');
   teamAction('add', '/members', MemberForm, (c, tid, f) => addTeamMember(c, tid, f.userId), 'team-member-added');
   teamAction('remove', '/members/remove', MemberForm, (c, tid, f) => removeTeamMember(c, tid, f.userId), 'team-member-removed');
   teamAction('availability', '/availability', AvailabilityForm, (c, _tid, f) => setAvailability(c, f.userId, f.available === 'true'), 'team-availability');

@@ -34,7 +34,12 @@ const teamFields = {
 };
 
 export const NewTeamForm = z.object(teamFields);
-export const EditTeamForm = z.object({ version, ...teamFields });
+export const EditTeamForm = z.object({
+  version,
+  ...teamFields,
+  /** Who SLA breaches escalate to ('': nobody). */
+  leadId: z.union([z.literal('').transform(() => null), id]).optional(),
+});
 export const MemberForm = z.object({ userId: id });
 export const AvailabilityForm = z.object({
   userId: id,
