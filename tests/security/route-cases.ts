@@ -247,6 +247,26 @@ export class World {
     return team;
   }
 
+  /** A business calendar of its own, with one holiday (for the SLA pages). */
+  async freshCalendar() {
+    return this.db.prisma.businessCalendar.create({
+      data: {
+        name: `Calendar ${this.unique()}`,
+        timeZone: 'Europe/Berlin',
+        hours: { 1: [{ start: 480, end: 1080 }], 2: [], 3: [], 4: [], 5: [], 6: [], 7: [] },
+        holidays: { create: { date: new Date('2026-12-25'), name: 'Christmas' } },
+      },
+      include: { holidays: true },
+    });
+  }
+
+  /** An SLA policy of its own (inactive, so it changes no other test's tickets). */
+  async freshPolicy() {
+    return this.db.prisma.slaPolicy.create({
+      data: { name: `Policy ${this.unique()}`, active: false, targets: { create: { urgency: 'CRITICAL', firstResponseMinutes: 30 } } },
+    });
+  }
+
   async freshUser(): Promise<{ id: number; version: number; email: string }> {
     const u = await buildUser(this.db, { name: 'Target User' });
     const row = await this.db.prisma.user.findUniqueOrThrow({ where: { id: u.id } });
@@ -568,6 +588,46 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /teams/:id/availability': {
     expect: ADMIN_POST,
     call: async (w) => ({ params: { id: (await w.freshTeam()).id }, body: { userId: w.user.id, available: 'false' } }),
+  },
+
+  // SLA settings: staff read them, admins change them.
+  'GET /sla': { expect: STAFF_PAGE },
+  'GET /sla/calendars/new': { expect: ADMIN_PAGE },
+  'POST /sla/calendars': {
+    expect: ADMIN_POST,
+    call: (w) => ({ body: { name: `Calendar ${w.unique()}`, timeZone: 'UTC', hours1: '08:00-18:00' } }),
+  },
+  'GET /sla/calendars/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshCalendar()).id } }) },
+  'POST /sla/calendars/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const c = await w.freshCalendar();
+      return { params: { id: c.id }, body: { version: c.version, name: `Renamed ${w.unique()}`, timeZone: 'UTC', hours2: '09:00-17:00' } };
+    },
+  },
+  'POST /sla/calendars/:id/holidays': {
+    expect: ADMIN_POST,
+    call: async (w) => ({ params: { id: (await w.freshCalendar()).id }, body: { date: '2027-01-01', holidayName: 'New Year' } }),
+  },
+  'POST /sla/calendars/:id/holidays/remove': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const c = await w.freshCalendar();
+      return { params: { id: c.id }, body: { holidayId: c.holidays[0]!.id } };
+    },
+  },
+  'GET /sla/policies/new': { expect: ADMIN_PAGE },
+  'POST /sla/policies': {
+    expect: ADMIN_POST,
+    call: (w) => ({ body: { name: `Policy ${w.unique()}`, warnPercent: '75', 'first-CRITICAL': '30m' } }),
+  },
+  'GET /sla/policies/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshPolicy()).id } }) },
+  'POST /sla/policies/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const p = await w.freshPolicy();
+      return { params: { id: p.id }, body: { version: p.version, name: `Renamed ${w.unique()}`, warnPercent: '80', 'resolution-HIGH': '1d' } };
+    },
   },
 
   // Users: admins only.
