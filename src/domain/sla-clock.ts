@@ -257,7 +257,8 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
   const resolved = () => phase === 'resolved'; // (read through a function: `enter` changes it)
   let last = -Infinity;
 
-  const open = () => clocks.filter((c) => c.open);
+  // At most three clocks are open at once: the first response, the resolution, one next response.
+  const open = () => [first, resolution, next].filter((c): c is Live => c !== null && c.open);
   const startNext = (at: number) => {
     if (nextMs === null || next !== null || phase === 'resolved') return;
     cycles += 1;

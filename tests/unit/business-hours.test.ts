@@ -230,7 +230,7 @@ describe('bounds', () => {
     expect(explainSpans(BERLIN, from, to, 1)).toEqual([{ ...all[0], truncated: true }]);
   });
 
-  it('10 years of office hours in about a millisecond or so once warm; under 50 ms in any case', () => {
+  it('10 years of office hours: under 50 ms once the zone is known (about 1 ms), the first time under 250 ms', () => {
     for (const timeZone of ['Europe/Berlin', 'America/New_York', 'Australia/Sydney']) {
       const cal = compileCalendar({ ...BERLIN, timeZone, holidays: ['2027-12-24', '2028-12-24'] });
       const from = z('2031-01-01T00:00:00Z');
@@ -238,10 +238,12 @@ describe('bounds', () => {
       let started = performance.now();
       const cold = cal.msBetween(from, to);
       const coldMs = performance.now() - started;
-      started = performance.now();
-      expect(businessMsBetween({ ...BERLIN, timeZone }, from, to)).toBe(cold);
-      const warmMs = performance.now() - started;
-      expect(warmMs).toBeLessThan(50);
+      const warm = [0, 1, 2].map(() => {
+        started = performance.now();
+        expect(businessMsBetween({ ...BERLIN, timeZone }, from, to)).toBe(cold);
+        return performance.now() - started;
+      });
+      expect(Math.min(...warm)).toBeLessThan(50); // the best of three: a busy machine can hold up any one
       expect(coldMs).toBeLessThan(250); // first use of a zone reads its offsets from Intl
       let weekdays = 0;
       for (let t = from.getTime(); t < to.getTime(); t += DAY) if (new Date(t).getUTCDay() % 6 !== 0) weekdays++;
