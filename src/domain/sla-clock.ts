@@ -302,7 +302,7 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
         const startPhase = p === 'resolved' ? 'active' : p;
         phase = startPhase;
         if (firstMs !== null) {
-          first = new Live(bc, 'FIRST_RESPONSE', 1, at, firstMs, startPhase);
+          first = new Live(bc, 'FIRST_RESPONSE', 1, at, firstMs, e.byStaff ? 'active' : startPhase); // (no empty pause when met at once)
           clocks.push(first);
           if (e.byStaff) first.meet(at, 'created-by-staff');
         }

@@ -48,6 +48,12 @@ describe('first response', () => {
     expect(clock(r, 'FIRST_RESPONSE')).toMatchObject({ consumedMs: 30 * MIN, breachedAt: null, state: 'met' });
   });
 
+  it('a ticket staff logged as waiting on the customer has its first response met without a pause', () => {
+    const r = computeSla([created('2026-12-07T08:00:00Z', 'WAITING_ON_CUSTOMER', true)], ALL, BERLIN);
+    expect(clock(r, 'FIRST_RESPONSE')).toMatchObject({ state: 'met', metBy: 'created-by-staff', pauses: [] });
+    expect(clock(r, 'RESOLUTION')).toMatchObject({ state: 'paused', pauses: [{ from: z('2026-12-07T08:00:00Z'), to: null, reason: 'WAITING_ON_CUSTOMER' }] });
+  });
+
   it('is met at creation when staff logged the ticket; customer messages then start next-response cycles', () => {
     const r = computeSla([created('2026-12-07T08:00:00Z', 'OPEN', true), customer('2026-12-07T09:00:00Z')], ALL, BERLIN);
     expect(clock(r, 'FIRST_RESPONSE')).toMatchObject({ state: 'met', metBy: 'created-by-staff', consumedMs: 0, breachedAt: null });
@@ -410,6 +416,24 @@ describe('properties', () => {
         });
       }),
       propParams(200),
+    );
+  });
+
+  it('later events do not rewrite the past: a met response clock stays as it was, a running one only grows', () => {
+    fc.assert(
+      fc.property(historyArb(), fc.nat(), targetsArb, calendarArb(), (events, cut, targets, cal) => {
+        const prefix = events.slice(0, 1 + (cut % events.length));
+        const early = computeSla(prefix, targets, cal).clocks;
+        const late = computeSla(events, targets, cal).clocks;
+        for (const c of early) {
+          const same = late.find((l) => l.kind === c.kind && l.cycle === c.cycle);
+          expect(same).toBeDefined();
+          expect(same!.startedAt).toEqual(c.startedAt);
+          if (c.state === 'met' && c.kind !== 'RESOLUTION') expect(same).toEqual(c);
+          else expect(same!.consumedMs).toBeGreaterThanOrEqual(c.consumedMs);
+        }
+      }),
+      propParams(150),
     );
   });
 
