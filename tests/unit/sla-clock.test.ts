@@ -379,8 +379,10 @@ describe('properties', () => {
     );
   });
 
-  it('a pause never consumes time: waiting on the customer in a working stretch takes exactly its business time off every clock', () => {
-    const arb = fc
+  // A stretch [from, to] of a history in which the ticket is worked on (no status event inside),
+  // and the same history with that stretch spent waiting on the customer, or resolved.
+  const stretchArb = (as: TicketStatus) =>
+    fc
       .record({ events: historyArb(), i: fc.nat(), j: fc.nat() })
       .map(({ events, i, j }) => {
         const st = statuses(events);
@@ -391,22 +393,24 @@ describe('properties', () => {
         let end = a;
         while (end + 1 < events.length && events[end + 1]!.kind !== 'status') end++;
         const b = a + (j % (end - a + 1));
-        const paused = [
+        const changed = [
           ...events.slice(0, a + 1),
-          { kind: 'status', at: events[a]!.at, to: 'WAITING_ON_CUSTOMER' } as ClockEvent,
+          { kind: 'status', at: events[a]!.at, to: as } as ClockEvent,
           ...events.slice(a + 1, b + 1),
           { kind: 'status', at: events[b]!.at, to: st[a]! } as ClockEvent,
           ...events.slice(b + 1),
         ];
-        return { events, paused, from: events[a]!.at.getTime(), to: events[b]!.at.getTime() };
+        return { events, changed, from: events[a]!.at.getTime(), to: events[b]!.at.getTime() };
       })
       .filter((x) => x !== null);
+
+  it('a pause never consumes time: waiting on the customer in a working stretch takes exactly its business time off every clock', () => {
     fc.assert(
-      fc.property(arb, targetsArb, calendarArb(), ({ events, paused, from, to }, targets, cal) => {
+      fc.property(stretchArb('WAITING_ON_CUSTOMER'), targetsArb, calendarArb(), ({ events, changed, from, to }, targets, cal) => {
         const bc = compileCalendar(cal);
         const last = events[events.length - 1]!.at.getTime();
         const before = computeSla(events, targets, cal).clocks;
-        const after = computeSla(paused, targets, cal).clocks;
+        const after = computeSla(changed, targets, cal).clocks;
         expect(after.map((c) => [c.kind, c.cycle, c.startedAt])).toEqual(before.map((c) => [c.kind, c.cycle, c.startedAt]));
         before.forEach((c, k) => {
           const end = c.metAt?.getTime() ?? last;
@@ -416,6 +420,21 @@ describe('properties', () => {
         });
       }),
       propParams(200),
+    );
+  });
+
+  it('a resolved stretch never consumes resolution time: resolving and reopening takes exactly its business time off', () => {
+    fc.assert(
+      fc.property(stretchArb('RESOLVED'), targetsArb, calendarArb(), ({ events, changed, from, to }, targets, cal) => {
+        const before = computeSla(events, targets, cal).clocks.find((c) => c.kind === 'RESOLUTION');
+        const after = computeSla(changed, targets, cal).clocks.find((c) => c.kind === 'RESOLUTION');
+        if (!before) return void expect(after).toBeUndefined();
+        const last = events[events.length - 1]!.at.getTime();
+        const end = before.metAt?.getTime() ?? last;
+        expect(after!.consumedMs).toBe(before.consumedMs - businessMsBetween(cal, new Date(from), new Date(Math.min(to, end))));
+        expect(after!.stops).toContainEqual({ from: new Date(from), to: new Date(to) });
+      }),
+      propParams(150),
     );
   });
 
