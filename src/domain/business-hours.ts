@@ -315,8 +315,9 @@ export class BusinessCalendar {
     if (!(to > from)) return 0;
     let sum = 0;
     const buf = scratch;
-    const last = Math.floor(to / DAY) + 2;
-    for (let d = Math.floor(from / DAY) - 2; d <= last; d++) {
+    // Local date d holds instants in [d·DAY − 14 h, (d+1)·DAY + 12 h] (UTC offsets are −12…+14 h).
+    const last = Math.floor(to / DAY) + 1;
+    for (let d = Math.floor(from / DAY) - 1; d <= last; d++) {
       const n = this.openIntervals(d, buf);
       for (let i = 0; i < n; i += 2) {
         const s = Math.max(buf[i] as number, from);
@@ -342,7 +343,7 @@ export class BusinessCalendar {
     let left = Math.ceil(amount);
     if (left === 0) return from;
     const buf = scratch;
-    const first = Math.floor(from / DAY) - 2;
+    const first = Math.floor(from / DAY) - 1;
     let closedInARow = 0;
     for (let d = first; d <= first + ADD_MAX_DAYS; d++) {
       const n = this.openIntervals(d, buf);
@@ -355,7 +356,7 @@ export class BusinessCalendar {
         if (left <= e - s) return s + left;
         left -= e - s;
       }
-      if (openToday || d < first + 4) closedInARow = 0;
+      if (openToday || d < first + 3) closedInARow = 0;
       else if (++closedInARow >= ADD_CLOSED_DAYS_HORIZON) return null;
     }
     return null;
@@ -401,8 +402,8 @@ export class BusinessCalendar {
       return true;
     };
     const buf = scratch;
-    const last = Math.floor(t / DAY) + 2;
-    walk: for (let d = Math.floor(f / DAY) - 2; d <= last; d++) {
+    const last = Math.floor(t / DAY) + 1;
+    walk: for (let d = Math.floor(f / DAY) - 1; d <= last; d++) {
       const ds = this.dayStart(d);
       const de = this.dayStart(d + 1);
       if (de <= f || ds >= t) continue;

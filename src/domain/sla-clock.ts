@@ -257,8 +257,6 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
   const resolved = () => phase === 'resolved'; // (read through a function: `enter` changes it)
   let last = -Infinity;
 
-  // At most three clocks are open at once: the first response, the resolution, one next response.
-  const open = () => [first, resolution, next].filter((c): c is Live => c !== null && c.open);
   const startNext = (at: number) => {
     if (nextMs === null || next !== null || phase === 'resolved') return;
     cycles += 1;
@@ -284,7 +282,8 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
       pendingCustomer = false;
       return;
     }
-    for (const c of open()) {
+    for (const c of [first, resolution, next]) {
+      if (c === null) continue;
       if (to === 'waiting') c.pause(at);
       else c.resume(at);
     }
