@@ -95,8 +95,16 @@ export function dayNumberOf(date: string): number | null {
 
 /** Whether the runtime knows this IANA zone name. */
 export function isKnownTimeZone(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name.length <= 64 && IANAZone.isValidZone(name);
+  if (typeof name !== 'string' || name.length === 0 || name.length > 64) return false;
+  let known = knownZones.get(name);
+  if (known === undefined) {
+    known = IANAZone.isValidZone(name); // builds an Intl.DateTimeFormat: slow, so remembered
+    if (knownZones.size > 1000) knownZones.clear();
+    knownZones.set(name, known);
+  }
+  return known;
 }
+const knownZones = new Map<string, boolean>();
 
 /**
  * What is wrong with a calendar, as a sentence for the admin page; null when it is valid.
@@ -276,37 +284,42 @@ export class BusinessCalendar {
 
   /**
    * The open intervals of local date `day` as instants, flat [from, to, from, to, …] into `out`
-   * (cleared first); empty intervals (spans inside a spring-forward gap) are left out.
+   * from index 0; returns how many numbers it wrote (twice the intervals). Empty intervals (spans
+   * inside a spring-forward gap) are left out.
    */
-  openIntervals(day: number, out: number[]): number[] {
-    out.length = 0;
-    if (this.holidays.has(day)) return out;
+  openIntervals(day: number, out: number[]): number {
+    if (this.holidays.has(day)) return 0;
     const spans = this.week[(((day % 7) + 10) % 7) + 1] as number[]; // 1970-01-01 was a Thursday
-    if (spans.length === 0) return out;
+    if (spans.length === 0) return 0;
     const base = day * DAY;
     const z = this.zone;
     const o = z.at(base - DAY);
+    let n = 0;
     if (o === z.at(base + 2 * DAY)) {
-      for (let i = 0; i < spans.length; i += 2) out.push(base + (spans[i] as number) - o, base + (spans[i + 1] as number) - o);
-      return out;
+      for (let i = 0; i < spans.length; i++) out[n++] = base + (spans[i] as number) - o;
+      return n;
     }
     for (let i = 0; i < spans.length; i += 2) {
       const s = this.instantOf(base + (spans[i] as number));
       const e = this.instantOf(base + (spans[i + 1] as number));
-      if (e > s) out.push(s, e);
+      if (e > s) {
+        out[n++] = s;
+        out[n++] = e;
+      }
     }
-    return out;
+    return n;
   }
 
   /** Business time in ms inside [from, to) (epoch ms); 0 when to ≤ from. */
   msBetweenMs(from: number, to: number): number {
     if (!(to > from)) return 0;
     let sum = 0;
-    const buf: number[] = [];
-    const last = Math.floor(to / DAY) + 2;
-    for (let d = Math.floor(from / DAY) - 2; d <= last; d++) {
-      this.openIntervals(d, buf);
-      for (let i = 0; i < buf.length; i += 2) {
+    const buf = scratch;
+    // Local date d holds instants in [d·DAY − 14 h, (d+1)·DAY + 12 h] (UTC offsets are −12…+14 h).
+    const last = Math.floor(to / DAY) + 1;
+    for (let d = Math.floor(from / DAY) - 1; d <= last; d++) {
+      const n = this.openIntervals(d, buf);
+      for (let i = 0; i < n; i += 2) {
         const s = Math.max(buf[i] as number, from);
         const e = Math.min(buf[i + 1] as number, to);
         if (e > s) sum += e - s;
@@ -329,13 +342,13 @@ export class BusinessCalendar {
     if (!(amount >= 0) || !Number.isFinite(amount)) throw new RangeError(`Cannot add ${amount} ms of business time.`);
     let left = Math.ceil(amount);
     if (left === 0) return from;
-    const buf: number[] = [];
-    const first = Math.floor(from / DAY) - 2;
+    const buf = scratch;
+    const first = Math.floor(from / DAY) - 1;
     let closedInARow = 0;
     for (let d = first; d <= first + ADD_MAX_DAYS; d++) {
-      this.openIntervals(d, buf);
+      const n = this.openIntervals(d, buf);
       let openToday = false;
-      for (let i = 0; i < buf.length; i += 2) {
+      for (let i = 0; i < n; i += 2) {
         const s = Math.max(buf[i] as number, from);
         const e = buf[i + 1] as number;
         if (e <= s) continue;
@@ -343,7 +356,7 @@ export class BusinessCalendar {
         if (left <= e - s) return s + left;
         left -= e - s;
       }
-      if (openToday || d < first + 4) closedInARow = 0;
+      if (openToday || d < first + 3) closedInARow = 0;
       else if (++closedInARow >= ADD_CLOSED_DAYS_HORIZON) return null;
     }
     return null;
@@ -388,9 +401,9 @@ export class BusinessCalendar {
       curWhy = why;
       return true;
     };
-    const buf: number[] = [];
-    const last = Math.floor(t / DAY) + 2;
-    walk: for (let d = Math.floor(f / DAY) - 2; d <= last; d++) {
+    const buf = scratch;
+    const last = Math.floor(t / DAY) + 1;
+    walk: for (let d = Math.floor(f / DAY) - 1; d <= last; d++) {
       const ds = this.dayStart(d);
       const de = this.dayStart(d + 1);
       if (de <= f || ds >= t) continue;
@@ -398,9 +411,9 @@ export class BusinessCalendar {
         if (!piece(ds, de, 'holiday')) break walk;
         continue;
       }
-      this.openIntervals(d, buf);
+      const n = this.openIntervals(d, buf);
       let cursor = ds;
-      for (let i = 0; i < buf.length; i += 2) {
+      for (let i = 0; i < n; i += 2) {
         const s = buf[i] as number;
         const e = buf[i + 1] as number;
         if (!piece(cursor, s, 'outside-hours')) break walk;
@@ -414,6 +427,9 @@ export class BusinessCalendar {
     return out;
   }
 }
+
+// The intervals of one day while a computation walks the days (single-threaded, never nested).
+const scratch: number[] = [];
 
 function ms(d: Date): number {
   const t = d instanceof Date ? d.getTime() : NaN;

@@ -257,7 +257,6 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
   const resolved = () => phase === 'resolved'; // (read through a function: `enter` changes it)
   let last = -Infinity;
 
-  const open = () => clocks.filter((c) => c.open);
   const startNext = (at: number) => {
     if (nextMs === null || next !== null || phase === 'resolved') return;
     cycles += 1;
@@ -283,7 +282,8 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
       pendingCustomer = false;
       return;
     }
-    for (const c of open()) {
+    for (const c of [first, resolution, next]) {
+      if (c === null) continue;
       if (to === 'waiting') c.pause(at);
       else c.resume(at);
     }
@@ -301,7 +301,7 @@ export function computeSla(events: readonly ClockEvent[], targets: SlaTargets, c
         const startPhase = p === 'resolved' ? 'active' : p;
         phase = startPhase;
         if (firstMs !== null) {
-          first = new Live(bc, 'FIRST_RESPONSE', 1, at, firstMs, startPhase);
+          first = new Live(bc, 'FIRST_RESPONSE', 1, at, firstMs, e.byStaff ? 'active' : startPhase); // (no empty pause when met at once)
           clocks.push(first);
           if (e.byStaff) first.meet(at, 'created-by-staff');
         }
