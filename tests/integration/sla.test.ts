@@ -24,6 +24,7 @@ import { takeTicket } from '../../src/services/tickets/assign-ticket.js';
 import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
 import type { Ticket } from '../../src/generated/prisma/client.js';
 import { addTeamMember, createTeam, updateTeam } from '../../src/services/teams/manage-teams.js';
+import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -233,6 +234,24 @@ describe('stored equals recomputed', () => {
     for (let after: number | null = 0; after !== null; ) after = await sweepSlaBatch(db.prisma, after);
     const now = await row(t.id);
     expect(now.slaFirstResponseDueAt!.getTime()).toBe(t.createdAt.getTime() + 60 * MIN);
+  });
+});
+
+describe('policies chosen by organization', () => {
+  it('a customer of the organization gets its policy, computed in the creation’s transaction', async () => {
+    const org = await createOrganization(as(db, admin), { name: 'Acme VIP', domains: 'acme-vip.example' });
+    const p = await createPolicy(as(db, admin), policy({ name: 'Acme contract', isDefault: false, matchOrganizationId: org.id }));
+    const t = await submitWebRequest(db.prisma, { name: 'Vic', email: 'vic@acme-vip.example', title: 'Invoices missing', description: 'Since March.' });
+    const now = await row(t.id);
+    expect(now.slaPolicyId).toBe(p.id);
+    await expectStoredIsRecomputed(t.id);
+    const other = await fromWeb();
+    expect((await row(other.id)).slaPolicyId).not.toBe(p.id);
+    // Deactivated: tickets go back to the default policy when they next change (and through the sweep).
+    await updatePolicy(as(db, admin), p.id, p.version, { ...policy({ name: 'Acme contract', isDefault: false, matchOrganizationId: org.id }), active: false });
+    for (let after: number | null = 0; after !== null; ) after = await sweepSlaBatch(db.prisma, after);
+    expect((await row(t.id)).slaPolicyId).not.toBe(p.id);
+    await expectStoredIsRecomputed(t.id);
   });
 });
 

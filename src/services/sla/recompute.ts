@@ -109,14 +109,16 @@ const key = (kind: SlaTargetKind, cycle: number, phase: 'warning' | 'breach') =>
 /** The clock of one ticket as its row and history say, with the policy that applies now. */
 function evaluate(row: ClockRow, policies: Awaited<ReturnType<typeof slaSettings>>): SlaResult {
   const policy = choosePolicy(policies, { urgency: row.urgency, channel: row.channel, teamId: row.teamId, organizationId: row.organizationId });
-  const events = clockEvents(row.history);
+  return evaluateEvents(policy, row.urgency, clockEvents(row.history), new Set(row.done));
+}
+
+function evaluateEvents(policy: ActivePolicy | null, urgency: Urgency, events: ClockEvent[], done: ReadonlySet<string>): SlaResult {
   if (!policy || events[0]?.kind !== 'created') return { policy: null, computation: null, warnings: null, stored: NONE };
-  const targets = targetsFor(policy, row.urgency);
+  const targets = targetsFor(policy, urgency);
   const computation = computeSla(events, targets, policy.calendar);
   const warnings = computeSla(events, warningTargets(targets, policy.warnPercent), policy.calendar);
   // The next moment the SLA job must look: the earliest warning or breach of a running clock
   // not yet acted on (possibly past: a raised urgency can make a target overdue at once).
-  const done = new Set(row.done);
   let next: number | null = null;
   const consider = (at: Date | null) => {
     if (at && (next === null || at.getTime() < next)) next = at.getTime();
@@ -180,12 +182,36 @@ export async function recomputeSla(tx: Db | Tx, ticketIds: readonly number[]): P
   }
 }
 
+/**
+ * A new ticket's SLA columns, computed before it is written (so its one INSERT carries them and no
+ * UPDATE follows): the clock of a ticket with only its creation in its history. 'later' when a
+ * policy is chosen by organization (the customer's is known once the statement ran): then the
+ * creation's transaction recomputes it.
+ */
+export async function slaAtCreation(
+  db: Db | Tx,
+  s: { urgency: Urgency; channel: Channel; teamId: number; status: TicketStatus; byStaff: boolean },
+  at: Date,
+): Promise<StoredSla | 'later'> {
+  const settings = await slaSettings(db);
+  if (settings.policies.length === 0) return NONE;
+  if (settings.policies.some((p) => p.matchOrganizationId !== null)) return 'later';
+  const policy = choosePolicy(settings, { ...s, organizationId: null });
+  return evaluateEvents(policy, s.urgency, [{ kind: 'created', at, status: s.status, byStaff: s.byStaff }], new Set()).stored;
+}
+
+/** Whether new tickets need their SLA computed after they are written (see slaAtCreation). */
+export async function slaNeedsCreationTransaction(db: Db | Tx): Promise<boolean> {
+  return (await slaSettings(db)).policies.some((p) => p.matchOrganizationId !== null);
+}
+
 /** The changes that can move a clock: what the policy is chosen by, and what the clock reads. */
 const CLOCK_FIELDS = new Set(['status', 'urgency', 'teamId', 'customerId', 'channel']);
 function movesClock(e: TicketEvent): boolean {
   switch (e.kind) {
     case 'created':
-      return true;
+      // Unless its INSERT carried its SLA columns already (slaAtCreation).
+      return !e.slaStored;
     case 'changed':
       return e.fields.some((f) => CLOCK_FIELDS.has(f));
     case 'worklog':
@@ -210,6 +236,6 @@ export const slaEventHandler: TicketEventHandler = {
     await recomputeSla(tx, ids);
   },
   async active(db) {
-    return (await slaSettings(db)).policies.length > 0;
+    return slaNeedsCreationTransaction(db);
   },
 };

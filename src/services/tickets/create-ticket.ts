@@ -17,6 +17,7 @@ import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
 import { recordTicketEvent, settleTicketEvents, ticketEventsActive } from './events.js';
+import { slaAtCreation } from '../sla/recompute.js';
 
 export interface NewTicket {
   title: string;
@@ -93,9 +94,12 @@ WITH RECURSIVE chain AS (
   SELECT id, name, email FROM found UNION ALL SELECT id, name, email FROM added
 ), ticket AS (
   INSERT INTO "Ticket" (reference, title, description, channel, urgency, environment, occurrence, workaround,
-                        "customerId", "createdById", "assigneeId", "teamId", status, "awaitingSince")
+                        "customerId", "createdById", "assigneeId", "teamId", status, "awaitingSince", "createdAt", "updatedAt",
+                        "slaPolicyId", "slaFirstResponseDueAt", "slaNextResponseDueAt", "slaResolutionDueAt", "slaDueAt", "slaNextCheckAt")
   SELECT $5::varchar, $6::varchar, $7::text, $8::"Channel", $9::"Urgency", $10::text, $11::text, $12::text,
-         customer.id, $13::int, $14::int, $19::int, $20::"TicketStatus", now()
+         customer.id, $13::int, $14::int, $19::int, $20::"TicketStatus", coalesce($22::timestamptz, now()),
+         coalesce($22::timestamptz, now()), coalesce($22::timestamptz, now()),
+         $23::int, $24::timestamptz, $25::timestamptz, $26::timestamptz, $27::timestamptz, $28::timestamptz
   FROM customer
   RETURNING *
 ), history AS (
@@ -122,7 +126,8 @@ SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.cha
        ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
        (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
        ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId",
-       ticket."awaitingSince", ticket."lastCustomerReplyAt"
+       ticket."awaitingSince", ticket."lastCustomerReplyAt", ticket."slaPolicyId", ticket."slaFirstResponseDueAt",
+       ticket."slaNextResponseDueAt", ticket."slaResolutionDueAt", ticket."slaDueAt", ticket."slaNextCheckAt"
 FROM ticket`;
 
 /** The new ticket as the statement returns it: times as epoch milliseconds (cheaper to read). */
@@ -208,8 +213,6 @@ async function insertTicketWithFiles(
   // The ticket and its report's files in one transaction (the caller's, or one of its own).
   const withFiles = (staged: readonly IncomingFile[]) => async (t: Tx) => {
     const ticket = await insertTicketRow(db, input, staff, t);
-    const creator: HistoryActor = staff ?? { customerId: ticket.customerId, name: input.customer.name, email: input.customer.email };
-    recordTicketEvent(t, { kind: 'created', ticketId: ticket.id, actor: creator });
     const by = { actorId: staff?.id ?? null, actorCustomerId: staff ? null : ticket.customerId };
     if (staged.length > 0) {
       await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, staged);
@@ -240,7 +243,7 @@ async function insertTicketWithFiles(
 async function insertTicketRow(
   db: Db,
   input: NewTicket & { teamId: number },
-  staff: { id: number; name: string } | null,
+  staff: Actor | null,
   tx?: Tx,
 ): Promise<Ticket> {
   const title = requireText(input.title, 'title', 'A title');
@@ -254,6 +257,21 @@ async function insertTicketRow(
   const born = JSON.stringify({ title, urgency: input.urgency, status, channel: input.channel });
   const bornHead = born.slice(0, -1) + ',"customer":';
   const bornTail = `,"assignee":${JSON.stringify(assigneeId === null ? null : staff?.name)}}`;
+
+  // Its SLA due times go in with it (no UPDATE after), computed for the moment it is born; that
+  // moment is then the ticket's creation time (the clock is recomputable from history exactly).
+  const bornAt = new Date();
+  const sla = await slaAtCreation(tx ?? db, { urgency: input.urgency, channel: input.channel, teamId: input.teamId, status, byStaff: staff !== null }, bornAt);
+  const stored = sla === 'later' ? null : sla;
+  const slaValues = [
+    stored?.slaPolicyId ? bornAt : null,
+    stored?.slaPolicyId ?? null,
+    stored?.slaFirstResponseDueAt ?? null,
+    stored?.slaNextResponseDueAt ?? null,
+    stored?.slaResolutionDueAt ?? null,
+    stored?.slaDueAt ?? null,
+    stored?.slaNextCheckAt ?? null,
+  ];
 
   for (let attempt = 1; ; attempt++) {
     try {
@@ -279,10 +297,16 @@ async function insertTicketRow(
         input.teamId,
         status,
         asciiDomain(email.slice(email.lastIndexOf('@') + 1)).toLowerCase(),
+        ...slaValues,
       ];
       const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {
         const ticket: Ticket = { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
+        if (tx) {
+          // Rules (and the SLA clock, when it could not be computed before) act on it before the commit.
+          const creator: HistoryActor = staff ?? { customerId: ticket.customerId, name: customerName, email };
+          recordTicketEvent(tx, { kind: 'created', ticketId: ticket.id, actor: creator, slaStored: stored !== null });
+        }
         // Not yet committed inside a caller's transaction: the queue counts again instead.
         if (tx) invalidateQueueCounts();
         else countCreatedTicket(db, ticket);
