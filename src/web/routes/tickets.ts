@@ -137,6 +137,7 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
       sla,
+      slaDue: sla ? dueShown(view.ticket.slaDueAt, view.ticket.slaPolicyId, view.ticket.status, new Date()) : null,
       workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now), parts: mentions(e) })),
       markMentions: (text: string) => mentionParts(text, handles),
       followers: view.followers,
