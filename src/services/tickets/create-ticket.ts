@@ -118,7 +118,7 @@ WITH RECURSIVE chain AS (
 SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.channel::text AS channel,
        ticket.environment, ticket.occurrence, ticket.workaround, ticket.urgency::text AS urgency,
        ticket.status::text AS status, ticket."resolutionCode"::text AS "resolutionCode", ticket."resolutionNote",
-       ticket."internalResolutionNote",
+       ticket."internalResolutionNote", ticket.tags,
        ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
        (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
        ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId",
