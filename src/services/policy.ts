@@ -24,6 +24,9 @@ export type Permission =
   | 'mail.triage'
   | 'attachment.redact'
   | 'team.manage'
+  | 'automation.read'
+  | 'automation.manage'
+  | 'macro.shared'
   | 'profile.update';
 
 /**
@@ -47,11 +50,13 @@ const STAFF: readonly Permission[] = [
   'mail.triage',
   // Their own password, time zone and theme (src/services/users/profile.ts).
   'profile.update',
+  // Automation rules: read them, their log and their dry run (admins manage them).
+  'automation.read',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'automation.manage', 'macro.shared'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -1,5 +1,6 @@
 // The handlers of ticket events (events.ts), in the order they run on each round: the automation
 // rules first (their changes are events of the next round), then the SLA clock.
 import type { TicketEventHandler } from './events.js';
+import { automationHandler } from '../automation/engine.js';
 
-export const TICKET_EVENT_HANDLERS: readonly TicketEventHandler[] = [];
+export const TICKET_EVENT_HANDLERS: readonly TicketEventHandler[] = [automationHandler];
