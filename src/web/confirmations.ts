@@ -37,6 +37,9 @@ const MESSAGES = new Map<string, string>([
   ['team', 'Ticket moved to another team.'],
   ['follow', 'You follow this ticket: you will be told of its changes.'],
   ['unfollow', 'You no longer follow this ticket.'],
+  ['tag-added', 'Tag added.'],
+  ['tag-removed', 'Tag removed.'],
+  ['macro-applied', 'Macro applied.'],
   // Notifications.
   ['notifications-read', 'All notifications marked read.'],
   ['notification-preferences', 'Notification mail preferences saved.'],

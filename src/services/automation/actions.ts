@@ -103,7 +103,8 @@ export interface ExecuteOptions {
   me?: number | null;
 }
 
-async function templateValues(tx: Tx, ticket: Ticket, actor: HistoryActor): Promise<TemplateValues> {
+/** The placeholders' values for a ticket (one query), the agent being `actor`. */
+export async function templateValues(tx: Tx, ticket: Ticket, actor: HistoryActor): Promise<TemplateValues> {
   const row = await tx.ticket.findUnique({
     where: { id: ticket.id },
     select: { customer: { select: { name: true, email: true } }, team: { select: { name: true } }, assignee: { select: { name: true } } },
