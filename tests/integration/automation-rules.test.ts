@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import type TestAgent from 'supertest/lib/agent.js';
 import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
 import { as, buildTicket, buildUser } from '../helpers/factories.js';
-import { signIn, testApp } from '../helpers/http.js';
+import { csrfOf, signIn, testApp } from '../helpers/http.js';
 import type { Actor } from '../../src/services/context.js';
 import { createRule, invalidateRulesCache, setRuleActive, updateRule, type RuleInput } from '../../src/services/automation/rules.js';
 import { dryRunRule } from '../../src/services/automation/dry-run.js';
@@ -272,5 +272,61 @@ describe('time-based rules', () => {
     } finally {
       await off();
     }
+  });
+});
+
+describe('the pages', () => {
+  it('create through the form (rows, names looked up); bad input is a 422 with nothing written; "Try it" writes nothing', async () => {
+    const form = await agent.get('/rules/new').expect(200);
+    const token = csrfOf(form.text);
+    const base = { _csrf: token, name: `Printers ${Date.now()}`, event: 'UPDATED', match: 'all', quietHours: '' };
+    const before = await countRows(db);
+    for (const bad of [
+      { ...base, c0_kind: 'team', c0_value: 'No Such Team', a0_kind: 'addTag', a0_value: 'x' },
+      { ...base, c0_kind: 'urgency', c0_value: 'Somewhat', a0_kind: 'addTag', a0_value: 'x' },
+      { ...base, a0_kind: 'addNote', a0_value: 'Hi {{customer.secret}}' },
+      { ...base, a0_kind: 'setStatus', a0_value: 'Closed' },
+      { ...base, name: '' },
+      { ...base, event: 'NO_UPDATE', a0_kind: 'addTag', a0_value: 'x' },
+      { ...base },
+    ]) {
+      const res = await agent.post('/rules').type('form').send(bad);
+      expect(res.status).toBe(422);
+    }
+    expect(await countRows(db)).toEqual(before);
+    const t = await buildTicket(db, tech, { title: 'Printer jam on floor 2' });
+    const rows = { ...base, c0_kind: 'title', c0_value: 'printer jam', c1_kind: 'team', c1_value: 'service desk', a0_kind: 'setUrgency', a0_value: 'High', a1_kind: 'addTag', a1_value: 'printers' };
+    const before2 = await countRows(db);
+    const tried = await agent.post('/rules/try').type('form').send(rows).expect(200);
+    expect(tried.text).toContain(t.reference);
+    expect(tried.text).toContain('urgency: Normal → High');
+    expect(await countRows(db)).toEqual(before2);
+    const created = await agent.post('/rules').type('form').send(rows).expect(303);
+    const id = Number(/\/rules\/(\d+)/.exec(created.headers.location as string)![1]);
+    const rule = await db.prisma.automationRule.findUniqueOrThrow({ where: { id } });
+    expect(rule.active).toBe(false);
+    expect(rule.conditions).toEqual({ type: 'all', conditions: [
+      { type: 'text', where: 'title', value: 'printer jam' },
+      { type: 'field', field: 'team', values: [(await db.prisma.team.findFirstOrThrow({ where: { isDefault: true } })).id], negate: false },
+    ] });
+    const page = await agent.get(`/rules/${id}`).expect(200);
+    await agent.post(`/rules/${id}/active`).type('form').send({ _csrf: csrfOf(page.text), active: 'true' }).expect(303);
+    made.push(id);
+    try {
+      await changeUrgency(as(db, tech), { reference: t.reference }, 'LOW');
+      const shown = await agent.get(`/rules/${id}`).expect(200);
+      expect(shown.text).toContain(t.reference);
+      expect(shown.text).toContain('title contains “printer jam”');
+      const edit = await agent.get(`/rules/${id}/edit`).expect(200);
+      expect(edit.text).toContain('value="Service desk"');
+    } finally {
+      await off();
+    }
+    // Technicians read, but do not manage.
+    const { agent: techAgent } = await signIn(app, tech.email);
+    await techAgent.get('/rules').expect(200);
+    await techAgent.get(`/rules/${id}?try=1`).expect(200);
+    const tp = await techAgent.get('/rules').expect(200);
+    await techAgent.post('/rules').type('form').send({ ...rows, _csrf: csrfOf(tp.text), name: 'Sneaky' }).expect(403);
   });
 });
