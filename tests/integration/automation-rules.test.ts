@@ -330,3 +330,17 @@ describe('the pages', () => {
     await techAgent.post('/rules').type('form').send({ ...rows, _csrf: csrfOf(tp.text), name: 'Sneaky' }).expect(403);
   });
 });
+
+describe('the scheduled sweep', () => {
+  it('is a pg-boss schedule on a queue that runs one sweep at a time', async () => {
+    const { startAutomationSweeps, AUTOMATION_QUEUE } = await import('../../src/jobs/automation.js');
+    expect(await startAutomationSweeps(db.pool, db.prisma, 0)).toBeNull();
+    const sweeps = await startAutomationSweeps(db.pool, db.prisma, 5);
+    try {
+      const { rows } = await db.pool.query(`SELECT s.cron, q.policy FROM pgboss.schedule s JOIN pgboss.queue q ON q.name = s.name WHERE s.name = $1`, [AUTOMATION_QUEUE]);
+      expect(rows).toEqual([{ cron: '*/5 * * * *', policy: 'stately' }]);
+    } finally {
+      await sweeps!.stop();
+    }
+  });
+});
