@@ -164,6 +164,14 @@ export function evaluateConditions(group: ConditionGroup, s: TicketSnapshot, nam
   return evaluateGroup(group, s, names, 1);
 }
 
+const leaves = (group: ConditionGroup): LeafCondition[] =>
+  group.conditions.flatMap((c) => (c.type === 'all' || c.type === 'any' ? (c as InnerGroup).conditions : [c as LeafCondition]));
+
+/** Whether any condition reads the customer or their organization (the ticket alone does not say). */
+export function needsCustomer(group: ConditionGroup): boolean {
+  return leaves(group).some((c) => c.type === 'customer' || c.type === 'organization');
+}
+
 /** Whether any condition (at any depth) reads the latest customer message (loaded only then). */
 export function needsLatestMessage(group: ConditionGroup): boolean {
   return group.conditions.some((c) =>

@@ -12,7 +12,7 @@ import type { Ticket } from '../../generated/prisma/client.js';
 import type { RuleEvent } from '../../generated/prisma/enums.js';
 import { ruleActor } from '../context.js';
 import { MAX_EVENT_ROUNDS, type TicketEvent, type TicketEventHandler } from '../tickets/events.js';
-import { evaluateConditions, needsLatestMessage, type ConditionResult, type TicketSnapshot } from './conditions.js';
+import { evaluateConditions, needsCustomer, needsLatestMessage, type ConditionResult, type TicketSnapshot } from './conditions.js';
 import { executeActions, type ActionResult } from './actions.js';
 import { activeRules, type ParsedRule } from './rules.js';
 
@@ -103,9 +103,14 @@ export const automationHandler: TicketEventHandler = {
   async handle(tx, events, round) {
     const { rules, names } = await activeRules(tx);
     if (rules.length === 0) return;
-    // Which rule events happened to which tickets this round (in the order first seen).
+    // Which rule events happened to which tickets this round (in the order first seen), and each
+    // ticket as the latest event carrying it left it.
     const happened = new Map<number, Set<RuleEvent>>();
+    const carried = new Map<number, Ticket>();
     for (const e of events) {
+      if (e.kind === 'changed') carried.set(e.ticketId, e.after);
+      else if (e.kind === 'created' && e.ticket) carried.set(e.ticketId, e.ticket);
+      else carried.delete(e.ticketId);
       const ev = ruleEventOf(e);
       if (!ev || !rules.some((r) => r.event === ev)) continue;
       const set = happened.get(e.ticketId);
@@ -113,7 +118,14 @@ export const automationHandler: TicketEventHandler = {
       else happened.set(e.ticketId, new Set([ev]));
     }
     if (happened.size === 0) return;
-    const snapshots = await loadSnapshots(tx, [...happened.keys()], rules.some((r) => needsLatestMessage(r.conditions)));
+    const listening = rules.filter((r) => [...happened.values()].some((evs) => evs.has(r.event)));
+    // The tickets as the events carry them, when no listening rule reads the customer or the
+    // latest message (the common case: no query at all); or else read, in one statement.
+    const ids = [...happened.keys()];
+    const fromEvents = !listening.some((r) => needsCustomer(r.conditions) || needsLatestMessage(r.conditions)) && ids.every((id) => carried.has(id));
+    const snapshots = fromEvents
+      ? new Map(ids.map((id): [number, TicketSnapshot] => [id, { ticket: carried.get(id)!, customer: { name: '', email: '', organizationId: null }, latestMessage: null }]))
+      : await loadSnapshots(tx, ids, listening.some((r) => needsLatestMessage(r.conditions)));
     let fired = firedIn.get(tx);
     if (!fired) firedIn.set(tx, (fired = new Set()));
     const firings: Firing[] = [];

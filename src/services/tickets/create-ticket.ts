@@ -209,7 +209,7 @@ async function insertTicketWithFiles(
   const withFiles = (staged: readonly IncomingFile[]) => async (t: Tx) => {
     const ticket = await insertTicketRow(db, input, staff, t);
     const creator: HistoryActor = staff ?? { customerId: ticket.customerId, name: input.customer.name, email: input.customer.email };
-    recordTicketEvent(t, { kind: 'created', ticketId: ticket.id, actor: creator });
+    recordTicketEvent(t, { kind: 'created', ticketId: ticket.id, actor: creator, ticket });
     const by = { actorId: staff?.id ?? null, actorCustomerId: staff ? null : ticket.customerId };
     if (staged.length > 0) {
       await storeAttachments(t, by, ticket, { workLogEntryId: null, inboundMailId: input.inboundMailId, at: ticket.createdAt }, staged);
