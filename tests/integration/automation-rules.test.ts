@@ -214,6 +214,9 @@ describe('managing rules', () => {
   it('every change is in the rule history, which refuses UPDATE and DELETE', async () => {
     const r = await createRule(as(db, admin), rule({ actions: [{ type: 'setUrgency', urgency: 'HIGH' }] }));
     await updateRule(as(db, admin), r.id, r.version, rule({ name: r.name, actions: [{ type: 'setUrgency', urgency: 'LOW' }] }));
+    // Saved again unchanged (conditions read back from jsonb, keys in another order): no row.
+    const again = await db.prisma.automationRule.findUniqueOrThrow({ where: { id: r.id } });
+    await updateRule(as(db, admin), r.id, again.version, rule({ name: r.name, conditions: again.conditions as never, actions: again.actions as never }));
     await setRuleActive(as(db, admin), r.id, true);
     await setRuleActive(as(db, admin), r.id, false);
     const rows = await db.prisma.automationRuleHistory.findMany({ where: { ruleId: r.id }, orderBy: { id: 'asc' } });

@@ -161,7 +161,14 @@ export async function createRule(ctx: ServiceContext, input: RuleInput): Promise
   }
 }
 
-const words = (r: Pick<AutomationRule, 'conditions' | 'actions'>) => JSON.stringify({ conditions: r.conditions, actions: r.actions });
+/** JSON with its keys sorted (jsonb keeps its own key order: a plain stringify would differ). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
 
 /** Edits a rule from a form of `version`; a history row per changed field. */
 export async function updateRule(ctx: ServiceContext, id: number, version: number, input: RuleInput): Promise<AutomationRule> {
@@ -176,7 +183,7 @@ export async function updateRule(ctx: ServiceContext, id: number, version: numbe
       const { count } = await tx.automationRule.updateMany({ where: { id, version }, data: { ...data, version: version + 1, updatedAt: new Date() } });
       if (count === 0) throw new ConflictError('The rule was changed by someone else meanwhile.');
       const rows: { field: string; oldValue: string | null; newValue: string | null }[] = [];
-      const show = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      const show = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? canonical(v) : String(v));
       for (const field of ['name', 'description', 'event', 'quietHours', 'conditions', 'actions'] as const) {
         const a = show(before[field]);
         const b = show(data[field]);
