@@ -212,8 +212,9 @@ describe('managing rules', () => {
   });
 
   it('every change is in the rule history, which refuses UPDATE and DELETE', async () => {
-    const r = await createRule(as(db, admin), rule({ actions: [{ type: 'setUrgency', urgency: 'HIGH' }] }));
-    await updateRule(as(db, admin), r.id, r.version, rule({ name: r.name, actions: [{ type: 'setUrgency', urgency: 'LOW' }] }));
+    const conditions = { type: 'all' as const, conditions: [{ type: 'field' as const, field: 'urgency' as const, values: ['LOW'], negate: false }] };
+    const r = await createRule(as(db, admin), rule({ conditions, actions: [{ type: 'setUrgency', urgency: 'HIGH' }] }));
+    await updateRule(as(db, admin), r.id, r.version, rule({ name: r.name, conditions, actions: [{ type: 'setUrgency', urgency: 'LOW' }] }));
     // Saved again unchanged (conditions read back from jsonb, keys in another order): no row.
     const again = await db.prisma.automationRule.findUniqueOrThrow({ where: { id: r.id } });
     await updateRule(as(db, admin), r.id, again.version, rule({ name: r.name, conditions: again.conditions as never, actions: again.actions as never }));
