@@ -24,6 +24,8 @@ import { customerRoutes } from './web/routes/customers.js';
 import { organizationRoutes } from './web/routes/organizations.js';
 import { publicRoutes } from './web/routes/public.js';
 import { mailRoutes } from './web/routes/mail.js';
+import { automationRoutes } from './web/routes/automation.js';
+import { macroRoutes } from './web/routes/macros.js';
 import { teamRoutes } from './web/routes/teams.js';
 import { slaRoutes } from './web/routes/sla.js';
 import { notificationPreferenceRoutes, notificationRoutes } from './web/routes/notifications.js';
@@ -157,6 +159,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/mail', requireSignIn, mailRoutes(db));
   app.use('/teams', requireSignIn, teamRoutes(db));
   app.use('/sla', requireSignIn, slaRoutes(db));
+  app.use('/rules', requireSignIn, automationRoutes(db));
+  app.use('/macros', requireSignIn, macroRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));

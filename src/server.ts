@@ -9,6 +9,7 @@ import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
+import { startAutomationSweeps } from './jobs/automation.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 import { startSlaTimer } from './services/sla/timer.js';
@@ -60,6 +61,8 @@ async function main() {
 
   // SLA warnings and breaches: jobs queued for each ticket's next due moment (src/services/sla/timer.ts).
   const slaTimer = config.SLA_POLL_MS > 0 ? await startSlaTimer(db, { pollInterval: config.SLA_POLL_MS }) : undefined;
+  // Time-based automation rules ("no update for N hours"): a scheduled sweep, one at a time across instances.
+  const automation = await startAutomationSweeps(db.pool, db.prisma, config.AUTOMATION_SWEEP_MINUTES);
 
   // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
   let inbound: InboundSmtp | undefined;
@@ -110,6 +113,7 @@ async function main() {
     await inbound?.stop();
     await mailer.stop();
     await slaTimer?.stop();
+    await automation?.stop();
     await filling;
     await db.close();
     process.exit(0);

@@ -41,6 +41,8 @@ const schema = z.object({
   MAIL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Mails sent at once by this process's worker; 0 = this process sends none (another instance does). */
   MAIL_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
+  // Time-based automation rules: the sweep every N minutes (1-60); 0: not in this process.
+  AUTOMATION_SWEEP_MINUTES: z.coerce.number().int().min(0).max(60).default(5),
   MAIL_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** How often this process looks for due SLA checks (warnings, breaches); 0: it runs none (another instance does). */
   SLA_POLL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),

@@ -19,6 +19,7 @@ export const FIELD_LABEL: Record<string, string> = {
   resolutionArticleId: 'resolving article',
   customerId: 'customer',
   teamId: 'team',
+  tags: 'tags',
 };
 
 /** Texts too long to quote in a sentence: "edited the description", not its words. */

@@ -26,16 +26,23 @@ export interface CustomerActor {
 export interface SystemActor {
   system: SystemActorKey;
   name: string;
+  /** An automation rule (system 'rule'): history rows and work-log entries link to it. */
+  ruleId?: number;
 }
 
 /** The rules that act on their own, as history records them (TicketHistory.actorSystem). */
 export const SYSTEM_ACTORS = {
   'auto-assignment': 'Automatic assignment',
   sla: 'SLA',
+  /** An automation rule (services/automation): named "Rule: <its name>", with its id. */
+  rule: 'Rule',
 } as const;
 export type SystemActorKey = keyof typeof SYSTEM_ACTORS;
 
 export const systemActor = (key: SystemActorKey): SystemActor => ({ system: key, name: SYSTEM_ACTORS[key] });
+
+/** An automation rule acting: "Rule: VIP customers → High". */
+export const ruleActor = (rule: { id: number; name: string }): SystemActor => ({ system: 'rule', name: `Rule: ${rule.name}`, ruleId: rule.id });
 
 /** Whoever a history row or work-log entry is written by. */
 export type AnyActor = Actor | CustomerActor;
@@ -57,10 +64,22 @@ export function historyActorColumns(actor: HistoryActor): {
   actorId: number | null;
   actorCustomerId: number | null;
   actorSystem: string | null;
+  actorRuleId: number | null;
 } {
   return isSystemActor(actor)
-    ? { actorId: null, actorCustomerId: null, actorSystem: actor.system }
-    : { ...actorColumns(actor), actorSystem: null };
+    ? { actorId: null, actorCustomerId: null, actorSystem: actor.system, actorRuleId: actor.ruleId ?? null }
+    : { ...actorColumns(actor), actorSystem: null, actorRuleId: null };
+}
+
+/** The work-log columns naming the author (a CHECK constraint insists on exactly one of the first three). */
+export function authorColumns(actor: HistoryActor): {
+  authorId: number | null;
+  authorCustomerId: number | null;
+  authorSystem: string | null;
+  authorRuleId: number | null;
+} {
+  const { actorId, actorCustomerId, actorSystem, actorRuleId } = historyActorColumns(actor);
+  return { authorId: actorId, authorCustomerId: actorCustomerId, authorSystem: actorSystem, authorRuleId: actorRuleId };
 }
 
 /** What every service function receives: the database and the acting user. */

@@ -26,6 +26,9 @@ export type Permission =
   | 'team.manage'
   | 'sla.read'
   | 'sla.manage'
+  | 'automation.read'
+  | 'automation.manage'
+  | 'macro.shared'
   | 'profile.update';
 
 /**
@@ -51,11 +54,13 @@ const STAFF: readonly Permission[] = [
   'sla.read',
   // Their own password, time zone and theme (src/services/users/profile.ts).
   'profile.update',
+  // Automation rules: read them, their log and their dry run (admins manage them).
+  'automation.read',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -42,6 +42,9 @@ const MESSAGES = new Map<string, string>([
   ['sla-holiday-removed', 'Holiday removed.'],
   ['sla-policy-saved', 'Policy saved. Open tickets’ due times are being recomputed.'],
   ['unfollow', 'You no longer follow this ticket.'],
+  ['tag-added', 'Tag added.'],
+  ['tag-removed', 'Tag removed.'],
+  ['macro-applied', 'Macro applied.'],
   // Notifications.
   ['notifications-read', 'All notifications marked read.'],
   ['notification-preferences', 'Notification mail preferences saved.'],
@@ -65,6 +68,18 @@ const MESSAGES = new Map<string, string>([
   ['team-member-added', 'Member added.'],
   ['team-member-removed', 'Member removed.'],
   ['team-availability', 'Availability changed.'],
+  // Automation rules, macros, canned replies.
+  ['rule-created', 'Rule created. It is off: try it, then switch it on.'],
+  ['rule-saved', 'Rule saved.'],
+  ['rule-on', 'Rule switched on.'],
+  ['rule-off', 'Rule switched off.'],
+  ['rule-moved', 'Order changed.'],
+  ['macro-created', 'Macro created.'],
+  ['macro-saved', 'Macro saved.'],
+  ['macro-deleted', 'Macro deleted.'],
+  ['canned-created', 'Canned reply created.'],
+  ['canned-saved', 'Canned reply saved.'],
+  ['canned-deleted', 'Canned reply deleted.'],
   // Your profile.
   ['profile-password', 'Password changed. Your other sessions were signed out.'],
   ['profile-preferences', 'Settings saved.'],

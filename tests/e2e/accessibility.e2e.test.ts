@@ -80,6 +80,11 @@ const PAGES: PageToAudit[] = [
   { name: 'notifications', path: '/notifications' },
   { name: 'notification mail preferences', path: '/profile/notifications' },
   { name: 'profile', path: '/profile' },
+  { name: 'automation rules', path: '/rules' },
+  { name: 'new automation rule', path: '/rules/new' },
+  { name: 'macros and canned replies', path: '/macros' },
+  { name: 'new macro', path: '/macros/new' },
+  { name: 'new canned reply', path: '/macros/canned/new' },
   // Customer-facing pages (no sign-in).
   { name: 'public status lookup', as: 'anonymous', path: '/status' },
   { name: 'public status, not found', as: 'anonymous', status: 404, open: lookUpWrongTicket },

@@ -59,6 +59,7 @@ export async function countRows(db: Database): Promise<Record<string, number>> {
     'Attachment', 'FileContent', 'Team', 'TeamMember', 'TeamHistory', 'TicketFollower', 'Notification', 'NotificationPreference',
     'Organization', 'OrganizationDomain', 'OrganizationHistory', 'SavedView',
     'BusinessCalendar', 'CalendarHoliday', 'SlaPolicy', 'SlaTarget', 'SlaEvent', 'SlaHistory',
+    'AutomationRule', 'AutomationRuleHistory', 'AutomationRuleLog', 'AutomationRuleFiring', 'Macro', 'CannedReply',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),

@@ -157,7 +157,7 @@ describe('history', () => {
       WHERE p.proname = 'caseboard_refuse_history_change' AND NOT t.tgisinternal
       GROUP BY c.relname ORDER BY c.relname`);
     expect(rows).toEqual(
-      ['ArticleHistory', 'ArticleRevision', 'CustomerHistory', 'OrganizationHistory', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
+      ['ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'OrganizationHistory', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
         table,
         update: true,
         del: true,

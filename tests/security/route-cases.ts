@@ -31,6 +31,8 @@ import { incomingFile } from '../../src/services/attachments/files.js';
 import { holdMailAttachments } from '../../src/services/attachments/attach.js';
 import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
+import { createRule } from '../../src/services/automation/rules.js';
+import { createCannedReply, createMacro } from '../../src/services/automation/macros.js';
 import { csrfOf } from '../helpers/http.js';
 
 export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
@@ -267,6 +269,27 @@ export class World {
     });
   }
 
+  /** An inactive automation rule of its own (inactive: it never fires on the other calls' tickets). */
+  freshRule() {
+    return createRule(as(this.db, this.admin), {
+      name: `Matrix rule ${this.unique()}`,
+      description: null,
+      event: 'UPDATED',
+      quietHours: null,
+      conditions: { type: 'all', conditions: [{ type: 'tag', value: 'matrix', negate: false }] },
+      actions: [{ type: 'setUrgency', urgency: 'HIGH' }],
+    });
+  }
+
+  /** A shared macro and a shared canned reply (admins manage them; everyone uses them). */
+  sharedMacro() {
+    return createMacro(as(this.db, this.admin), { name: `Matrix macro ${this.unique()}`, shared: true, actions: [{ type: 'addTag', tag: 'matrix' }], reply: null });
+  }
+
+  sharedCanned() {
+    return createCannedReply(as(this.db, this.admin), { name: `Matrix canned ${this.unique()}`, shared: true, body: 'Hello {{customer.name}}' });
+  }
+
   async freshUser(): Promise<{ id: number; version: number; email: string }> {
     const u = await buildUser(this.db, { name: 'Target User' });
     const row = await this.db.prisma.user.findUniqueOrThrow({ where: { id: u.id } });
@@ -447,6 +470,9 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   }),
   'POST /tickets/:reference/follow': ticketAction(() => ({})),
   'POST /tickets/:reference/unfollow': ticketAction(() => ({})),
+  'POST /tickets/:reference/tags': ticketAction(() => ({ tag: 'Matrix Tag' })),
+  'POST /tickets/:reference/untag': ticketAction(() => ({ tag: 'matrix' })),
+  'POST /tickets/:reference/macro': ticketAction(async (t, w) => ({ version: t.version, macroId: (await w.sharedMacro()).id })),
   'POST /tickets/:reference/unlink-article': ticketAction(
     (t) => ({ articleId: (t as Ticket & { linked: number }).linked }),
     async (w) => {
@@ -629,6 +655,40 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
       return { params: { id: p.id }, body: { version: p.version, name: `Renamed ${w.unique()}`, warnPercent: '80', 'resolution-HIGH': '1d' } };
     },
   },
+
+  // Automation rules: staff read them (and try them); admins manage them.
+  'GET /rules': { expect: STAFF_PAGE },
+  'GET /rules/new': { expect: ADMIN_PAGE },
+  'POST /rules': { expect: ADMIN_POST, call: (w) => ({ body: { name: `Rule ${w.unique()}`, event: 'CREATED', match: 'all', c0_kind: 'title', c0_value: 'printer', a0_kind: 'addTag', a0_value: 'printer' } }) },
+  'POST /rules/try': {
+    expect: { anonymous: 401, technician: 200, admin: 200, deactivated: 403 },
+    call: (w) => ({ body: { name: `Rule ${w.unique()}`, event: 'CREATED', match: 'all', c0_kind: 'urgency', c0_value: 'High, critical', a0_kind: 'setUrgency', a0_value: 'low' } }),
+  },
+  'GET /rules/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshRule()).id }, query: 'try=1' }) },
+  'GET /rules/:id/edit': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshRule()).id } }) },
+  'POST /rules/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const r = await w.freshRule();
+      return { params: { id: r.id }, body: { version: r.version, name: `Renamed ${w.unique()}`, event: 'UPDATED', match: 'any', c0_kind: 'tag', c0_value: 'x', a0_kind: 'addTag', a0_value: 'y' } };
+    },
+  },
+  // Switching off a rule that is off: the route's whole path, and no rule starts firing in the other calls.
+  'POST /rules/:id/active': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshRule()).id }, body: { active: 'false' } }) },
+  'POST /rules/:id/move': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshRule()).id }, body: { direction: 'up' } }) },
+
+  // Macros and canned replies: everyone keeps their own; admins the shared ones.
+  'GET /macros': { expect: STAFF_PAGE },
+  'GET /macros/new': { expect: STAFF_PAGE },
+  'POST /macros': { expect: STAFF_POST, call: (w) => ({ body: { name: `Macro ${w.unique()}`, a0_kind: 'setOwner', a0_value: 'me', reply: 'Hi {{customer.name}}' } }) },
+  'GET /macros/:id/edit': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.sharedMacro()).id } }) },
+  'POST /macros/:id': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedMacro()).id }, body: { name: `Macro ${w.unique()}`, shared: '1', a0_kind: 'addTag', a0_value: 'x' } }) },
+  'POST /macros/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedMacro()).id } }) },
+  'GET /macros/canned/new': { expect: STAFF_PAGE },
+  'POST /macros/canned': { expect: STAFF_POST, call: (w) => ({ body: { name: `Canned ${w.unique()}`, body: 'Dear {{customer.name}},' } }) },
+  'GET /macros/canned/:id/edit': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.sharedCanned()).id } }) },
+  'POST /macros/canned/:id': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedCanned()).id }, body: { name: `Canned ${w.unique()}`, shared: '1', body: 'Hi' } }) },
+  'POST /macros/canned/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedCanned()).id } }) },
 
   // Users: admins only.
   'GET /admin/users': { expect: ADMIN_PAGE },

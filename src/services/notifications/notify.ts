@@ -190,7 +190,7 @@ const ADDED_WORDS: Record<WorkLogKind, string> = {
  */
 export async function notifyWorkLogAdded(
   tx: Tx,
-  actor: AnyActor,
+  actor: HistoryActor,
   ticket: Pick<Ticket, 'id' | 'assigneeId' | 'version'>,
   entry: { id: number; kind: WorkLogKind; body: string },
   opts: { mentions?: boolean } = {},
@@ -204,7 +204,8 @@ export async function notifyWorkLogAdded(
     return;
   }
   if (opts.mentions && (entry.kind === 'NOTE' || entry.kind === 'ATTEMPTED_FIX')) {
-    const mentioned = (await resolveMentions(tx, entry.body)).filter((id) => id !== actor.id);
+    const self = 'id' in actor ? actor.id : null;
+    const mentioned = (await resolveMentions(tx, entry.body)).filter((id) => id !== self);
     if (mentioned.length) {
       await addFollowers(tx, ticket.id, mentioned);
       await notifyUsers(tx, actor, ticket.id, mentioned, { kind: 'MENTION', summary: `mentioned you: ${text}`, ...link });

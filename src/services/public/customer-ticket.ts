@@ -54,7 +54,8 @@ SELECT t.id, t.reference, t.title, t.status::text AS status, t.urgency::text AS 
        c.name AS "customerName", c.email AS "customerEmail",
        (SELECT coalesce(json_agg(json_build_object(
                  'id', w.id, 'fromCustomer', w."authorCustomerId" IS NOT NULL,
-                 'author', coalesce(u.name, wc.name), 'body', w.body, 'createdAt', w."createdAt",
+                 -- A reply sent by an automation rule is signed by the ticket's team, never by the rule's name.
+                 'author', coalesce(u.name, wc.name, (SELECT tm.name FROM "Team" tm WHERE tm.id = t."teamId")), 'body', w.body, 'createdAt', w."createdAt",
                  'files', (SELECT coalesce(json_agg(json_build_object('id', f.id, 'fileName', f."fileName",
                              'mediaType', f."mediaType", 'size', f.size, 'redacted', f."redactedAt" IS NOT NULL) ORDER BY f.id), '[]')
                              FROM "Attachment" f WHERE f."workLogEntryId" = w.id)

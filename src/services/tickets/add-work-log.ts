@@ -1,7 +1,7 @@
 import type { Tx } from '../../db/client.js';
 import type { Attachment, Ticket, WorkLogEntry } from '../../generated/prisma/client.js';
 import type { FixOutcome, WorkLogKind } from '../../domain/enums.js';
-import { actorColumns, type AnyActor, type ServiceContext } from '../context.js';
+import { authorColumns, historyActorColumns, isSystemActor, type HistoryActor, type ServiceContext } from '../context.js';
 import { queueTicketMail } from '../mail/outbox.js';
 import { ValidationError } from '../errors.js';
 import { mutateTicket } from './mutate.js';
@@ -52,21 +52,21 @@ export function checkWorkLog(input: WorkLogInput): { body: string; outcome: FixO
  */
 export async function appendWorkLog(
   tx: Tx,
-  actor: AnyActor,
+  actor: HistoryActor,
   ticket: Ticket,
   input: WorkLogInput,
   opts: { inboundMailId?: number | null; mentions?: boolean } = {},
 ): Promise<WorkLogWithFiles> {
   const { body, outcome, files } = checkWorkLog(input);
-  const { actorId, actorCustomerId } = actorColumns(actor);
+  // A rule (system actor) writes text only: files come from people.
+  if (isSystemActor(actor) && files.length > 0) throw new Error('A rule cannot attach files.');
   const entry = await tx.workLogEntry.create({
-    data: { ticketId: ticket.id, authorId: actorId, authorCustomerId: actorCustomerId, kind: input.kind, body, outcome },
+    data: { ticketId: ticket.id, ...authorColumns(actor), kind: input.kind, body, outcome },
   });
   await tx.ticketHistory.create({
     data: {
       ticketId: ticket.id,
-      actorId,
-      actorCustomerId,
+      ...historyActorColumns(actor),
       action: 'WORKLOG_ADDED',
       field: input.kind,
       newValue: outcome,
@@ -75,7 +75,7 @@ export async function appendWorkLog(
       createdAt: entry.createdAt,
     },
   });
-  const attachments = await storeAttachments(tx, actor, ticket, { workLogEntryId: entry.id, inboundMailId: opts.inboundMailId, at: entry.createdAt }, files);
+  const attachments = isSystemActor(actor) ? [] : await storeAttachments(tx, actor, ticket, { workLogEntryId: entry.id, inboundMailId: opts.inboundMailId, at: entry.createdAt }, files);
   // A customer's message makes the ticket wait for us; a reply to them ends that (awaiting.ts).
   await noteWorkLogEntry(tx, ticket, input.kind, entry.createdAt);
   await notifyWorkLogAdded(tx, actor, ticket, entry, { mentions: opts.mentions });

@@ -18,6 +18,7 @@ import { resolveTicket } from './resolve-ticket.js';
 import { findActiveUser } from './rules.js';
 import { findTeamOrThrow } from '../teams/teams.js';
 import { moveTicketToTeam } from './move-team.js';
+import { applyMacro, getMacro } from '../automation/macros.js';
 
 /** The most tickets one request changes (the queue shows 50 a page). */
 export const BULK_LIMIT = 100;
@@ -33,7 +34,9 @@ export type BulkAction =
   | { kind: 'urgency'; urgency: Urgency }
   | { kind: 'status'; status: TicketStatus }
   | { kind: 'duplicate'; original: string; note?: string | null }
-  | { kind: 'team'; teamId: number };
+  | { kind: 'team'; teamId: number }
+  /** A macro (services/automation/macros.ts) the user may apply. */
+  | { kind: 'macro'; macroId: number };
 
 export interface BulkSkip {
   reference: string;
@@ -54,6 +57,7 @@ const PERMISSION: Record<BulkAction['kind'], Permission> = {
   status: 'ticket.update',
   duplicate: 'ticket.resolve',
   team: 'ticket.update',
+  macro: 'ticket.update',
 };
 
 /** The checks that hold for every ticket alike, before any is changed. */
@@ -99,6 +103,12 @@ async function prepare(ctx: ServiceContext, items: readonly BulkItem[], action: 
       run = (item) => moveTicketToTeam(ctx, item, team.id);
       break;
     }
+    case 'macro': {
+      // A macro the user cannot see is refused once, for all of them.
+      const { macro } = await getMacro(ctx, action.macroId);
+      run = (item) => applyMacro(ctx, item, macro.id);
+      break;
+    }
     case 'duplicate': {
       const typed = action.original.trim();
       const reference = normalizeReference(typed);
@@ -119,9 +129,10 @@ async function prepare(ctx: ServiceContext, items: readonly BulkItem[], action: 
 /** Who changed the ticket after the queue showed it (the latest change since), for the reason. */
 async function changedBy(ctx: ServiceContext, item: BulkItem): Promise<string | null> {
   const [row] = await ctx.db.$queryRaw<{ name: string | null }[]>`
-    SELECT coalesce(u.name, c.name, h."actorSystem") AS name FROM "Ticket" t
+    SELECT coalesce(u.name, c.name, 'Rule: ' || r.name, h."actorSystem") AS name FROM "Ticket" t
       JOIN "TicketHistory" h ON h."ticketId" = t.id AND h."ticketVersion" > ${item.version}::int
       LEFT JOIN "User" u ON u.id = h."actorId" LEFT JOIN "Customer" c ON c.id = h."actorCustomerId"
+      LEFT JOIN "AutomationRule" r ON r.id = h."actorRuleId"
      WHERE t.reference = ${item.reference}
      ORDER BY h."ticketVersion" DESC, h.id DESC LIMIT 1`;
   return row?.name ?? null;

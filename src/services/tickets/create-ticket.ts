@@ -122,7 +122,7 @@ WITH RECURSIVE chain AS (
 SELECT ticket.id, ticket.reference, ticket.title, ticket.description, ticket.channel::text AS channel,
        ticket.environment, ticket.occurrence, ticket.workaround, ticket.urgency::text AS urgency,
        ticket.status::text AS status, ticket."resolutionCode"::text AS "resolutionCode", ticket."resolutionNote",
-       ticket."internalResolutionNote",
+       ticket."internalResolutionNote", ticket.tags,
        ticket.version, (extract(epoch FROM ticket."createdAt") * 1000)::float8 AS "createdAt",
        (extract(epoch FROM ticket."updatedAt") * 1000)::float8 AS "updatedAt", ticket."resolvedAt", ticket."customerId",
        ticket."assigneeId", ticket."createdById", ticket."duplicateOfId", ticket."teamId",
@@ -305,7 +305,7 @@ async function insertTicketRow(
         if (tx) {
           // Rules (and the SLA clock, when it could not be computed before) act on it before the commit.
           const creator: HistoryActor = staff ?? { customerId: ticket.customerId, name: customerName, email };
-          recordTicketEvent(tx, { kind: 'created', ticketId: ticket.id, actor: creator, slaStored: stored !== null });
+          recordTicketEvent(tx, { kind: 'created', ticketId: ticket.id, actor: creator, ticket, slaStored: stored !== null });
         }
         // Not yet committed inside a caller's transaction: the queue counts again instead.
         if (tx) invalidateQueueCounts();

@@ -2,5 +2,6 @@
 // rules first (their changes are events of the next round), then the SLA clock.
 import { slaEventHandler } from '../sla/recompute.js';
 import type { TicketEventHandler } from './events.js';
+import { automationHandler } from '../automation/engine.js';
 
-export const TICKET_EVENT_HANDLERS: readonly TicketEventHandler[] = [slaEventHandler];
+export const TICKET_EVENT_HANDLERS: readonly TicketEventHandler[] = [automationHandler, slaEventHandler];

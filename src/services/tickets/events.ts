@@ -14,7 +14,8 @@ import type { HistoryActor } from '../context.js';
 import type { TrackedField } from './history.js';
 
 export type TicketEvent =
-  | { kind: 'created'; ticketId: number; actor: HistoryActor; /** Its SLA columns were written with it. */ slaStored?: boolean }
+  /** `ticket`: the row as created (lets a handler skip reading it again); `slaStored`: its SLA columns were written with it. */
+  | { kind: 'created'; ticketId: number; actor: HistoryActor; ticket?: Ticket; slaStored?: boolean }
   | { kind: 'changed'; ticketId: number; actor: HistoryActor; fields: readonly TrackedField[]; before: Ticket; after: Ticket }
   | { kind: 'worklog'; ticketId: number; actor: HistoryActor; entryKind: WorkLogKind; entryId: number; at: Date }
   /** The SLA job found a target near its due time (warning) or past it (breach). */

@@ -25,6 +25,7 @@ export const TRACKED_FIELDS = [
   'resolutionArticleId',
   'customerId',
   'teamId',
+  'tags',
 ] as const;
 export type TrackedField = (typeof TRACKED_FIELDS)[number];
 export type TicketPatch = Partial<Pick<Ticket, TrackedField>>;
@@ -34,6 +35,7 @@ const REFERENCE_FIELDS = new Set<TrackedField>(['assigneeId', 'duplicateOfId', '
 
 function show(value: unknown): string | null {
   if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.join(', ');
   return value instanceof Date ? value.toISOString() : String(value);
 }
 

@@ -18,8 +18,10 @@ export interface Author {
   id: number;
   name: string;
   customer: boolean;
-  /** A rule acting on its own (automatic assignment), not a person. */
+  /** A rule acting on its own (automatic assignment, an automation rule), not a person. */
   system?: boolean;
+  /** The automation rule (its page: /rules/:id). */
+  ruleId?: number;
 }
 
 /** A file as the ticket page lists it (the bytes are read only when downloaded). */
@@ -112,7 +114,7 @@ WITH seen AS (
 )
 SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.environment, t.occurrence,
        t.workaround, t.urgency::text AS urgency, t.status::text AS status, t."resolutionCode"::text AS "resolutionCode",
-       t."resolutionNote", t."internalResolutionNote", t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
+       t."resolutionNote", t."internalResolutionNote", t.tags, t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
        ${ms('t."resolvedAt"')} AS "resolvedAt", t."awaitingSince", t."lastCustomerReplyAt", t."customerId", t."assigneeId",
        t."createdById", t."duplicateOfId", t."resolutionArticleId", ra.title AS "resolutionArticleTitle",
        (SELECT coalesce(json_agg(json_build_object('id', ar.id, 'title', ar.title, 'status', ar.status)
@@ -133,19 +135,23 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
        (SELECT coalesce(json_agg(json_build_object(
                  'id', w.id, 'kind', w.kind, 'body', w.body, 'outcome', w.outcome, 'createdAt', ${ms('w."createdAt"')},
                  'ticketId', w."ticketId", 'authorId', w."authorId", 'authorCustomerId', w."authorCustomerId",
-                 'authorName', coalesce(u.name, wc.name)
+                 'authorSystem', w."authorSystem", 'authorRuleId', w."authorRuleId",
+                 'authorName', coalesce(u.name, wc.name, wr.name)
                ) ORDER BY w."createdAt", w.id), '[]')
           FROM "WorkLogEntry" w LEFT JOIN "User" u ON u.id = w."authorId"
           LEFT JOIN "Customer" wc ON wc.id = w."authorCustomerId"
+          LEFT JOIN "AutomationRule" wr ON wr.id = w."authorRuleId"
          WHERE w."ticketId" = t.id) AS "workLog",
        (SELECT coalesce(json_agg(json_build_object(
                  'id', h.id, 'action', h.action, 'field', h.field, 'oldValue', h."oldValue", 'newValue', h."newValue",
                  'oldRefId', h."oldRefId", 'newRefId', h."newRefId", 'ticketVersion', h."ticketVersion",
                  'createdAt', ${ms('h."createdAt"')}, 'ticketId', h."ticketId", 'actorId', h."actorId",
-                 'actorCustomerId', h."actorCustomerId", 'actorSystem', h."actorSystem", 'actorName', coalesce(u.name, hc.name)
+                 'actorCustomerId', h."actorCustomerId", 'actorSystem', h."actorSystem", 'actorRuleId', h."actorRuleId",
+                 'actorName', coalesce(u.name, hc.name, hr.name)
                ) ORDER BY h."createdAt", h.id), '[]')
           FROM "TicketHistory" h LEFT JOIN "User" u ON u.id = h."actorId"
           LEFT JOIN "Customer" hc ON hc.id = h."actorCustomerId"
+          LEFT JOIN "AutomationRule" hr ON hr.id = h."actorRuleId"
          WHERE h."ticketId" = t.id) AS history,
        (SELECT coalesce(json_agg(json_build_object(
                  'id', m.id, 'kind', m.kind, 'state', m.state, 'recipient', m.recipient, 'attempts', m.attempts,
@@ -208,13 +214,11 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
   userId !== null ? { id: userId, name, customer: false } : { id: customerId ?? 0, name, customer: true };
 
-/** A history row written by a rule (SYSTEM_ACTORS): named after the rule. */
-const systemAuthor = (key: string): Author => ({
-  id: 0,
-  name: SYSTEM_ACTORS[key as SystemActorKey] ?? key,
-  customer: false,
-  system: true,
-});
+/** A history row written by a rule (SYSTEM_ACTORS): named after the rule ("Rule: VIP customers → High"). */
+const systemAuthor = (key: string, ruleId: number | null = null, ruleName: string | null = null): Author =>
+  ruleId !== null
+    ? { id: 0, name: `Rule: ${ruleName ?? ruleId}`, customer: false, system: true, ruleId }
+    : { id: 0, name: SYSTEM_ACTORS[key as SystemActorKey] ?? key, customer: false, system: true };
 
 const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
@@ -270,7 +274,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
     workLog: json(workLog).map(({ authorName, ...e }) => ({
       ...e,
       createdAt: new Date(e.createdAt),
-      author: authorOf(e.authorId, e.authorCustomerId, authorName),
+      author: e.authorSystem !== null ? systemAuthor(e.authorSystem, e.authorRuleId, authorName) : authorOf(e.authorId, e.authorCustomerId, authorName),
       files: byEntry.get(e.id) ?? [],
       mailId: mailOf.get(e.id) ?? null,
     })),
@@ -279,7 +283,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
     history: json(history).map(({ actorName, ...h }) => ({
       ...h,
       createdAt: new Date(h.createdAt),
-      actor: h.actorSystem !== null ? systemAuthor(h.actorSystem) : authorOf(h.actorId, h.actorCustomerId, actorName),
+      actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorName) : authorOf(h.actorId, h.actorCustomerId, actorName),
     })),
     mails: json(mails).map((m) => ({
       ...m,
@@ -299,10 +303,10 @@ export async function getChangesSince(ctx: ServiceContext, reference: string, ve
   const rows = await ctx.db.ticketHistory.findMany({
     where: { ticket: { reference }, ticketVersion: { gt: version }, action: 'CHANGED' },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    include: { actor: person, actorCustomer: person },
+    include: { actor: person, actorCustomer: person, actorRule: person },
   });
-  return rows.map(({ actor, actorCustomer, ...h }) => ({
+  return rows.map(({ actor, actorCustomer, actorRule, ...h }) => ({
     ...h,
-    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem) : actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
+    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorRule?.name ?? null) : actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
   }));
 }

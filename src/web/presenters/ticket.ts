@@ -14,7 +14,7 @@ import { FIELD_LABEL, LONG_FIELDS } from '../../domain/ticket-fields.js';
 import type { TicketHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
 
-type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean; system?: boolean } };
+type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean; system?: boolean; ruleId?: number } };
 
 
 
@@ -37,6 +37,9 @@ function valueLabel(field: string | null, value: string | null): string {
 export interface TimelineEntry {
   id: number;
   actor: string;
+  /** Done by a rule, not a person (styled apart); an automation rule's page when ruleId is set. */
+  system: boolean;
+  ruleId: number | null;
   /** What happened, as a sentence without its subject: "changed urgency from Normal to High". */
   summary: string;
   /** For long texts: the old and new text, shown on demand. */
@@ -71,6 +74,7 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
   if (row.action === 'ACCESS_REVOKED') return { summary: `revoked the customer's access links (${row.newValue ?? ''})` };
   if (row.action === 'ATTACHMENT_ADDED') return { summary: `attached the file “${row.newValue ?? ''}”` };
   if (row.action === 'ATTACHMENT_REDACTED') return { summary: `redacted the file “${row.oldValue ?? ''}”` };
+  if (row.action === 'MACRO_APPLIED') return { summary: `applied the macro “${row.newValue ?? ''}”` };
   if (row.action === 'MAIL_ATTACHED') return { summary: `attached a quarantined mail${row.newValue ? ` from ${row.newValue}` : ''}` };
   const field = row.field ?? '';
   const label = FIELD_LABEL[field] ?? field;
@@ -103,7 +107,11 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
 export function timeline(rows: HistoryRow[], now = new Date(), zone?: string): TimelineEntry[] {
   return rows.map((row) => ({
     id: row.id,
-    actor: row.actor.customer ? `${row.actor.name} (customer)` : row.actor.system ? `${row.actor.name} (rule)` : row.actor.name,
+    actor: row.actor.customer
+      ? `${row.actor.name} (customer)`
+      : row.actor.system && row.actor.ruleId === undefined ? `${row.actor.name} (rule)` : row.actor.name,
+    system: row.actor.system === true,
+    ruleId: row.actor.ruleId ?? null,
     ...summarize(row),
     at: when(row.createdAt, zone),
     ago: ago(row.createdAt, now),

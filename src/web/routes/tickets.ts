@@ -56,6 +56,8 @@ import {
   VersionForm,
   WorkLogForm,
   encodeCursor,
+  TagForm,
+  MacroForm,
 } from '../schemas/tickets.js';
 import { timeline } from '../presenters/ticket.js';
 import { followTicket, unfollowTicket } from '../../services/notifications/follow.js';
@@ -68,6 +70,8 @@ import { organizationNames } from '../../services/organizations/read-organizatio
 import { slaSettings } from '../../services/sla/policies.js';
 import { dueShown, slaPanel } from '../presenters/sla.js';
 import { explainTicketSla } from '../../services/sla/explain.js';
+import { addTicketTag, removeTicketTag } from '../../services/tickets/tags.js';
+import { applyMacro, cannedRepliesFor, listMacros } from '../../services/automation/macros.js';
 
 type Body = Record<string, unknown>;
 
@@ -110,7 +114,12 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
 
   async function renderTicket(req: Request, res: Response, reference: string, status = 200, failed?: FailedAction) {
     const c = ctx(req);
-    const [view, teams, everyone] = await Promise.all([getTicketView(c, reference), listTeams(c), listAssignableUsers(c)]);
+    const [view, teams, everyone, macros, canned] = await Promise.all([
+      getTicketView(c, reference), listTeams(c), listAssignableUsers(c), listMacros(c), cannedRepliesFor(c, reference),
+    ]);
+    // A canned reply chosen without JavaScript (?canned=id): the reply box comes pre-filled, nothing written.
+    const cannedId = typeof req.query.canned === 'string' ? Number(req.query.canned) : NaN;
+    const cannedText = canned.find((r) => r.id === cannedId)?.text ?? null;
     // The SLA clocks explained, when a policy applies (one more query, only then).
     const sla = view.ticket.slaPolicyId !== null ? slaPanel(await explainTicketSla(c, view.ticket.id), new Date(), timeZoneOf(res)) : null;
     // Who the ticket can be given to: the active members of its team.
@@ -161,6 +170,10 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
       // Live updates (public/js/live.js): the latest history row the page shows (every change writes one).
       liveMark: view.history.reduce((m, h) => Math.max(m, h.id), 0),
       awaitsUs,
+      // Macros to apply and canned replies for the reply box (views/tickets/_macros.ejs, _canned.ejs).
+      macros: macros.map((m) => ({ id: m.id, name: m.name, shared: m.ownerId === null })),
+      canned,
+      cannedText,
       // After a redirect from one of the forms: what was done, and the section it is shown in.
       done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
     });
@@ -274,6 +287,7 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
         current: v.query !== null && v.query === currentView,
       })),
       bulkStatuses: BULK_STATUSES,
+      macros: (await listMacros(c)).map((m) => ({ id: m.id, name: m.name })),
       problem,
       done: problem ? null : confirmation(req.query.done),
       error: parsed.success ? null : Object.values(fieldErrors(parsed.error)).join(' '),
@@ -558,6 +572,10 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
   action('revoke-links', EmptyForm, (c, ref) => revokeAccessLinks(c, { reference: ref }));
   action('follow', EmptyForm, (c, ref) => followTicket(c, ref));
   action('unfollow', EmptyForm, (c, ref) => unfollowTicket(c, ref));
+  // Tags are a set: adding or removing one needs no version (services/tickets/tags.ts).
+  action('tags', TagForm, (c, ref, f) => addTicketTag(c, { reference: ref }, f.tag), () => 'tag-added');
+  action('untag', TagForm, (c, ref, f) => removeTicketTag(c, { reference: ref }, f.tag), () => 'tag-removed');
+  action('macro', MacroForm, (c, ref, f) => applyMacro(c, target(ref, f), f.macroId), () => 'macro-applied');
 
   // Files: read (staff), and redaction (admins) with a page that says what else has the same bytes.
   const fileParams = (req: Request) => {

@@ -55,6 +55,10 @@ export const DetailsForm = z.object({
 });
 
 export const VersionForm = z.object({ version });
+/** A tag to add or remove (services/tickets/tags.ts normalizes and checks it). */
+export const TagForm = z.object({ tag: requiredText('A tag', 40) });
+/** A macro to apply, from the page of `version`. */
+export const MacroForm = z.object({ version, macroId: id.or(z.literal('').transform(() => 0)).pipe(z.number().int().min(1, 'Choose a macro.')) });
 export const UrgencyForm = z.object({ version, urgency: choice('urgency', URGENCIES) });
 export const StatusForm = z.object({ version, status: choice('status', STATUSES) });
 export const AssignForm = z.object({
@@ -220,7 +224,8 @@ export const BulkForm = z
     t: z
       .union([BulkTicket.transform((t) => [t]), z.array(BulkTicket)], { error: 'Select at least one ticket.' })
       .pipe(z.array(z.object({ reference: z.string(), version: z.number() })).max(BULK_LIMIT, `Select at most ${BULK_LIMIT} tickets at a time.`)),
-    action: choice('action', ['assign', 'urgency', 'status', 'duplicate', 'team'] as const),
+    action: choice('action', ['assign', 'urgency', 'status', 'duplicate', 'team', 'macro'] as const),
+    macroId: z.union([id, z.literal('')], { error: 'Choose a macro from the list.' }).optional(),
     teamId: z.union([id, z.literal('')], { error: 'Choose a team from the list.' }).optional(),
     assignee: z.union([z.enum(['me', 'nobody']), id, z.literal('')], { error: 'Choose someone from the list.' }).optional(),
     urgency: z.union([z.literal(''), choice('urgency', URGENCIES)]).optional(),
@@ -245,6 +250,9 @@ export const BulkForm = z
     } else if (f.action === 'status') {
       if (!f.status) return missing('status', 'Choose a status.');
       action = { kind: 'status', status: f.status };
+    } else if (f.action === 'macro') {
+      if (f.macroId === undefined || f.macroId === '') return missing('macroId', 'Choose the macro to apply.');
+      action = { kind: 'macro', macroId: f.macroId };
     } else if (f.action === 'team') {
       if (f.teamId === undefined || f.teamId === '') return missing('teamId', 'Choose the team to move the tickets to.');
       action = { kind: 'team', teamId: f.teamId };

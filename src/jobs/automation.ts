@@ -1,0 +1,46 @@
+// The time-based automation rules' sweep (services/automation/sweep.ts) as a pg-boss scheduled
+// job: every instance keeps the schedule (pg-boss's cron monitor queues one job per tick across
+// all of them), and the queue's "stately" policy lets at most one sweep run at a time (and one
+// wait), so several instances never run one sweep twice at once.
+import type pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Db } from '../db/client.js';
+import { runRuleSweep } from '../services/automation/sweep.js';
+
+export const AUTOMATION_QUEUE = 'automation_sweep';
+
+const through = (pool: pg.Pool): PgBoss.Db => ({ executeSql: (text, values) => pool.query(text, values) });
+
+export interface AutomationSweeps {
+  stop(): Promise<void>;
+}
+
+/**
+ * Schedules the sweep every `minutes` minutes and runs it in this process (0: this process
+ * neither schedules nor runs it, e.g. web-only instances).
+ */
+export async function startAutomationSweeps(pool: pg.Pool, db: Db, minutes: number): Promise<AutomationSweeps | null> {
+  if (minutes === 0) return null;
+  const boss = new PgBoss({ db: through(pool), migrate: false, supervise: true, schedule: true });
+  boss.on('error', (err: Error) => console.error('[automation] queue error:', err.message));
+  await boss.start();
+  if (!(await boss.getQueue(AUTOMATION_QUEUE))) {
+    try {
+      // A sweep that has not finished in 30 minutes (its process died) may run again.
+      await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, policy: 'stately', retryLimit: 0, expireInSeconds: 1800, retentionMinutes: 24 * 60 });
+    } catch (err) {
+      // Another instance created it at the same moment.
+      if (!(await boss.getQueue(AUTOMATION_QUEUE))) throw err;
+    }
+  }
+  await boss.schedule(AUTOMATION_QUEUE, minutes === 60 ? '0 * * * *' : `*/${minutes} * * * *`);
+  await boss.work(AUTOMATION_QUEUE, { batchSize: 1, pollingIntervalSeconds: 10 }, async () => {
+    const result = await runRuleSweep(db);
+    if (result.fired || result.failed) console.log(`[automation] sweep: ${result.examined} tickets looked at, ${result.fired} rule firings, ${result.failed} failed`);
+  });
+  return {
+    async stop() {
+      await boss.stop({ graceful: true, close: false, timeout: 10_000 });
+    },
+  };
+}
