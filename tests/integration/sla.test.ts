@@ -25,6 +25,7 @@ import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
 import type { Ticket } from '../../src/generated/prisma/client.js';
 import { addTeamMember, createTeam, updateTeam } from '../../src/services/teams/manage-teams.js';
 import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
+import { createRule, setRuleActive } from '../../src/services/automation/rules.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -316,6 +317,30 @@ describe('settings pages', () => {
     expect(page.text).not.toContain('New policy');
     const forbidden = await techAgent.post('/sla/policies').type('form').send({ _csrf: csrfOf(page.text), name: 'X' });
     expect(forbidden.status).toBe(403);
+  });
+});
+
+describe('automation rules and business hours', () => {
+  it('a rule condition asks whether a calendar is open when the event happens', async () => {
+    const everyDay = Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((d) => [d, [{ start: 0, end: 1440 }]])) as never;
+    const open = await createCalendar(as(db, admin), { name: 'Always open', timeZone: 'UTC', hours: everyDay });
+    const closed = await createCalendar(as(db, admin), { name: 'Closed today', timeZone: 'UTC', hours: everyDay });
+    await addHoliday(as(db, admin), closed.id, { date: new Date().toISOString().slice(0, 10), name: 'Today' });
+    for (const [cal, inside, tag] of [[open, true, 'in-hours'], [closed, false, 'after-hours']] as const) {
+      const rule = await createRule(as(db, admin), {
+        name: `Tag ${tag}`,
+        description: null,
+        event: 'CREATED',
+        quietHours: null,
+        conditions: { type: 'all', conditions: [{ type: 'businessHours', calendarId: cal.id, calendarName: cal.name, inside }] },
+        actions: [{ type: 'addTag', tag }],
+      });
+      await setRuleActive(as(db, admin), rule.id, true);
+    }
+    const t = await fromWeb('Label printer offline');
+    expect((await row(t.id)).tags.sort()).toEqual(['after-hours', 'in-hours']);
+    const log = await db.prisma.automationRuleLog.findFirstOrThrow({ where: { ticketId: t.id, rule: { name: 'Tag after-hours' } } });
+    expect(JSON.stringify(log)).toContain('outside the business hours of Closed today');
   });
 });
 

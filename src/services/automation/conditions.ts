@@ -41,7 +41,8 @@ export const LeafCondition = z.union([
   /** A case-insensitive substring (never a pattern). */
   z.object({ type: z.literal('text'), where: z.enum(['title', 'description', 'latestMessage', 'any']), value: text }),
   z.object({ type: z.literal('tag'), value: z.string().trim().toLowerCase().min(1).max(40), negate: z.boolean().default(false) }),
-  // Business hours: left for the SLA calendars (the lead's work): { type: 'businessHours', calendarId, inside }.
+  /** When the event happens: inside (or outside) a business calendar's working hours (src/services/sla). */
+  z.object({ type: z.literal('businessHours'), calendarId: z.number().int().min(1), calendarName: z.string().max(80), inside: z.boolean() }),
 ]);
 export type LeafCondition = z.infer<typeof LeafCondition>;
 
@@ -59,6 +60,8 @@ export interface TicketSnapshot {
   ticket: Ticket;
   customer: { name: string; email: string; organizationId: number | null };
   latestMessage: string | null;
+  /** Whether a business calendar is open now (null: no such calendar); set when a condition asks. */
+  openNow?: (calendarId: number) => boolean | null;
 }
 
 /** One condition's outcome, in words: the log and the dry run show them. */
@@ -103,6 +106,8 @@ export function describeCondition(c: LeafCondition, names: Names = idNames): str
       return `${{ title: 'title', description: 'description', latestMessage: 'latest customer message', any: 'title, description or latest message' }[c.where]} contains “${c.value}”`;
     case 'tag':
       return `${c.negate ? 'has no' : 'has the'} tag ${c.value}`;
+    case 'businessHours':
+      return `${c.inside ? 'inside' : 'outside'} the business hours of ${c.calendarName}`;
   }
 }
 
@@ -136,6 +141,11 @@ function evaluateLeaf(c: LeafCondition, s: TicketSnapshot, names: Names): Condit
       const hit = (t.tags ?? []).includes(c.value);
       return { condition, ok: hit !== c.negate, actual: (t.tags ?? []).join(', ') || 'no tags' };
     }
+    case 'businessHours': {
+      const open = s.openNow?.(c.calendarId) ?? null;
+      if (open === null) return { condition, ok: false, actual: 'that calendar no longer exists' };
+      return { condition, ok: open === c.inside, actual: open ? 'inside business hours' : 'outside business hours' };
+    }
   }
 }
 
@@ -166,6 +176,11 @@ export function evaluateConditions(group: ConditionGroup, s: TicketSnapshot, nam
 
 const leaves = (group: ConditionGroup): LeafCondition[] =>
   group.conditions.flatMap((c) => (c.type === 'all' || c.type === 'any' ? (c as InnerGroup).conditions : [c as LeafCondition]));
+
+/** Whether any condition asks about business hours (the calendars are then read, kept for seconds). */
+export function needsCalendars(group: ConditionGroup): boolean {
+  return leaves(group).some((c) => c.type === 'businessHours');
+}
 
 /** Whether any condition reads the customer or their organization (the ticket alone does not say). */
 export function needsCustomer(group: ConditionGroup): boolean {

@@ -7,9 +7,9 @@ import { ACTIVE_STATUSES } from '../../domain/status.js';
 import type { TicketStatus } from '../../domain/enums.js';
 import { ruleActor, type ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
-import { evaluateConditions, needsLatestMessage, type ConditionResult, type LeafCondition } from './conditions.js';
+import { evaluateConditions, needsCalendars, needsLatestMessage, type ConditionResult, type LeafCondition } from './conditions.js';
 import { planActions, type ActionResult } from './actions.js';
-import { loadSnapshots } from './engine.js';
+import { loadSnapshots, withCalendars } from './engine.js';
 import { namesFor, type RuleInput } from './rules.js';
 
 export const DRY_RUN_MATCHES = 200;
@@ -66,6 +66,7 @@ export async function dryRunRule(ctx: ServiceContext, input: RuleInput, ruleId?:
     });
     if (batch.length === 0) return { matches, scanned, truncated: false };
     const snapshots = await loadSnapshots(ctx.db, batch.map((t) => t.id), latest);
+    await withCalendars(ctx.db, snapshots.values(), needsCalendars(input.conditions));
     for (const { id } of batch) {
       scanned++;
       const s = snapshots.get(id);

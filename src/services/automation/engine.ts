@@ -12,7 +12,8 @@ import type { Ticket } from '../../generated/prisma/client.js';
 import type { RuleEvent } from '../../generated/prisma/enums.js';
 import { ruleActor } from '../context.js';
 import { MAX_EVENT_ROUNDS, type TicketEvent, type TicketEventHandler } from '../tickets/events.js';
-import { evaluateConditions, needsCustomer, needsLatestMessage, type ConditionResult, type TicketSnapshot } from './conditions.js';
+import { evaluateConditions, needsCalendars, needsCustomer, needsLatestMessage, type ConditionResult, type TicketSnapshot } from './conditions.js';
+import { businessCalendars, openAt } from '../sla/policies.js';
 import { executeActions, type ActionResult } from './actions.js';
 import { activeRules, type ParsedRule } from './rules.js';
 
@@ -31,6 +32,20 @@ export function ruleEventOf(e: TicketEvent): RuleEvent | null {
 }
 
 type SnapshotRow = Ticket & { customerName: string; customerEmail: string; organizationId: number | null; latestMessage: string | null };
+
+/**
+ * Lets the snapshots answer "is this business calendar open now?" when a rule asks (calendars are
+ * read once and kept for seconds: src/services/sla/policies.ts).
+ */
+export async function withCalendars(db: Tx | Db, snapshots: Iterable<TicketSnapshot>, needed: boolean, now = new Date()): Promise<void> {
+  if (!needed) return;
+  const calendars = await businessCalendars(db);
+  const openNow = (id: number) => {
+    const cal = calendars.get(id);
+    return cal ? openAt(cal, now) : null;
+  };
+  for (const s of snapshots) s.openNow = openNow;
+}
 
 /** Snapshots of the tickets (their customer and, when asked, latest customer message) in one statement. */
 export async function loadSnapshots(tx: Tx | Db, ids: readonly number[], latestMessage: boolean): Promise<Map<number, TicketSnapshot>> {
@@ -126,6 +141,7 @@ export const automationHandler: TicketEventHandler = {
     const snapshots = fromEvents
       ? new Map(ids.map((id): [number, TicketSnapshot] => [id, { ticket: carried.get(id)!, customer: { name: '', email: '', organizationId: null }, latestMessage: null }]))
       : await loadSnapshots(tx, ids, listening.some((r) => needsLatestMessage(r.conditions)));
+    await withCalendars(tx, snapshots.values(), listening.some((r) => needsCalendars(r.conditions)));
     let fired = firedIn.get(tx);
     if (!fired) firedIn.set(tx, (fired = new Set()));
     const firings: Firing[] = [];

@@ -30,6 +30,8 @@ export const CONDITION_KINDS: [string, string][] = [
   ['text', 'Title, description or latest message contains'],
   ['tag', 'Has the tag'],
   ['tag_not', 'Has not the tag'],
+  ['business_hours', 'Inside the business hours of (calendar)'],
+  ['outside_business_hours', 'Outside the business hours of (calendar)'],
 ];
 
 export const ACTION_KINDS: [string, string][] = [
@@ -59,10 +61,16 @@ interface Lookups {
   team(name: string, field: string): Promise<number>;
   user(name: string, field: string): Promise<number>;
   organization(name: string, field: string): Promise<number>;
+  calendar(name: string, field: string): Promise<{ id: number; name: string }>;
 }
 
 function lookups(db: Db): Lookups {
   return {
+    async calendar(name, field) {
+      const c = await db.businessCalendar.findFirst({ where: { name: { equals: name.trim(), mode: 'insensitive' } }, select: { id: true, name: true } });
+      if (!c) throw new ValidationError(`No business calendar is called “${name}”.`, { [field]: 'Enter a calendar’s name (SLAs page).' });
+      return c;
+    },
     async team(name, field) {
       const t = await db.team.findFirst({ where: { name: { equals: name.trim(), mode: 'insensitive' } }, select: { id: true } });
       if (!t) throw new ValidationError(`No team is called “${name}”.`, { [field]: 'Enter a team’s name.' });
@@ -123,6 +131,11 @@ async function condition(kind: string, value: string, field: string, l: Lookups)
       return { type: 'text', where: 'any', value: value.trim() };
     case 'tag':
       return { type: 'tag', value: value.trim().toLowerCase(), negate };
+    case 'business_hours':
+    case 'outside_business_hours': {
+      const cal = await l.calendar(value, field);
+      return { type: 'businessHours', calendarId: cal.id, calendarName: cal.name, inside: kind === 'business_hours' };
+    }
   }
   throw new ValidationError('Choose a kind of condition from the list.', { [field.replace('_value', '_kind')]: 'Choose from the list.' });
 }
@@ -241,6 +254,10 @@ export async function formRows(db: Db, group: ConditionGroup | null, actions: re
       case 'tag':
         kind = c.negate ? 'tag_not' : 'tag';
         value = c.value;
+        break;
+      case 'businessHours':
+        kind = c.inside ? 'business_hours' : 'outside_business_hours';
+        value = c.calendarName;
         break;
     }
     rows[`c${i}_kind`] = kind;

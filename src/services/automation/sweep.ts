@@ -7,8 +7,8 @@
 import type { Db } from '../../db/client.js';
 import { ACTIVE_STATUSES } from '../../domain/status.js';
 import { ticketTransaction } from '../tickets/events.js';
-import { evaluateConditions, needsLatestMessage } from './conditions.js';
-import { fireRule, loadSnapshots, logFirings } from './engine.js';
+import { evaluateConditions, needsCalendars, needsLatestMessage } from './conditions.js';
+import { fireRule, loadSnapshots, logFirings, withCalendars } from './engine.js';
 import { activeRules, invalidateRulesCache } from './rules.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
 
@@ -51,6 +51,7 @@ export async function runRuleSweep(db: Db, now = new Date()): Promise<SweepResul
           const fired = await ticketTransaction(db, async (tx) => {
             // Read again in the transaction: an update since makes it not quiet any more.
             const s = (await loadSnapshots(tx, [id], needsLatestMessage(rule.conditions))).get(id);
+            if (s) await withCalendars(tx, [s], needsCalendars(rule.conditions));
             if (!s || s.ticket.updatedAt.getTime() !== updatedAt.getTime() || !ACTIVE_STATUSES.includes(s.ticket.status)) return false;
             await tx.automationRuleFiring.upsert({
               where: { ruleId_ticketId: { ruleId: rule.id, ticketId: id } },

@@ -52,6 +52,7 @@ let cached: { at: number; value: Promise<SlaSettings> } | undefined;
 /** Forget the kept settings (after an admin changed a calendar or a policy). */
 export function invalidateSlaSettings(): void {
   cached = undefined;
+  calendarsCached = undefined;
 }
 
 /** A calendar as stored (hours JSON, holiday dates) in the clock's terms. */
@@ -141,4 +142,34 @@ export function targetsFor(policy: ActivePolicy, urgency: Urgency): SlaTargets {
 export function warningTargets(targets: SlaTargets, percent: number): SlaTargets {
   const part = (ms: number | null) => (ms === null ? null : Math.max(1, Math.floor((ms * percent) / 100)));
   return { firstResponseMs: part(targets.firstResponseMs), nextResponseMs: part(targets.nextResponseMs), resolutionMs: part(targets.resolutionMs) };
+}
+
+/** Every business calendar, compiled (automation rules ask whether one is open now). Kept like the policies. */
+let calendarsCached: { at: number; value: Promise<ReadonlyMap<number, BusinessCalendar>> } | undefined;
+
+export function businessCalendars(db: Db | Tx): Promise<ReadonlyMap<number, BusinessCalendar>> {
+  const now = Date.now();
+  if (calendarsCached && now - calendarsCached.at <= SETTINGS_TTL_MS) return calendarsCached.value;
+  const value = db.businessCalendar.findMany({ include: { holidays: { select: { date: true } } } }).then((rows) => {
+    const out = new Map<number, BusinessCalendar>();
+    for (const row of rows) {
+      try {
+        out.set(row.id, compileCalendar(calendarFrom(row)));
+      } catch {
+        // a zone this runtime does not know: the calendar reads as missing
+      }
+    }
+    return out;
+  });
+  const entry = { at: now, value };
+  calendarsCached = entry;
+  value.catch(() => {
+    if (calendarsCached === entry) calendarsCached = undefined;
+  });
+  return value;
+}
+
+/** Whether the calendar is open at this instant (its business time in [at, at + 1 ms) is not empty). */
+export function openAt(cal: BusinessCalendar, at: Date): boolean {
+  return cal.msBetweenMs(at.getTime(), at.getTime() + 1) > 0;
 }
