@@ -31,6 +31,8 @@ export interface SystemActor {
 /** The rules that act on their own, as history records them (TicketHistory.actorSystem). */
 export const SYSTEM_ACTORS = {
   'auto-assignment': 'Automatic assignment',
+  // A run book step's outside automation answering (src/services/runbooks/automation.ts).
+  automation: 'Run book automation',
 } as const;
 export type SystemActorKey = keyof typeof SYSTEM_ACTORS;
 

@@ -58,6 +58,7 @@ export async function countRows(db: Database): Promise<Record<string, number>> {
     'Article', 'ArticleRevision', 'ArticleHistory', 'TicketArticle', 'OutboundMail', 'TicketAccessToken', 'InboundMail',
     'Attachment', 'FileContent', 'Team', 'TeamMember', 'TeamHistory', 'TicketFollower', 'Notification', 'NotificationPreference',
     'Organization', 'OrganizationDomain', 'OrganizationHistory', 'SavedView',
+    'Runbook', 'RunbookVersion', 'RunbookStep', 'RunbookSecret', 'RunbookHistory', 'TicketRunbook', 'TicketRunbookStep', 'AutomationDelivery',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),

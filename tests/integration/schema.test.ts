@@ -156,7 +156,10 @@ describe('history', () => {
       WHERE p.proname = 'caseboard_refuse_history_change' AND NOT t.tgisinternal
       GROUP BY c.relname ORDER BY c.relname`);
     expect(rows).toEqual(
-      ['ArticleHistory', 'ArticleRevision', 'CustomerHistory', 'OrganizationHistory', 'TeamHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
+      [
+        'ArticleHistory', 'ArticleRevision', 'CustomerHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret', 'RunbookStep',
+        'TeamHistory', 'TicketHistory', 'TicketRunbook', 'TicketRunbookStep', 'UserHistory',
+      ].map((table) => ({
         table,
         update: true,
         del: true,
