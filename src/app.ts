@@ -13,6 +13,7 @@ import { requireSignIn } from './web/middleware/auth.js';
 import { csrfProtection } from './web/middleware/csrf.js';
 import { multipartBody } from './web/middleware/multipart.js';
 import { configureAttachmentLimits } from './services/attachments/limits.js';
+import { configureOutgoing } from './services/outgoing/signed-request.js';
 import { cachedPgSessionStore } from './web/middleware/session-store.js';
 import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
@@ -130,6 +131,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
     maxFiles: config.ATTACHMENT_MAX_FILES,
   };
   configureAttachmentLimits(limits);
+  // Which automation addresses run book steps may have (checked again when a request is sent).
+  configureOutgoing({ allowPrivate: config.AUTOMATION_ALLOW_PRIVATE, timeoutMs: config.AUTOMATION_TIMEOUT_MS });
   const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES, verifyToken: csrf.verify });
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();

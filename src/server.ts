@@ -9,6 +9,7 @@ import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
+import { startAutomationWorker } from './jobs/automation-worker.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 
@@ -56,6 +57,9 @@ async function main() {
     `[caseboard] mail: ${config.SMTP_URL ? `SMTP ${new URL(config.SMTP_URL).host}` : `.eml files in ${config.DATA_DIR}/mail`}` +
       (config.MAIL_WORKER_CONCURRENCY === 0 ? ' (sending off in this process)' : ''),
   );
+
+  // Run book automations: signed requests that committed step completions queued.
+  const automations = await startAutomationWorker(db, config);
 
   // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
   let inbound: InboundSmtp | undefined;
@@ -105,6 +109,7 @@ async function main() {
     clearInterval(sweeping);
     await inbound?.stop();
     await mailer.stop();
+    await automations?.stop();
     await filling;
     await db.close();
     process.exit(0);

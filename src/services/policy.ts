@@ -21,6 +21,9 @@ export type Permission =
   | 'article.read'
   | 'article.propose'
   | 'article.manage'
+  | 'runbook.read'
+  | 'runbook.propose'
+  | 'runbook.manage'
   | 'mail.triage'
   | 'attachment.redact'
   | 'team.manage'
@@ -44,6 +47,9 @@ const STAFF: readonly Permission[] = [
   'organization.read',
   'article.read',
   'article.propose',
+  // Run books: read published ones, propose new versions (an admin publishes them).
+  'runbook.read',
+  'runbook.propose',
   'mail.triage',
   // Their own password, time zone and theme (src/services/users/profile.ts).
   'profile.update',
@@ -51,7 +57,7 @@ const STAFF: readonly Permission[] = [
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'runbook.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {
