@@ -28,6 +28,8 @@ export interface OutgoingPolicy {
   allowPrivate: boolean;
   /** Longest a request may take, connection to the end of the excerpt (ms). */
   timeoutMs: number;
+  /** How a host name is resolved (default: the system's resolver); tests stand in for DNS with it. */
+  resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
 }
 
 let policy: OutgoingPolicy = { allowPrivate: false, timeoutMs: 10_000 };
@@ -77,8 +79,7 @@ export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return blocked.check(address, 'ipv4');
   if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1]!, 'ipv4');
+    // IPv4-mapped addresses (::ffff:127.0.0.1, ::ffff:7f00:1) are checked against the IPv4 ranges by BlockList itself.
     return blocked.check(address, 'ipv6');
   }
   return true; // not an address at all: refused
@@ -127,7 +128,9 @@ export interface SignedResponse {
 /** The address to connect to: every address the host resolves to must be allowed; the first one is used. */
 async function resolveChecked(host: string, p: OutgoingPolicy): Promise<{ address: string; family: number }> {
   const literal = host.replace(/^\[|\]$/g, '');
-  const addresses = isIP(literal) ? [{ address: literal, family: isIP(literal) }] : await dnsLookup(literal, { all: true, verbatim: true });
+  const addresses = isIP(literal)
+    ? [{ address: literal, family: isIP(literal) }]
+    : await (p.resolve ?? ((h: string) => dnsLookup(h, { all: true, verbatim: true })))(literal);
   if (addresses.length === 0) throw new Error(`${host} has no address`);
   if (!p.allowPrivate) {
     const refused = addresses.find((a) => isPrivateAddress(a.address));
