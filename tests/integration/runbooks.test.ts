@@ -313,3 +313,136 @@ describe('automated steps', () => {
     }
   });
 });
+
+describe('pages and forms', () => {
+  const form = (csrf: string, fields: Record<string, string>) => ({ _csrf: csrf, slots: '3', ...fields });
+
+  it('an admin writes and publishes a run book through the form; the secret is never shown again', async () => {
+    const app = testApp(db, { AUTOMATION_ALLOW_PRIVATE: '1' });
+    const { agent, csrf } = await signIn(app, admin.email);
+    await agent.get('/runbooks/new').expect(200);
+    const title = `Badge reader offline ${unique()}`;
+    const res = await agent.post('/runbooks').type('form').send(form(csrf, {
+      title, summary: 'The door does not open', keywords: 'badge, door', publish: '1',
+      s0_title: 'Power-cycle the reader', s0_instructions: '1. Unplug\n2. Wait *10 s*', s0_checkKind: 'YES_NO', s0_checkLabel: 'LED green',
+      s1_title: 'Reset via the controller', s1_isFix: '1', s1_automationUrl: receiver.url, s1_secret: SECRET, s1_order: '2',
+      s2_title: '',
+    })).expect(303);
+    const id = Number(/\/runbooks\/(\d+)/.exec(res.headers.location!)![1]);
+    const page = await agent.get(`/runbooks/${id}`).expect(200);
+    expect(page.text).toContain('Version 1, published');
+    expect(page.text).toContain('<em>10 s</em>'); // Markdown rendered
+    expect(page.text).not.toContain(SECRET);
+    const edit = await agent.get(`/runbooks/${id}/edit`).expect(200);
+    expect(edit.text).not.toContain(SECRET);
+    expect(edit.text).toContain('Leave empty to keep the current secret');
+    // A new version keeps the secret without its being entered again.
+    const v1 = await db.prisma.runbook.findUniqueOrThrow({ where: { id } });
+    const steps = await db.prisma.runbookStep.findMany({ where: { version: { runbookId: id } }, orderBy: { position: 'asc' } });
+    await agent.post(`/runbooks/${id}/versions`).type('form').send(form(csrf, {
+      version: String(v1.version), base: '1', title, keywords: 'badge, door', publish: '1',
+      s0_title: 'Power-cycle the reader', s0_checkKind: 'YES_NO', s0_checkLabel: 'LED green', s0_from: String(steps[0]!.id),
+      s1_title: 'Reset via the controller', s1_isFix: '1', s1_automationUrl: receiver.url, s1_from: String(steps[1]!.id),
+    })).expect(303);
+    const v2 = await db.prisma.runbookStep.findFirstOrThrow({ where: { version: { runbookId: id, number: 2 }, position: 2 } });
+    expect(v2.automationSecretId).toBe(steps[1]!.automationSecretId);
+    const history = await agent.get(`/runbooks/${id}`).expect(200);
+    expect(history.text).toContain('a new automation secret for step 2');
+  });
+
+  it('bad input gets a clear 422 and writes nothing', async () => {
+    const app = testApp(db, { AUTOMATION_ALLOW_PRIVATE: '1' });
+    const { agent, csrf } = await signIn(app, admin.email);
+    const tech1 = await signIn(app, tech.email);
+    const taken = await publishedRunbook();
+    const cases: [typeof agent, Record<string, string>, string][] = [
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Check', s0_checkKind: 'VALUE' }), 'Say what to record'],
+      [agent, form(csrf, { title: `Ok ${unique()}` }), 'at least one step'],
+      [agent, form(csrf, { title: taken.title.toUpperCase(), s0_title: 'Check' }), 'exists already'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Hook', s0_automationUrl: 'ftp://x.example/' }), 'must start with https://'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Hook', s0_automationUrl: receiver.url, s0_secret: 'short' }), '16 to 200 characters'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Hook', s0_automationUrl: receiver.url }), 'Enter the secret'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Read', s0_articleId: '999999' }), 'Choose a published article'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'x'.repeat(201) }), 'at most 200 characters'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Check', s0_checkKind: 'MAYBE' }), 'Choose a valid kind of check'],
+      [agent, form(csrf, { title: `Ok ${unique()}`, s0_title: 'Check', slots: 'many' }), 'reload the page'],
+      [tech1.agent, form(tech1.csrf, { title: `Mine ${unique()}`, s0_title: 'Hook', s0_automationUrl: receiver.url, s0_secret: SECRET }), 'Only an admin can set'],
+    ];
+    for (const [who, body, text] of cases) {
+      const res = await expectRefused(db, () => who.post('/runbooks').type('form').send(body), 422, text);
+      expect(res.text).not.toContain(SECRET);
+    }
+    // "More step slots" re-renders the form with what was typed, writing nothing.
+    const more = await expectRefused(db, () => agent.post('/runbooks').type('form').send({ ...form(csrf, { title: 'Kept', s0_title: 'Typed' }), _more: '1' }), 200, 'value="Typed"');
+    expect(more.text).toContain('name="s5_title"');
+  });
+
+  it('a technician works a ticket through a run book: suggested, attached, steps done (a refused step writes nothing)', async () => {
+    const app = testApp(db);
+    const { agent, csrf } = await signIn(app, tech.email);
+    const word = `wq${unique()}`;
+    const rb = await publishedRunbook(`Outlook keeps asking for the password ${word}`, [
+      step('Check the account is not locked', { checkKind: 'YES_NO', checkLabel: 'Account locked' }),
+      step('Clear the saved credentials', { isFix: true, checkKind: 'VALUE', checkLabel: 'Entries removed' }),
+    ], { keywords: ['outlook', 'password'] });
+    const t = await buildTicket(db, tech, { title: `Outlook asks for the password ${word} all the time` });
+    let page = await agent.get(`/tickets/${t.reference}`).expect(200);
+    expect(page.text).toContain('Suggested from this ticket’s text');
+    expect(page.text).toContain(rb.title);
+    await agent.post(`/tickets/${t.reference}/runbooks`).type('form').send({ _csrf: csrf, runbookId: String(rb.id), how: 'SUGGESTED' })
+      .expect(303).expect('Location', `/tickets/${t.reference}?done=runbook-attached#runbooks`);
+    page = await agent.get(`/tickets/${t.reference}?done=runbook-attached`).expect(200);
+    expect(page.text).toContain('Run book attached.');
+    expect(page.text).toContain('0 of 2 steps done');
+    expect(page.text).toContain('Mark step 1 done');
+    const tr = await db.prisma.ticketRunbook.findFirstOrThrow({ where: { ticketId: t.id } });
+    const steps = await db.prisma.runbookStep.findMany({ where: { versionId: tr.versionId }, orderBy: { position: 'asc' } });
+    const path = (s: number) => `/tickets/${t.reference}/runbooks/${tr.id}/steps/${steps[s]!.id}`;
+    // Refused: out of order, no answer, an unknown outcome, a step of nothing; nothing written.
+    await expectRefused(db, () => agent.post(path(1)).type('form').send({ _csrf: csrf, value: '3', outcome: 'SOLVED' }), 422, 'Do the steps in order');
+    const refused = await expectRefused(db, () => agent.post(path(0)).type('form').send({ _csrf: csrf, note: 'kept note' }), 422, 'Answer yes or no');
+    expect(refused.text).toContain('kept note');
+    await expectRefused(db, () => agent.post(path(0)).type('form').send({ _csrf: csrf, value: 'no', outcome: 'BOGUS' }), 422, 'Choose a valid outcome');
+    await expectRefused(db, () => agent.post(`/tickets/${t.reference}/runbooks/${tr.id}/steps/99999999`).type('form').send({ _csrf: csrf, value: 'no' }), 404);
+    await expectRefused(db, () => agent.post(`/tickets/${t.reference}/runbooks`).type('form').send({ _csrf: csrf, runbookId: 'abc' }), 422);
+    await agent.post(path(0)).type('form').send({ _csrf: csrf, value: 'no' }).expect(303);
+    await expectRefused(db, () => agent.post(path(1)).type('form').send({ _csrf: csrf, value: '3' }), 422, 'Say how the fix went');
+    await agent.post(path(1)).type('form').send({ _csrf: csrf, value: '3', outcome: 'SOLVED', note: 'Outlook restarted fine' }).expect(303);
+    page = await agent.get(`/tickets/${t.reference}`).expect(200);
+    expect(page.text).toContain('2 of 2 steps done');
+    expect(page.text).toContain('Account locked: <strong>no</strong>');
+    expect(page.text).toContain('did the run book step');
+    expect(page.text).toMatch(/Tom Tech<\/strong>\s*tried a fix/);
+    // A new version published meanwhile does not change what this ticket was worked with.
+    const cur = await db.prisma.runbook.findUniqueOrThrow({ where: { id: rb.id } });
+    await saveVersion(as(db, admin), rb.id, cur.version, 1, { steps: [step('A different first step')], publish: true });
+    page = await agent.get(`/tickets/${t.reference}`).expect(200);
+    expect(page.text).toContain('this ticket keeps version 1 (version 2 is published now)');
+    expect(page.text).not.toContain('A different first step');
+  });
+
+  it('a technician proposes a version through the form; an admin publishes it from the run book page', async () => {
+    const app = testApp(db);
+    const techSession = await signIn(app, tech.email);
+    const adminSession = await signIn(app, admin.email);
+    const rb = await publishedRunbook();
+    const edit = await techSession.agent.get(`/runbooks/${rb.id}/edit`).expect(200);
+    expect(edit.text).not.toContain('name="title"'); // the details are the admins'
+    await techSession.agent.post(`/runbooks/${rb.id}/versions`).type('form').send({
+      _csrf: techSession.csrf, slots: '2', version: String(rb.version), base: '1', note: 'Look first',
+      s0_title: 'Look at the queue again', s1_title: 'Restart the spooler', s1_isFix: '1',
+    }).expect(303).expect('Location', `/runbooks/${rb.id}?done=runbook-proposed`);
+    // Technicians cannot publish.
+    await expectRefused(db, () => techSession.agent.post(`/runbooks/${rb.id}/versions/2/publish`).type('form').send({ _csrf: techSession.csrf, version: String(rb.version) }), 403);
+    const page = await adminSession.agent.get(`/runbooks/${rb.id}`).expect(200);
+    expect(page.text).toContain('Publish version 2');
+    await adminSession.agent.post(`/runbooks/${rb.id}/versions/2/publish`).type('form').send({ _csrf: adminSession.csrf, version: String(rb.version) }).expect(303);
+    // A stale publish form is refused (409), nothing written.
+    await expectRefused(db, () => adminSession.agent.post(`/runbooks/${rb.id}/status`).type('form').send({ _csrf: adminSession.csrf, version: String(rb.version), status: 'ARCHIVED' }), 409);
+    const now = await db.prisma.runbook.findUniqueOrThrow({ where: { id: rb.id }, include: { currentVersion: true } });
+    expect(now.currentVersion!.number).toBe(2);
+    await adminSession.agent.post(`/runbooks/${rb.id}/status`).type('form').send({ _csrf: adminSession.csrf, version: String(now.version), status: 'ARCHIVED' }).expect(303);
+    const list = await techSession.agent.get('/runbooks?status=ARCHIVED').expect(200);
+    expect(list.text).toContain(rb.title);
+  });
+});

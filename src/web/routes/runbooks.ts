@@ -128,7 +128,7 @@ export function runbookRoutes(db: Database, renderer: Renderer): Router {
     if (more) return renderForm(res, 200, { values: body, errors: {}, message: null, slots: slotsOf(body, true) });
     const errors = { ...(details.success ? {} : fieldErrors(details.error)), ...(meta.success ? {} : fieldErrors(meta.error)), ...stepErrors };
     if (!details.success || !meta.success || Object.keys(stepErrors).length) {
-      return renderForm(res, 422, { values: body, errors, message: 'Please check the fields marked below (secrets must be entered again).', slots });
+      return renderForm(res, 422, { values: body, errors, message: errors.slots ?? 'Please check the fields marked below (secrets must be entered again).', slots });
     }
     try {
       const rb = await createRunbook(ctx(req), { ...details.data, steps, note: meta.data.note, publish: meta.data.publish === '1' });
@@ -198,7 +198,7 @@ export function runbookRoutes(db: Database, renderer: Renderer): Router {
     const { steps, errors: stepErrors } = parseSteps(body, slots);
     const errors = { ...(form.success ? {} : fieldErrors(form.error)), ...(details && !details.success ? fieldErrors(details.error) : {}), ...stepErrors };
     if (!form.success || (details && !details.success) || Object.keys(stepErrors).length) {
-      return again(422, errors, 'Please check the fields marked below (secrets must be entered again).');
+      return again(422, errors, errors.slots ?? errors.version ?? errors.base ?? 'Please check the fields marked below (secrets must be entered again).');
     }
     try {
       await saveVersion(c, rbId, form.data.version, form.data.base, {
@@ -325,7 +325,10 @@ export function ticketRunbookRoutes(db: Database, renderer: Renderer): Router {
         message,
       });
     };
-    if (!form.success) return refuse('Please check the fields marked below.', fieldErrors(form.error));
+    if (!form.success) {
+      const errors = fieldErrors(form.error);
+      return refuse(Object.values(errors).join(' '), errors);
+    }
     try {
       await completeRunbookStep(c, reference, trId, stepId, { value: form.data.value ?? null, outcome: form.data.outcome ?? null, note: form.data.note ?? null });
     } catch (err) {

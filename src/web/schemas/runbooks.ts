@@ -111,6 +111,6 @@ export const AttachRunbookForm = z.object({
 
 export const StepDoneForm = z.object({
   value: z.string().max(500, 'At most 500 characters.').optional(),
-  outcome: z.union([z.literal('').transform(() => undefined), choice('outcome', FIX_OUTCOMES)]).optional(),
+  outcome: z.union([z.literal('').transform(() => undefined), choice('outcome', FIX_OUTCOMES)], { error: 'Choose a valid outcome.' }).optional(),
   note: z.string().max(10_000, 'At most 10,000 characters.').optional(),
 });
