@@ -3,6 +3,7 @@
 // input changing nothing, and automated steps against a real HTTP server started here (signed
 // requests the test verifies with the secret, a retry after a 500, the answer on the ticket, a
 // private address refused by default).
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,16 @@ import type { JobRunner } from '../../src/jobs/queue.js';
 import { systemActor } from '../../src/services/context.js';
 
 const SECRET = 'a-signing-secret-of-the-receiver-1234';
+
+/** The receiver's check as the README shows it (an independent implementation of the scheme). */
+function readmeVerify(secret: string, rawBody: Buffer | string, header: string, toleranceSeconds = 300) {
+  const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('='))) as Record<string, string | undefined>;
+  const t = Number(parts.t);
+  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
+  const expected = createHmac('sha256', secret).update(`${t}.`).update(rawBody).digest();
+  const given = Buffer.from(parts.v1 ?? '', 'hex');
+  return given.length === expected.length && timingSafeEqual(expected, given);
+}
 
 let db: TestDatabase;
 let admin: Actor;
@@ -229,6 +240,8 @@ describe('automated steps', () => {
       expect(verifySignature('another-secret-entirely-123456', r.body, header)).toBe(false);
       expect(verifySignature(SECRET, r.body.replace('Intranet', 'Extranet'), header)).toBe(false);
       expect(r.headers['caseboard-delivery']).toBe(String(delivery.id));
+      expect(readmeVerify(SECRET, Buffer.from(r.body), header)).toBe(true);
+      expect(readmeVerify(SECRET, Buffer.from(`${r.body} `), header)).toBe(false);
     }
     const body = JSON.parse(requests[0]!.body);
     expect(body).toMatchObject({
