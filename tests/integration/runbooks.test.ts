@@ -418,6 +418,8 @@ describe('pages and forms', () => {
     await expectRefused(db, () => agent.post(path(0)).type('form').send({ _csrf: csrf, value: 'no', outcome: 'BOGUS' }), 422, 'Choose a valid outcome');
     await expectRefused(db, () => agent.post(`/tickets/${t.reference}/runbooks/${tr.id}/steps/99999999`).type('form').send({ _csrf: csrf, value: 'no' }), 404);
     await expectRefused(db, () => agent.post(`/tickets/${t.reference}/runbooks`).type('form').send({ _csrf: csrf, runbookId: 'abc' }), 422);
+    // No run book chosen at all (found by the form fuzzer: it was a 500).
+    await expectRefused(db, () => agent.post(`/tickets/${t.reference}/runbooks`).type('form').send({ _csrf: csrf, how: 'BY_HAND' }), 422, 'Choose a run book');
     await agent.post(path(0)).type('form').send({ _csrf: csrf, value: 'no' }).expect(303);
     await expectRefused(db, () => agent.post(path(1)).type('form').send({ _csrf: csrf, value: '3' }), 422, 'Say how the fix went');
     await agent.post(path(1)).type('form').send({ _csrf: csrf, value: '3', outcome: 'SOLVED', note: 'Outlook restarted fine' }).expect(303);

@@ -297,7 +297,7 @@ export function ticketRunbookRoutes(db: Database, renderer: Renderer): Router {
     const reference = referenceOf(req);
     const form = AttachRunbookForm.safeParse(req.body ?? {});
     if (!form.success) throw new ValidationError(Object.values(fieldErrors(form.error)).join(' '));
-    await attachRunbook(ctx(req), reference, form.data.runbookId!, form.data.how);
+    await attachRunbook(ctx(req), reference, form.data.runbookId, form.data.how);
     res.redirect(303, withDone(`/tickets/${reference}`, 'runbook-attached', 'runbooks'));
   });
 

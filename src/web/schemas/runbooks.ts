@@ -105,7 +105,11 @@ export const RunbookStatusForm = z.object({ version, status: choice('status', ['
 export const PublishVersionForm = z.object({ version });
 
 export const AttachRunbookForm = z.object({
-  runbookId: id.optional().refine((v) => v !== undefined, 'Choose a run book.'),
+  runbookId: z.coerce
+    .number({ error: 'Choose a run book.' })
+    .int('Choose a run book.')
+    .min(1, 'Choose a run book.')
+    .max(2_147_483_647, 'Choose a run book.'),
   how: choice('way', ['BY_HAND', 'SUGGESTED'] as const).optional().default('BY_HAND'),
 });
 
