@@ -88,7 +88,7 @@ const schema = z.object({
   /** Let automations reach private, loopback and link-local addresses, and plain http:// to them (a receiver on the LAN; tests). */
   AUTOMATION_ALLOW_PRIVATE: bool.default(false),
   /** Longest one automation request may take (ms); past it the attempt failed and is retried. */
-  AUTOMATION_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  AUTOMATION_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
   /** Automation requests this process sends at once; 0 = this process sends none (another instance does). */
   AUTOMATION_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
 
