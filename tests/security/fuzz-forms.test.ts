@@ -59,8 +59,10 @@ let organization: number;
 let draft: number;
 /** Published, and on no crawled page: its status never changes, so fresh tickets can always link it. */
 let linkable: number;
-/** A published run book: its page and edit form are crawled, and active tickets have it attached. */
+/** A published run book whose page and edit form are crawled (the fuzzing may archive it). */
 let runbook: number;
+/** Published, and on no crawled page: it stays published, so fresh tickets can always have it attached. */
+let attachable: number;
 let requests = 0;
 let accepted = 0;
 
@@ -86,7 +88,7 @@ const uniq = () => `${Date.now().toString(36)}${(n++).toString(36)}`;
 async function activeTicket(): Promise<string[]> {
   const t = await buildTicket(db, admin, { title: `Printer jams ${uniq()}`, customer: { name: 'Fuzz Customer', email: `fz-${uniq()}@customer.test` } });
   await linkArticle(as(db, admin), t.reference, linkable);
-  const tr = await attachRunbook(as(db, admin), t.reference, runbook);
+  const tr = await attachRunbook(as(db, admin), t.reference, attachable);
   return [t.reference, `/runbooks/${tr.id}/`];
 }
 /** A resolved ticket: the reopen form shows. */
@@ -114,16 +116,19 @@ beforeAll(async () => {
   published = await publish('Printer offline: restart the spooler');
   linkable = await publish('Printer jams: clear the tray');
   draft = (await createArticle(as(db, admin), { title: 'Printer drivers', body: 'Draft.' })).id;
-  runbook = (await createRunbook(as(db, admin), {
-    title: 'Printer jams: run book',
-    keywords: ['printer'],
-    publish: true,
-    steps: [
-      { title: 'Count the jammed sheets', instructions: 'Open tray 2.', checkKind: 'VALUE', checkLabel: 'Sheets', isFix: false },
-      { title: 'Is the roller worn?', instructions: '', checkKind: 'YES_NO', checkLabel: 'Roller worn', isFix: false },
-      { title: 'Clean the roller', instructions: '', checkKind: 'NONE', isFix: true },
-    ],
-  })).id;
+  const makeRunbook = async (title: string) =>
+    (await createRunbook(as(db, admin), {
+      title,
+      keywords: ['printer'],
+      publish: true,
+      steps: [
+        { title: 'Count the jammed sheets', instructions: 'Open tray 2.', checkKind: 'VALUE', checkLabel: 'Sheets', isFix: false },
+        { title: 'Is the roller worn?', instructions: '', checkKind: 'YES_NO', checkLabel: 'Roller worn', isFix: false },
+        { title: 'Clean the roller', instructions: '', checkKind: 'NONE', isFix: true },
+      ],
+    })).id;
+  runbook = await makeRunbook('Printer jams: run book');
+  attachable = await makeRunbook('Printer jams: the checklist');
   organization = (await createOrganization(as(db, admin), { name: 'Fuzz Org', domains: ['fuzz-org.test'] })).id;
   ({ agent, csrf } = await signIn(app, admin.email));
 }, 120_000);
