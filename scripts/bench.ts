@@ -143,8 +143,34 @@ async function setAutomation(pool: pg.Pool, on: boolean): Promise<void> {
   }
 }
 
-/** The bench's two automation rules (see setAutomation). */
-async function setBenchRules(_pool: pg.Pool, _on: boolean): Promise<void> {}
+/**
+ * The bench's two automation rules, both on ticket creation (the costly case: creation then runs
+ * in a transaction): "VIP customers → High" (reads the customer) and "Outage in the title →
+ * Critical". Neither matches the bench's tickets: what is measured is the evaluation, not the
+ * actions' own changes.
+ */
+async function setBenchRules(pool: pg.Pool, on: boolean): Promise<void> {
+  const rules = [
+    {
+      name: 'Bench: VIP customers → High',
+      conditions: { type: 'all', conditions: [{ type: 'customer', match: 'domain', value: 'vip.example' }] },
+      actions: [{ type: 'setUrgency', urgency: 'HIGH' }],
+    },
+    {
+      name: 'Bench: outage → Critical',
+      conditions: { type: 'all', conditions: [{ type: 'text', where: 'title', value: 'outage' }] },
+      actions: [{ type: 'setUrgency', urgency: 'CRITICAL' }],
+    },
+  ];
+  for (const r of rules) {
+    await pool.query(
+      `INSERT INTO "AutomationRule" (name, event, conditions, actions, active, position, "createdById")
+       VALUES ($1, 'CREATED', $2::jsonb, $3::jsonb, $4, 1000, (SELECT id FROM "User" WHERE email = $5))
+       ON CONFLICT (name) DO UPDATE SET active = EXCLUDED.active`,
+      [r.name, JSON.stringify(r.conditions), JSON.stringify(r.actions), on, BENCH_EMAIL],
+    );
+  }
+}
 
 interface App {
   child: ChildProcess;

@@ -13,6 +13,7 @@ import { requireSignIn } from './web/middleware/auth.js';
 import { csrfProtection } from './web/middleware/csrf.js';
 import { multipartBody } from './web/middleware/multipart.js';
 import { configureAttachmentLimits } from './services/attachments/limits.js';
+import { configureOutgoing } from './services/outgoing/signed-request.js';
 import { cachedPgSessionStore } from './web/middleware/session-store.js';
 import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
@@ -28,6 +29,7 @@ import { automationRoutes } from './web/routes/automation.js';
 import { macroRoutes } from './web/routes/macros.js';
 import { teamRoutes } from './web/routes/teams.js';
 import { slaRoutes } from './web/routes/sla.js';
+import { runbookRoutes, ticketRunbookRoutes } from './web/routes/runbooks.js';
 import { notificationPreferenceRoutes, notificationRoutes } from './web/routes/notifications.js';
 import { unreadNotificationCount } from './web/middleware/unread.js';
 import { compiledEjs } from './web/view-engine.js';
@@ -126,6 +128,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   // The queue's bulk form sends one field per selected row: room for more than BULK_LIMIT, so
   // that too many is a clear 422 rather than the parser's 413.
   const bulkFormBody = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: BULK_LIMIT + 40 });
+  // A run book's form sends ten fields per step (up to 30 steps of up to 20,000 characters).
+  const runbookFormBody = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 400 });
   // Forms with files: busboy, limits from the configuration (src/web/middleware/multipart.ts).
   const limits = {
     maxFileBytes: config.ATTACHMENT_MAX_FILE_BYTES,
@@ -133,11 +137,13 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
     maxFiles: config.ATTACHMENT_MAX_FILES,
   };
   configureAttachmentLimits(limits);
+  // Which automation addresses run book steps may have (checked again when a request is sent).
+  configureOutgoing({ allowPrivate: config.AUTOMATION_ALLOW_PRIVATE, timeoutMs: config.AUTOMATION_TIMEOUT_MS });
   const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES, verifyToken: csrf.verify });
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     if (req.is('multipart/form-data')) return multipart(req, res, next);
-    return (req.path === '/tickets/bulk' ? bulkFormBody : formBody)(req, res, next);
+    return (req.path === '/tickets/bulk' ? bulkFormBody : req.path.startsWith('/runbooks') ? runbookFormBody : formBody)(req, res, next);
   });
 
   // PostgreSQL text cannot hold U+0000: refuse it at the edge with a clear 400, whatever the form.
@@ -152,7 +158,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use((req, res, next) => (CUSTOMER_PAGES.test(req.path) ? customerFacing(req, res, next) : next()));
   app.use(publicRoutes(db, config, render));
   app.get('/', (_req, res) => res.redirect(303, '/tickets'));
-  app.use('/tickets', requireSignIn, ticketRoutes(db, hub));
+  app.use('/tickets', requireSignIn, ticketRunbookRoutes(db, render));
+  app.use('/tickets', requireSignIn, ticketRoutes(db, hub, render));
+  app.use('/runbooks', requireSignIn, runbookRoutes(db, render));
   app.use('/articles', requireSignIn, articleRoutes(db, render));
   app.use('/customers', requireSignIn, customerRoutes(db));
   app.use('/organizations', requireSignIn, organizationRoutes(db));

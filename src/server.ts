@@ -10,6 +10,7 @@ import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
+import { startAutomationWorker } from './jobs/automation-worker.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 import { startSlaTimer } from './services/sla/timer.js';
@@ -63,6 +64,8 @@ async function main() {
   const slaTimer = config.SLA_POLL_MS > 0 ? await startSlaTimer(db, { pollInterval: config.SLA_POLL_MS }) : undefined;
   // Time-based automation rules ("no update for N hours"): a scheduled sweep, one at a time across instances.
   const automation = await startAutomationSweeps(db.pool, db.prisma, config.AUTOMATION_SWEEP_MINUTES);
+  // Run book automations: signed requests that committed step completions queued.
+  const automations = await startAutomationWorker(db, config);
 
   // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
   let inbound: InboundSmtp | undefined;
@@ -114,6 +117,7 @@ async function main() {
     await mailer.stop();
     await slaTimer?.stop();
     await automation?.stop();
+    await automations?.stop();
     await filling;
     await db.close();
     process.exit(0);

@@ -88,6 +88,14 @@ const schema = z.object({
   /** Live ticket pages open on one instance, at most. */
   LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(1000),
 
+  // Run book automations (src/services/runbooks/automation.ts, src/services/outgoing/).
+  /** Let automations reach private, loopback and link-local addresses, and plain http:// to them (a receiver on the LAN; tests). */
+  AUTOMATION_ALLOW_PRIVATE: bool.default(false),
+  /** Longest one automation request may take (ms); past it the attempt failed and is retried. */
+  AUTOMATION_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
+  /** Automation requests this process sends at once; 0 = this process sends none (another instance does). */
+  AUTOMATION_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
+
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */
   RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),

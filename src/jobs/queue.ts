@@ -53,6 +53,22 @@ const SLA_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
   retentionMinutes: 24 * 60,
 };
 
+/**
+ * Run book automations: one job per AutomationDelivery row, queued by its trigger (migration
+ * 20261207120000_runbooks). 6 attempts, 2 s, 4 s, 8 s, 16 s, 32 s apart (about a minute in all),
+ * then the delivery is marked FAILED on the ticket. A request takes at most its timeout (10 s by
+ * default): one whose process died expires back to the queue after 2 minutes.
+ */
+export const AUTOMATION_QUEUE = 'runbook_automation';
+
+const AUTOMATION_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
+  retryLimit: 5,
+  retryDelay: 2,
+  retryBackoff: true,
+  expireInSeconds: 120,
+  retentionMinutes: 14 * 24 * 60,
+};
+
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
 const through = (pool: pg.Pool): PgBoss.Db => ({
   executeSql: (text, values) => pool.query(text, values),
@@ -67,6 +83,7 @@ export async function installJobQueue(pool: pg.Pool): Promise<void> {
     if (!(await boss.getQueue(MAIL_QUEUE))) await boss.createQueue(MAIL_QUEUE, { name: MAIL_QUEUE, ...MAIL_QUEUE_OPTIONS });
     if (!(await boss.getQueue(DIGEST_QUEUE))) await boss.createQueue(DIGEST_QUEUE, { name: DIGEST_QUEUE, ...DIGEST_QUEUE_OPTIONS });
     if (!(await boss.getQueue(SLA_QUEUE))) await boss.createQueue(SLA_QUEUE, { name: SLA_QUEUE, ...SLA_QUEUE_OPTIONS });
+    if (!(await boss.getQueue(AUTOMATION_QUEUE))) await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, ...AUTOMATION_QUEUE_OPTIONS });
   } finally {
     await boss.stop({ graceful: false, close: false });
   }

@@ -36,6 +36,8 @@ export const SYSTEM_ACTORS = {
   sla: 'SLA',
   /** An automation rule (services/automation): named "Rule: <its name>", with its id. */
   rule: 'Rule',
+  // A run book step's outside automation answering (src/services/runbooks/automation.ts).
+  automation: 'Run book automation',
 } as const;
 export type SystemActorKey = keyof typeof SYSTEM_ACTORS;
 

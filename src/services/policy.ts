@@ -21,6 +21,9 @@ export type Permission =
   | 'article.read'
   | 'article.propose'
   | 'article.manage'
+  | 'runbook.read'
+  | 'runbook.propose'
+  | 'runbook.manage'
   | 'mail.triage'
   | 'attachment.redact'
   | 'team.manage'
@@ -49,6 +52,9 @@ const STAFF: readonly Permission[] = [
   'organization.read',
   'article.read',
   'article.propose',
+  // Run books: read published ones, propose new versions (an admin publishes them).
+  'runbook.read',
+  'runbook.propose',
   'mail.triage',
   // SLA policies and calendars (the ticket page explains the clock by them).
   'sla.read',
@@ -60,7 +66,7 @@ const STAFF: readonly Permission[] = [
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

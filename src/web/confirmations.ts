@@ -89,6 +89,15 @@ const MESSAGES = new Map<string, string>([
   ['article-status-draft', 'Article taken back to draft.'],
   ['article-status-published', 'Article published.'],
   ['article-status-archived', 'Article archived.'],
+  // Run books.
+  ['runbook-created', 'Run book saved as a draft: an admin publishes it.'],
+  ['runbook-proposed', 'Version saved as a draft: an admin publishes it.'],
+  ['runbook-published', 'Version published: tickets attached from now on get it.'],
+  ['runbook-archived', 'Run book archived.'],
+  ['runbook-restored', 'Run book published again.'],
+  ['runbook-attached', 'Run book attached.'],
+  ['runbook-step', 'Step done.'],
+  ['runbook-run', 'Automation queued.'],
 ]);
 
 export const doneKey = {

@@ -58,6 +58,11 @@ const PAGES: PageToAudit[] = [
   { name: 'articles list', path: '/articles' },
   { name: 'new article', path: '/articles/new' },
   { name: 'article', path: (f) => `/articles/${f.articleId}` },
+  { name: 'run books', path: '/runbooks' },
+  { name: 'new run book', path: '/runbooks/new' },
+  { name: 'new run book, refused', status: 422, open: submitBadRunbook },
+  { name: 'run book', open: addRunbook },
+  { name: 'ticket page with a run book', open: attachRunbookToTicket },
   { name: 'customers', path: '/customers' },
   { name: 'customer', path: (f) => `/customers/${f.customerId}` },
   { name: 'admin users', path: '/admin/users' },
@@ -102,6 +107,36 @@ const PAGES: PageToAudit[] = [
 ];
 
 /** An admin adds an organization: its page (with its domain, its people and tickets: none yet). */
+/** A run book written and published through its form (a value to record, then a fix). */
+async function addRunbook(page: Page): Promise<Response> {
+  await goto(page, '/runbooks/new');
+  await page.locator('form input[name=title]').fill('Printer queue stuck');
+  await page.locator('form input[name=keywords]').fill('printer, spooler, queue');
+  await page.locator('form input[name=s0_title]').fill('Count the jobs waiting');
+  await page.locator('form textarea[name=s0_instructions]').fill('Open **Devices and printers**, then the queue.');
+  await page.locator('form select[name=s0_checkKind]').selectOption('VALUE');
+  await page.locator('form input[name=s0_checkLabel]').fill('Jobs waiting');
+  await page.locator('form input[name=s1_title]').fill('Restart the spooler');
+  await page.locator('form input[name=s1_isFix]').check();
+  return navigate(page, () => page.getByRole('button', { name: 'Save and publish' }).click());
+}
+
+/** The new run book form sent with a step that records a value but does not say which: 422. */
+async function submitBadRunbook(page: Page): Promise<Response> {
+  await goto(page, '/runbooks/new');
+  await page.locator('form input[name=title]').fill('Half a run book');
+  await page.locator('form input[name=s0_title]').fill('Check something');
+  await page.locator('form select[name=s0_checkKind]').selectOption('VALUE');
+  return navigate(page, () => page.getByRole('button', { name: 'Save as draft' }).click(), 422);
+}
+
+/** The fixture ticket with the run book attached: its checklist and the next step's form. */
+async function attachRunbookToTicket(page: Page, f: Fixtures): Promise<Response> {
+  await goto(page, `/tickets/${f.reference}`);
+  await page.getByLabel('Attach a run book').selectOption({ label: 'Printer queue stuck' });
+  return navigate(page, () => page.locator('#runbooks form.row').getByRole('button', { name: 'Attach' }).click());
+}
+
 async function addOrganization(page: Page): Promise<Response> {
   await goto(page, '/organizations/new');
   await page.locator('form input[name=name]').fill('Okafor Logistics');

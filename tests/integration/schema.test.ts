@@ -157,7 +157,10 @@ describe('history', () => {
       WHERE p.proname = 'caseboard_refuse_history_change' AND NOT t.tgisinternal
       GROUP BY c.relname ORDER BY c.relname`);
     expect(rows).toEqual(
-      ['ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'OrganizationHistory', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'UserHistory'].map((table) => ({
+      [
+        'ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret',
+        'RunbookStep', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'TicketRunbook', 'TicketRunbookStep', 'UserHistory',
+      ].map((table) => ({
         table,
         update: true,
         del: true,

@@ -34,6 +34,8 @@ import { createArticle, setArticleStatus } from '../../src/services/knowledge/ma
 import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 import { linkArticle } from '../../src/services/tickets/link-article.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
+import { createRunbook } from '../../src/services/runbooks/manage-runbooks.js';
+import { attachRunbook } from '../../src/services/runbooks/ticket-runbooks.js';
 import { consistencyViolations, encodeFields, mergeForms, parseForms, snapshot, type FormField, type FormSpec } from './fuzz-support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 15);
@@ -57,6 +59,10 @@ let organization: number;
 let draft: number;
 /** Published, and on no crawled page: its status never changes, so fresh tickets can always link it. */
 let linkable: number;
+/** A published run book whose page and edit form are crawled (the fuzzing may archive it). */
+let runbook: number;
+/** Published, and on no crawled page: it stays published, so fresh tickets can always have it attached. */
+let attachable: number;
 let requests = 0;
 let accepted = 0;
 
@@ -75,11 +81,15 @@ interface Fuzzed extends FormSpec {
 let n = 0;
 const uniq = () => `${Date.now().toString(36)}${(n++).toString(36)}`;
 
-/** An active ticket with a linked published article: every action form shows, and an unlink form. */
+/**
+ * An active ticket with a linked published article and an attached run book: every action form
+ * shows, an unlink form, and the run book's next step's form.
+ */
 async function activeTicket(): Promise<string[]> {
   const t = await buildTicket(db, admin, { title: `Printer jams ${uniq()}`, customer: { name: 'Fuzz Customer', email: `fz-${uniq()}@customer.test` } });
   await linkArticle(as(db, admin), t.reference, linkable);
-  return [t.reference];
+  const tr = await attachRunbook(as(db, admin), t.reference, attachable);
+  return [t.reference, `/runbooks/${tr.id}/`];
 }
 /** A resolved ticket: the reopen form shows. */
 async function resolvedTicket(): Promise<string[]> {
@@ -106,6 +116,19 @@ beforeAll(async () => {
   published = await publish('Printer offline: restart the spooler');
   linkable = await publish('Printer jams: clear the tray');
   draft = (await createArticle(as(db, admin), { title: 'Printer drivers', body: 'Draft.' })).id;
+  const makeRunbook = async (title: string) =>
+    (await createRunbook(as(db, admin), {
+      title,
+      keywords: ['printer'],
+      publish: true,
+      steps: [
+        { title: 'Count the jammed sheets', instructions: 'Open tray 2.', checkKind: 'VALUE', checkLabel: 'Sheets', isFix: false },
+        { title: 'Is the roller worn?', instructions: '', checkKind: 'YES_NO', checkLabel: 'Roller worn', isFix: false },
+        { title: 'Clean the roller', instructions: '', checkKind: 'NONE', isFix: true },
+      ],
+    })).id;
+  runbook = await makeRunbook('Printer jams: run book');
+  attachable = await makeRunbook('Printer jams: the checklist');
   organization = (await createOrganization(as(db, admin), { name: 'Fuzz Org', domains: ['fuzz-org.test'] })).id;
   ({ agent, csrf } = await signIn(app, admin.email));
 }, 120_000);
@@ -328,7 +351,7 @@ async function eachForm(list: Fuzzed[]): Promise<string[]> {
 
 /** The pages to crawl, each with the record its forms act on. */
 async function targets(): Promise<Target[]> {
-  const [active] = await activeTicket();
+  const active = await activeTicket();
   const [resolved] = await resolvedTicket();
   const pair = await customerPair();
   const customer = (await db.prisma.customer.findFirstOrThrow({ where: { name: 'Fuzz Customer' } })).id;
@@ -336,7 +359,7 @@ async function targets(): Promise<Target[]> {
     { page: '/tickets', tokens: [] },
     { page: '/tickets/new', tokens: [] },
     // ?kb=printer lists published articles to link: their forms show too.
-    { page: `/tickets/${active}?kb=printer`, tokens: [active!], renew: activeTicket },
+    { page: `/tickets/${active![0]}?kb=printer`, tokens: [...active!], renew: activeTicket },
     { page: `/tickets/${resolved}`, tokens: [resolved!], renew: resolvedTicket },
     { page: '/articles', tokens: [] },
     { page: '/articles/new', tokens: [] },
@@ -351,6 +374,10 @@ async function targets(): Promise<Target[]> {
     { page: '/organizations/new', tokens: [] },
     { page: `/organizations/${organization}`, tokens: [] },
     { page: `/organizations/${organization}/edit`, tokens: [] },
+    { page: '/runbooks', tokens: [] },
+    { page: '/runbooks/new', tokens: [] },
+    { page: `/runbooks/${runbook}`, tokens: [] },
+    { page: `/runbooks/${runbook}/edit`, tokens: [] },
     { page: '/admin/users', tokens: [] },
     { page: '/admin/users/new', tokens: [] },
     { page: `/admin/users/${tech.id}`, tokens: [] },

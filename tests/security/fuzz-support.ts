@@ -9,10 +9,13 @@ import { countRows } from '../helpers/db.js';
 // ---------------------------------------------------------------------------------------------
 
 /** Tables whose rows may change in place. */
-const MUTABLE = ['Ticket', 'Customer', 'User', 'Article', 'Organization'] as const;
+const MUTABLE = ['Ticket', 'Customer', 'User', 'Article', 'Organization', 'Runbook'] as const;
 
 /** Append-only tables (history, work log, revisions): rows only ever get added. */
-export const APPEND_ONLY = ['TicketHistory', 'WorkLogEntry', 'CustomerHistory', 'UserHistory', 'ArticleHistory', 'ArticleRevision', 'OrganizationHistory'] as const;
+export const APPEND_ONLY = [
+  'TicketHistory', 'WorkLogEntry', 'CustomerHistory', 'UserHistory', 'ArticleHistory', 'ArticleRevision', 'OrganizationHistory',
+  'RunbookHistory', 'RunbookStep', 'TicketRunbook', 'TicketRunbookStep',
+] as const;
 
 /** Some records by id, to look at closely (fingerprint, consistency) instead of the whole database. */
 export type Scope = Partial<Record<(typeof MUTABLE)[number], number[]>>;

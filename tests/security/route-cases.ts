@@ -33,6 +33,8 @@ import { createOrganization } from '../../src/services/organizations/manage-orga
 import { as, buildTicket, buildUser, PASSWORD } from '../helpers/factories.js';
 import { createRule } from '../../src/services/automation/rules.js';
 import { createCannedReply, createMacro } from '../../src/services/automation/macros.js';
+import { createRunbook, saveVersion } from '../../src/services/runbooks/manage-runbooks.js';
+import { attachRunbook, completeRunbookStep } from '../../src/services/runbooks/ticket-runbooks.js';
 import { csrfOf } from '../helpers/http.js';
 
 export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
@@ -240,6 +242,37 @@ export class World {
 
   async customerVersion(id: number): Promise<number> {
     return (await this.db.prisma.customer.findUniqueOrThrow({ where: { id } })).version;
+  }
+
+  /**
+   * A published run book of its own (a step with a check, then a fix step with an automation to
+   * a public-looking address: nothing is sent, no worker runs here).
+   */
+  async runbook(): Promise<{ id: number; version: number }> {
+    return createRunbook(as(this.db, this.admin), {
+      title: `Printer queue stuck ${this.unique()}`,
+      keywords: ['printer'],
+      publish: true,
+      steps: [
+        { title: 'Look at the queue', instructions: 'Open **Devices**.', checkKind: 'VALUE', checkLabel: 'Jobs waiting', isFix: false },
+        { title: 'Restart the spooler', instructions: '', checkKind: 'NONE', isFix: true, automationUrl: 'https://automation.example.test/hooks/spooler', secret: 'matrix-secret-0123456789' },
+      ],
+    });
+  }
+
+  /** A fresh ticket with a fresh run book attached: the ids a step's form posts to. */
+  async attachedRunbook(doneSteps = 0): Promise<{ reference: string; attached: number; steps: number[] }> {
+    const t = await this.freshTicket();
+    const rb = await this.runbook();
+    const tr = await attachRunbook(as(this.db, this.admin), t.reference, rb.id);
+    const steps = (await this.db.prisma.runbookStep.findMany({ where: { versionId: tr.versionId }, orderBy: { position: 'asc' } })).map((s) => s.id);
+    if (doneSteps >= 1) await completeRunbookStep(as(this.db, this.admin), t.reference, tr.id, steps[0]!, { value: '3' });
+    if (doneSteps >= 2) {
+      await completeRunbookStep(as(this.db, this.admin), t.reference, tr.id, steps[1]!, { outcome: 'FAILED' });
+      // Its request finished (failed): it may be run again.
+      await this.db.pool.query(`UPDATE "AutomationDelivery" SET state = 'FAILED', "finishedAt" = now() WHERE "ticketId" = $1`, [t.id]);
+    }
+    return { reference: t.reference, attached: tr.id, steps };
   }
 
   /** A team of its own, with the shared user in it (for the team pages and moves). */
@@ -469,6 +502,22 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
     return {};
   }),
   'POST /tickets/:reference/follow': ticketAction(() => ({})),
+  // Run books on a ticket: attach one, do its next step, run a done step's automation again.
+  'POST /tickets/:reference/runbooks': ticketAction(async (_t, w) => ({ runbookId: (await w.runbook()).id, how: 'BY_HAND' })),
+  'POST /tickets/:reference/runbooks/:attached/steps/:step': {
+    expect: STAFF_POST,
+    call: async (w) => {
+      const { reference, attached, steps } = await w.attachedRunbook();
+      return { params: { reference, attached, step: steps[0]! }, body: { value: '4', note: 'Four jobs stuck.' } };
+    },
+  },
+  'POST /tickets/:reference/runbooks/:attached/steps/:step/run': {
+    expect: STAFF_POST,
+    call: async (w) => {
+      const { reference, attached, steps } = await w.attachedRunbook(2);
+      return { params: { reference, attached, step: steps[1]! } };
+    },
+  },
   'POST /tickets/:reference/unfollow': ticketAction(() => ({})),
   'POST /tickets/:reference/tags': ticketAction(() => ({ tag: 'Matrix Tag' })),
   'POST /tickets/:reference/untag': ticketAction(() => ({ tag: 'matrix' })),
@@ -509,6 +558,41 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   },
   'GET /articles/:id/revisions/:version': { expect: STAFF_PAGE, call: (w) => ({ params: { id: w.article.id, version: w.revisions[1] } }) },
   'GET /articles/:id/compare': { expect: STAFF_PAGE, call: (w) => ({ params: { id: w.article.id }, query: `from=${w.revisions[0]}&to=${w.revisions[1]}` }) },
+
+  // Run books: staff read and propose (new run books, new versions); admins publish and archive.
+  'GET /runbooks': { expect: STAFF_PAGE, call: () => ({ query: 'q=printer' }) },
+  'GET /runbooks/new': { expect: STAFF_PAGE },
+  'POST /runbooks': {
+    expect: STAFF_POST,
+    call: (w) => ({ body: { title: `Proposed run book ${w.unique()}`, slots: 1, s0_title: 'Turn it off and on', s0_checkKind: 'NONE' } }),
+  },
+  'GET /runbooks/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.runbook()).id } }) },
+  'GET /runbooks/:id/edit': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.runbook()).id } }) },
+  'GET /runbooks/:id/versions/:number': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.runbook()).id, number: 1 } }) },
+  'POST /runbooks/:id/versions': {
+    expect: STAFF_POST,
+    call: async (w) => {
+      const rb = await w.runbook();
+      return { params: { id: rb.id }, body: { version: rb.version, base: 1, slots: 1, s0_title: 'Look at the queue first', title: `Renamed ${w.unique()}` } };
+    },
+  },
+  'POST /runbooks/:id/versions/:number/publish': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const rb = await w.runbook();
+      const saved = await saveVersion(as(w.db, w.admin), rb.id, rb.version, 1, {
+        steps: [{ title: 'Only this', instructions: '', checkKind: 'NONE', isFix: false }],
+      });
+      return { params: { id: rb.id, number: saved.version.number }, body: { version: saved.runbook.version } };
+    },
+  },
+  'POST /runbooks/:id/status': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const rb = await w.runbook();
+      return { params: { id: rb.id }, body: { version: rb.version, status: 'ARCHIVED' } };
+    },
+  },
 
   // Customers: staff read and edit; admins merge.
   'GET /customers': { expect: STAFF_PAGE },

@@ -63,6 +63,15 @@ const FIELDS = {
   category: { max: 80 },
   tags: { max: 40 }, // stored lower-case
   user: { max: 120 },
+  // Run books: the run book, its step (instructions in Markdown), and what a technician records doing it.
+  runbooktitle: { max: 200 },
+  runbooksummary: { max: 5000 },
+  steptitle: { max: 200 },
+  stepinstructions: { max: 20_000 },
+  checklabel: { max: 200 },
+  versionnote: { max: 500 },
+  stepvalue: { max: 500 },
+  stepnote: { max: 10_000 },
   // Customer-facing: a staff reply and the customer's own, and a request from the web form.
   reply: { max: 20_000 },
   customerreply: { max: 20_000 },
@@ -233,6 +242,39 @@ async function plant(payload: string): Promise<Page[]> {
   const revisions = (await db.prisma.articleRevision.findMany({ where: { articleId }, orderBy: { version: 'asc' } })).map((r) => r.version);
 
   await posted(tech, `/tickets/${reference}/articles`, { _csrf: csrf, articleId });
+
+  // A run book written and published by the admin, attached to ticket B, its first step done by the technician.
+  const runbookUrl = await posted(admin, '/runbooks', {
+    _csrf: adminCsrf,
+    slots: 2,
+    publish: '1',
+    title: v('runbooktitle') ?? `Plain run book ${unique()}`,
+    ...opt('runbooksummary', 'summary'),
+    ...opt('versionnote', 'note'),
+    s0_title: v('steptitle') ?? 'Plain step',
+    s0_instructions: `${v('stepinstructions') ?? 'Plain'}\n\n[a link](javascript:alert(1)) <b onmouseover=alert(1)>bold</b>`,
+    s0_checkKind: 'VALUE',
+    s0_checkLabel: v('checklabel') ?? 'Plain label',
+    s1_title: 'Second step',
+  });
+  const runbookId = Number(runbookUrl.split('?')[0]!.split('/').pop());
+  // On a ticket of its own: its page shows the instructions rendered from Markdown (where &entities; are entities).
+  const referenceC = (await posted(tech, '/tickets', {
+    _csrf: csrf,
+    title: 'The run book ticket',
+    description: 'Worked through a run book.',
+    urgency: 'NORMAL',
+    channel: 'PHONE',
+    customerName: 'Plain Customer',
+    customerEmail: `r-${unique()}@customer.test`,
+  })).split('?')[0]!.split('/').pop()!;
+  await posted(tech, `/tickets/${referenceC}/runbooks`, { _csrf: csrf, runbookId, how: 'BY_HAND' });
+  const attachedRunbook = await db.prisma.ticketRunbook.findFirstOrThrow({ where: { runbookId }, include: { version: { include: { steps: { orderBy: { position: 'asc' } } } } } });
+  await posted(tech, `/tickets/${referenceC}/runbooks/${attachedRunbook.id}/steps/${attachedRunbook.version.steps[0]!.id}`, {
+    _csrf: csrf,
+    value: v('stepvalue') ?? 'plain value',
+    ...opt('stepnote', 'note'),
+  });
   await posted(tech, `/tickets/${reference}/resolve`, { _csrf: csrf, version: await version(reference), resolutionCode: 'WORKAROUND', resolutionNote: v('resolution'), ...opt('internalresolution', 'internalResolutionNote') });
 
   // A stale form (409) and a refused one (422) show what was typed, next to what others stored.
@@ -381,6 +423,12 @@ async function plant(payload: string): Promise<Page[]> {
     { url: `/tickets/${reference}/redact-file/${uploaded.id}`, agent: admin, shows: [], also: [uploaded.fileName] },
     { url: '/mail/quarantine', agent: tech, shows: [], also: [rawName] },
     { url: `/mail/${waiting.id}`, agent: tech, shows: [], also: [rawName] },
+    { url: '/runbooks', agent: tech, shows: present('runbooktitle') },
+    { url: `/runbooks?q=${q('#runbooktitle')}`, agent: tech, shows: [] },
+    { url: `/runbooks/${runbookId}`, agent: tech, shows: present('runbooktitle', 'runbooksummary', 'steptitle', 'checklabel', 'versionnote'), markdown: true },
+    { url: `/runbooks/${runbookId}/versions/1`, agent: tech, shows: present('runbooktitle', 'steptitle', 'checklabel', 'versionnote'), markdown: true },
+    { url: `/runbooks/${runbookId}/edit`, agent: admin, shows: present('runbooktitle', 'runbooksummary', 'steptitle', 'stepinstructions', 'checklabel') },
+    { url: `/tickets/${referenceC}`, agent: tech, shows: present('runbooktitle', 'steptitle', 'checklabel', 'stepvalue', 'stepnote'), markdown: true },
     { url: '/admin/users', agent: admin, shows: present('user') },
     { url: `/admin/users/${userId}`, agent: admin, shows: present('user') },
   ];

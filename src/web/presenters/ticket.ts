@@ -75,6 +75,13 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
   if (row.action === 'ATTACHMENT_ADDED') return { summary: `attached the file “${row.newValue ?? ''}”` };
   if (row.action === 'ATTACHMENT_REDACTED') return { summary: `redacted the file “${row.oldValue ?? ''}”` };
   if (row.action === 'MACRO_APPLIED') return { summary: `applied the macro “${row.newValue ?? ''}”` };
+  if (row.action === 'RUNBOOK_ATTACHED') {
+    const how = row.field === 'BY_RULE' ? ' (by a rule)' : row.field === 'SUGGESTED' ? ' (suggested)' : '';
+    return { summary: `attached the run book “${row.newValue ?? ''}”${how}` };
+  }
+  if (row.action === 'RUNBOOK_STEP_DONE') return { summary: `did the run book step ${row.newValue ?? ''}` };
+  if (row.action === 'AUTOMATION_QUEUED') return { summary: `ran the automation of ${row.newValue ?? ''}` };
+  if (row.action === 'AUTOMATION_ANSWERED') return { summary: `recorded: ${row.newValue ?? ''}` };
   if (row.action === 'MAIL_ATTACHED') return { summary: `attached a quarantined mail${row.newValue ? ` from ${row.newValue}` : ''}` };
   const field = row.field ?? '';
   const label = FIELD_LABEL[field] ?? field;

@@ -72,6 +72,8 @@ import { dueShown, slaPanel } from '../presenters/sla.js';
 import { explainTicketSla } from '../../services/sla/explain.js';
 import { addTicketTag, removeTicketTag } from '../../services/tickets/tags.js';
 import { applyMacro, cannedRepliesFor, listMacros } from '../../services/automation/macros.js';
+import { runbookPanel } from './runbooks.js';
+import type { Renderer } from '../rendering/renderer.js';
 
 type Body = Record<string, unknown>;
 
@@ -88,7 +90,7 @@ const NEW_TICKET_DEFAULTS = { urgency: 'NORMAL', channel: 'PHONE' };
 /** Statuses a bulk change may set (resolving needs a reason: "close as duplicate" instead). */
 const BULK_STATUSES: readonly TicketStatus[] = ['OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'CLOSED'];
 
-export function ticketRoutes(db: Database, live: LiveHub): Router {
+export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): Router {
   const router = Router();
   const ctx = (req: Request): ServiceContext => ({ db: db.prisma, actor: actorOf(req) });
 
@@ -105,6 +107,7 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
     if (key.startsWith('worklog-')) return { message, section: 'worklog' };
     if (key === 'articles' || key === 'unlink-article') return { message, section: 'articles' };
     if (key === 'follow' || key === 'unfollow') return { message, section: 'following' };
+    if (key.startsWith('runbook-')) return { message, section: 'runbooks' };
     if (key === 'redact-file') {
       const id = typeof fileQuery === 'string' ? Number(fileQuery) : NaN;
       return { message, section: reportFiles.some((f) => f.id === id) ? 'problem-details' : 'worklog' };
@@ -174,6 +177,8 @@ export function ticketRoutes(db: Database, live: LiveHub): Router {
       macros: macros.map((m) => ({ id: m.id, name: m.name, shared: m.ownerId === null })),
       canned,
       cannedText,
+      // Run books: attached ones as checklists, suggestions (views/tickets/_runbooks.ejs).
+      runbooks: await runbookPanel(c, view.ticket, renderer, timeZoneOf(res)),
       // After a redirect from one of the forms: what was done, and the section it is shown in.
       done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
     });
