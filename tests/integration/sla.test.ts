@@ -26,6 +26,7 @@ import type { Ticket } from '../../src/generated/prisma/client.js';
 import { addTeamMember, createTeam, updateTeam } from '../../src/services/teams/manage-teams.js';
 import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 import { createRule, setRuleActive } from '../../src/services/automation/rules.js';
+import { createRunbook } from '../../src/services/runbooks/manage-runbooks.js';
 
 let db: TestDatabase;
 let app: Express;
@@ -341,6 +342,33 @@ describe('automation rules and business hours', () => {
     expect((await row(t.id)).tags.sort()).toEqual(['after-hours', 'in-hours']);
     const log = await db.prisma.automationRuleLog.findFirstOrThrow({ where: { ticketId: t.id, rule: { name: 'Tag after-hours' } } });
     expect(JSON.stringify(log)).toContain('outside the business hours of Closed today');
+  });
+});
+
+describe('a rule attaches a run book', () => {
+  it('an automation rule attaches the published run book, recorded as done by the rule', async () => {
+    const rb = await createRunbook(as(db, admin), {
+      title: 'Label printer offline',
+      keywords: ['printer'],
+      publish: true,
+      steps: [{ title: 'Power-cycle the printer', instructions: 'Hold the button 10 s.', checkKind: 'YES_NO', checkLabel: 'Back online?', isFix: true }],
+    });
+    const rule = await createRule(as(db, admin), {
+      name: 'Printers get their run book',
+      description: null,
+      event: 'CREATED',
+      quietHours: null,
+      conditions: { type: 'all', conditions: [{ type: 'text', where: 'title', value: 'label printer' }] },
+      actions: [{ type: 'attachRunbook', runbookId: rb.id, runbookTitle: 'Label printer offline' }],
+    });
+    await setRuleActive(as(db, admin), rule.id, true);
+    const t = await fromWeb('The label printer in shipping is offline');
+    const attached = await db.prisma.ticketRunbook.findMany({ where: { ticketId: t.id } });
+    expect(attached).toEqual([expect.objectContaining({ runbookId: rb.id, how: 'BY_RULE', attachedBySystem: 'rule', attachedById: null })]);
+    const history = await db.prisma.ticketHistory.findFirstOrThrow({ where: { ticketId: t.id, action: 'RUNBOOK_ATTACHED' } });
+    expect(history).toEqual(expect.objectContaining({ actorSystem: 'rule', actorRuleId: rule.id }));
+    const other = await fromWeb('Mail bounces');
+    expect(await db.prisma.ticketRunbook.count({ where: { ticketId: other.id } })).toBe(0);
   });
 });
 

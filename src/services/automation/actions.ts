@@ -18,6 +18,7 @@ import { addFollowers } from '../notifications/notify.js';
 import { announceToTeam, autoAssign } from '../tickets/auto-assign.js';
 import { checkTemplate, fillTemplate, TEMPLATE_MAX, type TemplateValues } from './templates.js';
 import { normalizeTag, TAG_MAX_COUNT } from '../tickets/tags.js';
+import { attachRunbookInTx } from '../runbooks/ticket-runbooks.js';
 
 /** Statuses an action may set (resolving needs a reason; closing and reopening are for people). */
 export const ACTION_STATUSES = ['OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER'] as const;
@@ -38,6 +39,8 @@ export const Action = z.discriminatedUnion('type', [
   z.object({ type: z.literal('removeTag'), tag }),
   /** A person follows the ticket ('me': the technician applying a macro). */
   z.object({ type: z.literal('follow'), userId: z.union([z.number().int().min(1), z.literal('me')]) }),
+  /** Attach a published run book (its current version), by its id; its title kept for the words. */
+  z.object({ type: z.literal('attachRunbook'), runbookId: z.number().int().min(1), runbookTitle: z.string().max(200) }),
 ]);
 export type Action = z.infer<typeof Action>;
 export const Actions = z.array(Action).max(ACTIONS_MAX, `At most ${ACTIONS_MAX} actions.`);
@@ -76,6 +79,8 @@ export function describeAction(a: Action, names: ActionNames): string {
       return `remove the tag ${normalizeTag(a.tag)}`;
     case 'follow':
       return a.userId === 'me' ? 'follow the ticket' : `make ${names.user(a.userId)} follow the ticket`;
+    case 'attachRunbook':
+      return `attach the run book ${a.runbookTitle}`;
   }
 }
 
@@ -224,6 +229,19 @@ async function prepare(tx: Tx, actor: HistoryActor, t: Ticket, a: Action, opts: 
         after: t,
         run: async () => {
           await addFollowers(tx, t.id, [user.id]);
+          return t;
+        },
+      };
+    }
+    case 'attachRunbook': {
+      const rb = await tx.runbook.findUnique({ where: { id: a.runbookId }, select: { title: true, status: true } });
+      if (!rb || rb.status !== 'PUBLISHED') throw new ValidationError(`The run book ${a.runbookTitle} is not published.`);
+      return {
+        detail: `run book ${rb.title} attached`,
+        after: t,
+        run: async () => {
+          // By a rule (a system actor) or by the technician applying a macro.
+          await attachRunbookInTx(tx, actor, t, a.runbookId, isSystemActor(actor) ? 'BY_RULE' : 'BY_HAND');
           return t;
         },
       };

@@ -44,6 +44,7 @@ export const ACTION_KINDS: [string, string][] = [
   ['addTag', 'Add the tag'],
   ['removeTag', 'Remove the tag'],
   ['follow', 'Make follow (address or name)'],
+  ['attachRunbook', 'Attach the run book (its title)'],
 ];
 
 export type RowValues = Record<string, string | undefined>;
@@ -62,10 +63,16 @@ interface Lookups {
   user(name: string, field: string): Promise<number>;
   organization(name: string, field: string): Promise<number>;
   calendar(name: string, field: string): Promise<{ id: number; name: string }>;
+  runbook(title: string, field: string): Promise<{ id: number; title: string }>;
 }
 
 function lookups(db: Db): Lookups {
   return {
+    async runbook(title, field) {
+      const r = await db.runbook.findFirst({ where: { title: { equals: title.trim(), mode: 'insensitive' }, status: 'PUBLISHED' }, select: { id: true, title: true } });
+      if (!r) throw new ValidationError(`No published run book is called “${title}”.`, { [field]: 'Enter a published run book’s title.' });
+      return r;
+    },
     async calendar(name, field) {
       const c = await db.businessCalendar.findFirst({ where: { name: { equals: name.trim(), mode: 'insensitive' } }, select: { id: true, name: true } });
       if (!c) throw new ValidationError(`No business calendar is called “${name}”.`, { [field]: 'Enter a calendar’s name (SLAs page).' });
@@ -148,6 +155,10 @@ async function action(kind: string, value: string, field: string, l: Lookups): P
       return { type: 'setUrgency', urgency: enumValue(v, URGENCIES, URGENCY_LABEL, 'urgency', field) };
     case 'setTeam':
       return { type: 'setTeam', teamId: await l.team(v, field) };
+    case 'attachRunbook': {
+      const rb = await l.runbook(v, field);
+      return { type: 'attachRunbook', runbookId: rb.id, runbookTitle: rb.title };
+    }
     case 'setOwner':
       return { type: 'setOwner', userId: v.toLowerCase() === 'nobody' ? null : v.toLowerCase() === 'me' ? 'me' : await l.user(v, field) };
     case 'setStatus': {
@@ -272,6 +283,7 @@ export async function formRows(db: Db, group: ConditionGroup | null, actions: re
       : a.type === 'setStatus' ? a.status
       : a.type === 'addNote' || a.type === 'sendReply' ? a.body
       : a.type === 'addTag' || a.type === 'removeTag' ? a.tag
+      : a.type === 'attachRunbook' ? a.runbookTitle
       : a.userId === 'me' ? 'me' : (u.get(a.userId) ?? '');
   });
   return rows;
