@@ -116,6 +116,10 @@ async function ensureBenchUser(pool: pg.Pool): Promise<number> {
  * 10 s (the caller waits). Off: deactivated, not deleted (their history stays).
  */
 async function setAutomation(pool: pg.Pool, on: boolean): Promise<void> {
+  // BENCH_AUTOMATION=sla or rules: only that half (to tell their costs apart).
+  const part = process.env.BENCH_AUTOMATION ?? 'both';
+  if (on && part === 'rules') return setBenchRules(pool, true);
+  if (on && part === 'sla') await setBenchRules(pool, false);
   if (on) {
     const hours = JSON.stringify(Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((d) => [d, d <= 5 ? [{ start: 480, end: 1080 }] : []])));
     const { rows: [cal] } = await pool.query<{ id: number }>(
@@ -136,7 +140,7 @@ async function setAutomation(pool: pg.Pool, on: boolean): Promise<void> {
        ON CONFLICT DO NOTHING`,
       [policy!.id],
     );
-    await setBenchRules(pool, true);
+    if (part !== 'sla') await setBenchRules(pool, true);
   } else {
     await pool.query(`UPDATE "SlaPolicy" SET active = false WHERE name = 'Bench SLA'`);
     await setBenchRules(pool, false);

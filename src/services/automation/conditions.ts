@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { CHANNELS, STATUSES, URGENCIES, CHANNEL_LABEL, STATUS_LABEL, URGENCY_LABEL } from '../../domain/enums.js';
 import type { Ticket } from '../../generated/prisma/client.js';
+import type { CreationPreview } from '../tickets/events.js';
 
 export const TEXT_MAX = 200;
 export const VALUES_MAX = 20;
@@ -194,4 +195,42 @@ export function needsLatestMessage(group: ConditionGroup): boolean {
       ? (c as InnerGroup).conditions.some((l) => l.type === 'text' && (l.where === 'latestMessage' || l.where === 'any'))
       : c.type === 'text' && (c.where === 'latestMessage' || c.where === 'any'),
   );
+}
+
+/**
+ * Whether a ticket about to be created could match, from what was typed (before any statement):
+ * false only when it cannot. What the form does not say (organization, business hours, the latest
+ * message) counts as "could"; the customer's address is the one typed. Creation then needs no
+ * transaction when no rule on creation could match it (the common case).
+ */
+export function couldMatchNew(group: ConditionGroup, p: CreationPreview): boolean {
+  // Three values: true, false, null (unknown).
+  const leaf = (c: LeafCondition): boolean | null => {
+    switch (c.type) {
+      case 'field': {
+        const actual = c.field === 'team' ? p.teamId : c.field === 'owner' ? (p.assigneeId ?? 'unassigned') : (p[c.field] as string);
+        return (c.values as (string | number)[]).includes(actual) !== c.negate;
+      }
+      case 'customer': {
+        const actual = c.match === 'email' ? p.customerEmail : p.customerEmail.slice(p.customerEmail.lastIndexOf('@') + 1);
+        return actual === c.value;
+      }
+      case 'text': {
+        if (c.where === 'latestMessage') return false; // a new ticket has no customer message yet
+        const fields = c.where === 'any' ? [p.title, p.description] : [c.where === 'title' ? p.title : p.description];
+        return fields.some((f) => contains(f, c.value));
+      }
+      case 'tag':
+        return c.negate; // a new ticket has no tags
+      default:
+        return null;
+    }
+  };
+  const group3 = (g: ConditionGroup | InnerGroup): boolean | null => {
+    const values = g.conditions.map((c) => (c.type === 'all' || c.type === 'any' ? group3(c as InnerGroup) : leaf(c as LeafCondition)));
+    if (g.type === 'all') return values.includes(false) ? false : values.includes(null) ? null : true;
+    if (values.length === 0) return true;
+    return values.includes(true) ? true : values.includes(null) ? null : false;
+  };
+  return group3(group) !== false;
 }

@@ -12,7 +12,7 @@ import type { Ticket } from '../../generated/prisma/client.js';
 import type { RuleEvent } from '../../generated/prisma/enums.js';
 import { ruleActor } from '../context.js';
 import { MAX_EVENT_ROUNDS, type TicketEvent, type TicketEventHandler } from '../tickets/events.js';
-import { evaluateConditions, needsCalendars, needsCustomer, needsLatestMessage, type ConditionResult, type TicketSnapshot } from './conditions.js';
+import { couldMatchNew, evaluateConditions, needsCalendars, needsCustomer, needsLatestMessage, type ConditionResult, type TicketSnapshot } from './conditions.js';
 import { businessCalendars, openAt } from '../sla/policies.js';
 import { executeActions, type ActionResult } from './actions.js';
 import { activeRules, type ParsedRule } from './rules.js';
@@ -112,8 +112,9 @@ const firedIn = new WeakMap<object, Set<string>>();
 export const automationHandler: TicketEventHandler = {
   name: 'automation rules',
   /** A new ticket needs a transaction only when a rule listens to creations. */
-  async active(db) {
-    return (await activeRules(db as Db)).rules.some((r) => r.event === 'CREATED');
+  async active(db, preview) {
+    // Only rules on creation that could match what was typed (conditions.ts couldMatchNew).
+    return (await activeRules(db as Db)).rules.some((r) => r.event === 'CREATED' && (!preview || couldMatchNew(r.conditions, preview)));
   },
   async handle(tx, events, round) {
     const { rules, names } = await activeRules(tx);

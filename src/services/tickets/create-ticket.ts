@@ -16,7 +16,7 @@ import type { IncomingFile } from '../attachments/files.js';
 import { assertWithinLimits, attachmentLimits } from '../attachments/limits.js';
 import { storeAttachments } from '../attachments/attach.js';
 import { withStagedFiles } from '../attachments/store.js';
-import { recordTicketEvent, settleTicketEvents, ticketEventsActive } from './events.js';
+import { recordTicketEvent, settleTicketEvents, ticketEventsActive, type CreationPreview } from './events.js';
 import { slaAtCreation } from '../sla/recompute.js';
 
 export interface NewTicket {
@@ -190,7 +190,17 @@ async function insertTicket(
   if (tx) return route(tx, await insertTicketWithFiles(db, withTeam, staff, tx));
   // Nothing to route, no rule or SLA to apply (events.ts): one statement, no transaction.
   const routed = !withTeam.assignToMe && !(team.autoAssign === 'OFF' && team.isDefault);
-  if (!routed && !(await ticketEventsActive(db))) return insertTicketWithFiles(db, withTeam, staff);
+  const preview: CreationPreview = {
+    title: input.title.trim(),
+    description: input.description.trim(),
+    urgency: input.urgency,
+    channel: input.channel,
+    status: input.assignToMe && staff ? 'OPEN' : 'NEW',
+    teamId: team.id,
+    assigneeId: input.assignToMe && staff ? staff.id : null,
+    customerEmail: input.customer.email.trim().toLowerCase(),
+  };
+  if (!routed && !(await ticketEventsActive(db, preview))) return insertTicketWithFiles(db, withTeam, staff);
   return insertTicketWithFiles(db, withTeam, staff, undefined, routed ? route : (_t, ticket) => Promise.resolve(ticket));
 }
 

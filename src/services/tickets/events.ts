@@ -32,8 +32,23 @@ export interface TicketEventHandler {
   /**
    * Whether this handler needs a new ticket's creation to run in a transaction at all (a ticket
    * nobody's rule or SLA applies to is one statement, the fastest create). Cached by the handler.
+   * `preview`: the ticket about to be created, as typed (a handler may tell from it that nothing
+   * of its own can apply).
    */
-  active?(db: Db | Tx): Promise<boolean>;
+  active?(db: Db | Tx, preview?: CreationPreview): Promise<boolean>;
+}
+
+/** A ticket about to be created, as its form or message gives it (before any statement ran). */
+export interface CreationPreview {
+  title: string;
+  description: string;
+  urgency: Ticket['urgency'];
+  channel: Ticket['channel'];
+  status: Ticket['status'];
+  teamId: number;
+  assigneeId: number | null;
+  /** The address typed (a merged-away address's ticket goes to the record it was merged into). */
+  customerEmail: string;
 }
 
 /**
@@ -76,8 +91,8 @@ export async function settleTicketEvents(tx: Tx): Promise<void> {
 }
 
 /** Whether any handler needs ticket creation in a transaction (see TicketEventHandler.active). */
-export async function ticketEventsActive(db: Db | Tx): Promise<boolean> {
-  for (const handler of await handlers()) if (handler.active && (await handler.active(db))) return true;
+export async function ticketEventsActive(db: Db | Tx, preview?: CreationPreview): Promise<boolean> {
+  for (const handler of await handlers()) if (handler.active && (await handler.active(db, preview))) return true;
   return false;
 }
 
