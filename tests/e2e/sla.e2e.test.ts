@@ -1,7 +1,7 @@
 // Scenario: working by the clock. An admin sets up office hours (Mon–Fri 08:00–18:00
 // Europe/Berlin, Christmas closed) and a policy for critical tickets (first response 30 min,
-// resolution 4 h, urgency up on a breach); a customer reports a problem on the web form, a
-// technician makes it critical: the queue in "SLA due first" order shows it with its time left in
+// resolution 4 h, urgency up on a breach) and a rule that makes checkout failures critical; a
+// customer reports one on the web form, the rule makes it critical: the queue in "SLA due first" order shows it with its time left in
 // words, the ticket page explains the clock; her reply meets the first response. Every page is audited (axe) and photographed. The policy
 // is switched off at the end (the other scenarios' queues have no Due column).
 import type { Browser } from 'playwright-core';
@@ -65,7 +65,23 @@ describe('working by the clock', () => {
     await sc.check(admin, 'slas');
     expect(await text(admin.locator('main'))).toContain('Critical: 30m / — / 4h');
 
-    // A customer reports a problem; Sara makes it critical.
+    // A rule: checkout failures are critical the moment they arrive. Tried first (changes nothing), then saved and switched on.
+    await goto(admin, '/rules/new');
+    await sc.check(admin, 'new-rule');
+    await admin.locator('input[name=name]').fill('Checkout failures → Critical');
+    await admin.locator('select[name=event]').selectOption('CREATED');
+    await admin.locator('select[name=c0_kind]').selectOption('title');
+    await admin.locator('input[name=c0_value]').fill('checkout');
+    await admin.locator('select[name=a0_kind]').selectOption('setUrgency');
+    await admin.locator('textarea[name=a0_value]').fill('Critical');
+    await navigate(admin, () => admin.getByRole('button', { name: /Try it/ }).click());
+    await sc.check(admin, 'rule-tried');
+    await navigate(admin, () => admin.getByRole('button', { name: 'Create rule' }).click());
+    await sc.check(admin, 'rule-created');
+    await navigate(admin, () => admin.getByRole('button', { name: 'Switch on' }).click());
+    await sc.check(admin, 'rule-on');
+
+    // A customer reports a problem; the rule makes it critical.
     const customer = await sc.open(await newContext(browser, baseUrl));
     await goto(customer, '/request');
     await sc.check(customer, 'request-form');
@@ -85,10 +101,8 @@ describe('working by the clock', () => {
     const href = (await sara.getByRole('link', { name: title }).first().getAttribute('href'))!;
     const reference = /CB-[0-9A-Z]{7}/.exec(href)![0];
     await goto(sara, `/tickets/${reference}`);
-    await sc.check(sara, 'ticket-normal');
-    await sara.locator('#urgency select').selectOption('CRITICAL');
-    await navigate(sara, () => sara.locator('#urgency button[type=submit]').click());
     await sc.check(sara, 'ticket-critical');
+    expect(await text(sara.locator('#history'))).toMatch(/Checkout failures → Critical[\s\S]*changed urgency from Normal to Critical/);
     const panel = sara.locator('#sla');
     expect(await text(panel)).toContain('Critical, office hours');
     expect(await text(panel)).toMatch(/First response: (Due in|Overdue by)/);
@@ -119,6 +133,13 @@ describe('working by the clock', () => {
     await admin.getByLabel('Active').uncheck();
     await navigate(admin, () => admin.getByRole('button', { name: 'Save policy' }).click());
     await sc.check(admin, 'policy-off');
+    await goto(admin, '/rules');
+    await sc.check(admin, 'rules');
+    await navigate(admin, () => admin.getByRole('link', { name: 'Checkout failures → Critical' }).click());
+    await sc.check(admin, 'rule-page');
+    expect(await text(admin.locator('main'))).toContain(reference);
+    await navigate(admin, () => admin.getByRole('button', { name: 'Switch off' }).click());
+    await sc.check(admin, 'rule-off');
     sc.finish();
   }, 240_000);
 });
