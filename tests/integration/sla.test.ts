@@ -373,6 +373,18 @@ describe('a rule attaches a run book', () => {
 });
 
 describe('pages', () => {
+  it('a ticket no policy applies to has no SLA panel (and no SLA query)', async () => {
+    await db.prisma.slaPolicy.updateMany({ data: { active: false } });
+    invalidateSlaSettings();
+    const t = await fromWeb('No policy for this one');
+    expect((await row(t.id)).slaPolicyId).toBeNull();
+    const page = await agent.get(`/tickets/${t.reference}`);
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('id="sla"');
+    await db.prisma.slaPolicy.updateMany({ where: { name: 'Around the clock' }, data: { active: true } });
+    invalidateSlaSettings();
+  });
+
   it('the queue shows time left in words and sorts due first; the ticket page explains the clock', async () => {
     const t = await fromWeb('Mail server down');
     const queue = await agent.get('/tickets?sort=due');
@@ -382,6 +394,8 @@ describe('pages', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('id="sla"');
     expect(page.text).toContain('Every minute of this clock');
+    // The head says what is due, at a glance.
+    expect(page.text).toMatch(/<li>SLA: <a href="#sla" class="sla sla-\w+">Due in /);
     expect(page.text).toMatch(/First response<\/strong>: <span class="sla sla-\w+">Due in/);
   });
 });

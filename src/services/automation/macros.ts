@@ -47,7 +47,7 @@ export async function createMacro(ctx: ServiceContext, input: MacroInput): Promi
   const ownerId = input.shared ? null : ctx.actor.id;
   assertMayManage(ctx, ownerId);
   checkMacro(input);
-  return ctx.db.macro.create({ data: { name: input.name, ownerId, actions: input.actions, reply: input.reply } });
+  return changed(ctx.db.macro.create({ data: { name: input.name, ownerId, actions: input.actions, reply: input.reply } }));
 }
 
 async function findMacro(ctx: ServiceContext, id: number): Promise<Macro> {
@@ -69,19 +69,51 @@ export async function updateMacro(ctx: ServiceContext, id: number, input: MacroI
   const ownerId = input.shared ? null : (macro.ownerId ?? ctx.actor.id);
   assertMayManage(ctx, ownerId);
   checkMacro(input);
-  return ctx.db.macro.update({ where: { id }, data: { name: input.name, ownerId, actions: input.actions, reply: input.reply, updatedAt: new Date() } });
+  return changed(ctx.db.macro.update({ where: { id }, data: { name: input.name, ownerId, actions: input.actions, reply: input.reply, updatedAt: new Date() } }));
 }
 
 export async function deleteMacro(ctx: ServiceContext, id: number): Promise<void> {
   const macro = await findMacro(ctx, id);
   assertMayManage(ctx, macro.ownerId);
-  await ctx.db.macro.delete({ where: { id } });
+  await changed(ctx.db.macro.delete({ where: { id } }));
 }
 
 /** The macros the user may apply: shared ones and their own, by name. */
+/**
+ * Every macro and canned reply, kept for a few seconds per process: the ticket page and the queue
+ * show them on every view (a change made here drops the copy at once; another instance's is seen
+ * within KEEP_MS). Each person sees the shared ones and their own.
+ */
+const KEEP_MS = 10_000;
+let kept: { at: number; value: Promise<{ macros: Macro[]; canned: CannedReply[] }> } | undefined;
+
+/** A change to macros or canned replies, then the kept copy dropped (after the write: no stale re-read). */
+async function changed<T>(write: Promise<T>): Promise<T> {
+  const result = await write;
+  kept = undefined;
+  return result;
+}
+
+function everyMacro(db: ServiceContext['db']) {
+  const now = Date.now();
+  if (kept && now - kept.at <= KEEP_MS) return kept.value;
+  const order = [{ name: 'asc' as const }, { id: 'asc' as const }];
+  const value = Promise.all([db.macro.findMany({ orderBy: order, take: 10_000 }), db.cannedReply.findMany({ orderBy: order, take: 10_000 })]).then(
+    ([macros, canned]) => ({ macros, canned }),
+  );
+  const entry = { at: now, value };
+  kept = entry;
+  value.catch(() => {
+    if (kept === entry) kept = undefined;
+  });
+  return value;
+}
+
+const mine = (ctx: ServiceContext) => (x: { ownerId: number | null }) => x.ownerId === null || x.ownerId === ctx.actor.id;
+
 export async function listMacros(ctx: ServiceContext): Promise<Macro[]> {
   assertCan(ctx.actor, 'ticket.read');
-  return ctx.db.macro.findMany({ where: visible(ctx), orderBy: [{ name: 'asc' }, { id: 'asc' }], take: MACROS_MAX });
+  return (await everyMacro(ctx.db)).macros.filter(mine(ctx)).slice(0, MACROS_MAX);
 }
 
 /**
@@ -120,7 +152,7 @@ export async function createCannedReply(ctx: ServiceContext, input: CannedInput)
   const ownerId = input.shared ? null : ctx.actor.id;
   assertMayManage(ctx, ownerId);
   checkTemplate(input.body, 'body', 'The text');
-  return ctx.db.cannedReply.create({ data: { name: input.name, ownerId, body: input.body } });
+  return changed(ctx.db.cannedReply.create({ data: { name: input.name, ownerId, body: input.body } }));
 }
 
 async function findCanned(ctx: ServiceContext, id: number): Promise<CannedReply> {
@@ -141,18 +173,18 @@ export async function updateCannedReply(ctx: ServiceContext, id: number, input: 
   const ownerId = input.shared ? null : (canned.ownerId ?? ctx.actor.id);
   assertMayManage(ctx, ownerId);
   checkTemplate(input.body, 'body', 'The text');
-  return ctx.db.cannedReply.update({ where: { id }, data: { name: input.name, ownerId, body: input.body, updatedAt: new Date() } });
+  return changed(ctx.db.cannedReply.update({ where: { id }, data: { name: input.name, ownerId, body: input.body, updatedAt: new Date() } }));
 }
 
 export async function deleteCannedReply(ctx: ServiceContext, id: number): Promise<void> {
   const canned = await findCanned(ctx, id);
   assertMayManage(ctx, canned.ownerId);
-  await ctx.db.cannedReply.delete({ where: { id } });
+  await changed(ctx.db.cannedReply.delete({ where: { id } }));
 }
 
 export async function listCannedReplies(ctx: ServiceContext): Promise<CannedReply[]> {
   assertCan(ctx.actor, 'ticket.read');
-  return ctx.db.cannedReply.findMany({ where: visible(ctx), orderBy: [{ name: 'asc' }, { id: 'asc' }], take: MACROS_MAX });
+  return (await everyMacro(ctx.db)).canned.filter(mine(ctx)).slice(0, MACROS_MAX);
 }
 
 /** The canned replies with their placeholders filled for the ticket (the reply box's choices). */

@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { assertCan, can } from '../policy.js';
 import { requireText } from '../tickets/rules.js';
 import { urlProblem } from '../outgoing/signed-request.js';
+import { invalidatePublishedRunbooks } from './read-runbooks.js';
 
 export const MAX_STEPS = 30;
 export const MAX_INSTRUCTIONS = 20_000;
@@ -238,12 +239,12 @@ export async function createRunbook(ctx: ServiceContext, input: RunbookDetails &
   const steps = checkSteps(input.steps);
   const note = input.note?.trim().slice(0, 500) || null;
   try {
-    return await ctx.db.$transaction(async (tx) => {
+    return await published(ctx.db.$transaction(async (tx) => {
       const rb = await tx.runbook.create({ data: { ...d, titleKey: d.title.toLowerCase() } });
       await history(tx, ctx.actor, rb.id, [{ action: 'CREATED', newValue: JSON.stringify({ title: d.title, category: d.category }) }], rb.createdAt);
       const v = await writeVersion(tx, ctx.actor, rb, steps, { note, baseNumber: null });
       return input.publish ? publishIn(tx, ctx.actor, rb, v.id) : rb;
-    });
+    }));
   } catch (err) {
     if (isUniqueViolation(err)) throw titleTaken(d.title);
     throw err;
@@ -261,7 +262,7 @@ export async function saveVersion(ctx: ServiceContext, runbookId: number, runboo
   const steps = checkSteps(input.steps);
   const note = input.note?.trim().slice(0, 500) || null;
   try {
-    return await ctx.db.$transaction(async (tx) => {
+    return await published(ctx.db.$transaction(async (tx) => {
       let rb = await findRunbook(tx, runbookId, true);
       assertCanSeeRunbook(ctx.actor, rb, await authoredBy(tx, rb.id, ctx.actor.id));
       if (rb.version !== runbookVersion) throw new ConflictError(`“${rb.title}” was changed by someone else meanwhile.`);
@@ -271,7 +272,7 @@ export async function saveVersion(ctx: ServiceContext, runbookId: number, runboo
       const v = await writeVersion(tx, ctx.actor, rb, steps, { note, baseNumber });
       if (input.publish) rb = await publishIn(tx, ctx.actor, rb, v.id);
       return { runbook: rb, version: v };
-    });
+    }));
   } catch (err) {
     if (isUniqueViolation(err) && d) throw titleTaken(d.title);
     throw err;
@@ -292,19 +293,19 @@ async function changeDetails(tx: Tx, actor: Actor, rb: Runbook, d: ReturnType<ty
 /** Publish a draft version (admins). */
 export async function publishVersion(ctx: ServiceContext, runbookId: number, runbookVersion: number, number: number) {
   assertCan(ctx.actor, 'runbook.manage');
-  return ctx.db.$transaction(async (tx) => {
+  return published(ctx.db.$transaction(async (tx) => {
     const rb = await findRunbook(tx, runbookId, true);
     if (rb.version !== runbookVersion) throw new ConflictError(`“${rb.title}” was changed by someone else meanwhile.`);
     const v = await tx.runbookVersion.findUnique({ where: { runbookId_number: { runbookId, number } } });
     if (!v) throw new NotFoundError('No such version of this run book.');
     return publishIn(tx, ctx.actor, rb, v.id);
-  });
+  }));
 }
 
 /** Archive a published run book (no new attachments; attached ones are still worked), or restore it. */
 export async function setRunbookStatus(ctx: ServiceContext, runbookId: number, runbookVersion: number, status: 'PUBLISHED' | 'ARCHIVED') {
   assertCan(ctx.actor, 'runbook.manage');
-  return ctx.db.$transaction(async (tx) => {
+  return published(ctx.db.$transaction(async (tx) => {
     const rb = await findRunbook(tx, runbookId, true);
     if (rb.version !== runbookVersion) throw new ConflictError(`“${rb.title}” was changed by someone else meanwhile.`);
     if (rb.status === status) return rb;
@@ -314,7 +315,14 @@ export async function setRunbookStatus(ctx: ServiceContext, runbookId: number, r
     await tx.runbook.update({ where: { id: rb.id }, data: { status, version: rb.version + 1, updatedAt: now } });
     await history(tx, ctx.actor, rb.id, [{ action: 'CHANGED', field: 'status', oldValue: rb.status, newValue: status }], now);
     return { ...rb, status, version: rb.version + 1 };
-  });
+  }));
+}
+
+/** After a change that may publish, rename or archive a run book: the kept list of published ones is read again. */
+async function published<T>(change: Promise<T>): Promise<T> {
+  const result = await change;
+  invalidatePublishedRunbooks();
+  return result;
 }
 
 /** Did this person write a version of the run book (their proposals are theirs to see)? */

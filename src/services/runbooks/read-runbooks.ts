@@ -120,7 +120,26 @@ export async function suggestRunbooks(db: Db, text: string, exclude: readonly nu
   return [];
 }
 
-/** Published run books to attach by hand (a select), by title; at most 500. */
-export async function attachableRunbooks(db: Db) {
-  return db.runbook.findMany({ where: { status: 'PUBLISHED' }, select: { id: true, title: true }, orderBy: { titleKey: 'asc' }, take: 500 });
+/**
+ * Published run books to attach by hand (a select), by title; at most 500. Kept for a few seconds
+ * per process (every ticket page shows them; publishing or archiving here drops the copy at once,
+ * another instance's within PUBLISHED_TTL_MS).
+ */
+const PUBLISHED_TTL_MS = 10_000;
+let published: { at: number; value: Promise<{ id: number; title: string }[]> } | undefined;
+
+export function invalidatePublishedRunbooks(): void {
+  published = undefined;
+}
+
+export function attachableRunbooks(db: Db): Promise<{ id: number; title: string }[]> {
+  const now = Date.now();
+  if (published && now - published.at <= PUBLISHED_TTL_MS) return published.value;
+  const value = db.runbook.findMany({ where: { status: 'PUBLISHED' }, select: { id: true, title: true }, orderBy: { titleKey: 'asc' }, take: 500 });
+  const entry = { at: now, value };
+  published = entry;
+  value.catch(() => {
+    if (published === entry) published = undefined;
+  });
+  return value;
 }

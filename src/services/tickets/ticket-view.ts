@@ -69,6 +69,8 @@ export interface TicketView {
   followers: Person[];
   followerCount: number;
   following: boolean;
+  /** Whether run books are attached (their checklists are read only then). */
+  hasRunbooks: boolean;
 }
 
 export interface MailLine {
@@ -115,6 +117,7 @@ WITH seen AS (
 SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.environment, t.occurrence,
        t.workaround, t.urgency::text AS urgency, t.status::text AS status, t."resolutionCode"::text AS "resolutionCode",
        t."resolutionNote", t."internalResolutionNote", t.tags, t.version, ${ms('t."createdAt"')} AS "createdAt", ${ms('t."updatedAt"')} AS "updatedAt",
+       t."slaPolicyId", t."slaDueAt",
        ${ms('t."resolvedAt"')} AS "resolvedAt", t."awaitingSince", t."lastCustomerReplyAt", t."customerId", t."assigneeId",
        t."createdById", t."duplicateOfId", t."resolutionArticleId", ra.title AS "resolutionArticleTitle",
        (SELECT coalesce(json_agg(json_build_object('id', ar.id, 'title', ar.title, 'status', ar.status)
@@ -172,7 +175,8 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
           FROM (SELECT fu.id, fu.name FROM "TicketFollower" tf JOIN "User" fu ON fu.id = tf."userId"
                  WHERE tf."ticketId" = t.id ORDER BY fu.name, fu.id LIMIT ${FOLLOWERS_SHOWN}) fl) AS followers,
        (SELECT count(*)::int FROM "TicketFollower" tf WHERE tf."ticketId" = t.id) AS "followerCount",
-       EXISTS (SELECT 1 FROM "TicketFollower" tf WHERE tf."ticketId" = t.id AND tf."userId" = $2::int) AS following
+       EXISTS (SELECT 1 FROM "TicketFollower" tf WHERE tf."ticketId" = t.id AND tf."userId" = $2::int) AS following,
+       EXISTS (SELECT 1 FROM "TicketRunbook" trb WHERE trb."ticketId" = t.id) AS "hasRunbooks"
 FROM "Ticket" t
 JOIN "Customer" c ON c.id = t."customerId"
 LEFT JOIN "User" cb ON cb.id = t."createdById"
@@ -209,6 +213,7 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   followers: Person[] | string;
   followerCount: number;
   following: boolean;
+  hasRunbooks: boolean;
 };
 
 const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
@@ -230,7 +235,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   const {
     c_name, c_email, c_phone, c_organization, c_lookalikes, c_createdAt, c_updatedAt,
     teamName, assigneeName, createdByName, duplicateOfReference, duplicateOfTitle, resolutionArticleTitle, articles, workLog, history,
-    mails, activeLinks, files, inboundMails, followers, followerCount, following,
+    mails, activeLinks, files, inboundMails, followers, followerCount, following, hasRunbooks,
     ...fields
   } = row;
   const mailOf = new Map(json(inboundMails).map((m) => [m.entry, m.id] as const));
@@ -294,6 +299,7 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
     followers: json(followers),
     followerCount,
     following,
+    hasRunbooks,
   };
 }
 

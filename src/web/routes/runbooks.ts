@@ -234,15 +234,20 @@ export function runbookRoutes(db: Database, renderer: Renderer): Router {
 }
 
 /** The run book panel of a ticket page (views/tickets/_runbooks.ejs): attached ones as checklists, suggestions, the attach form. */
-export async function runbookPanel(c: ServiceContext, ticket: Pick<Ticket, 'id' | 'title' | 'description'>, renderer: Renderer, zone: string | undefined) {
+export async function runbookPanel(
+  c: ServiceContext,
+  ticket: Pick<Ticket, 'id' | 'title' | 'description'>,
+  renderer: Renderer,
+  zone: string | undefined,
+  hasRunbooks = true,
+) {
   if (!can(c.actor, 'runbook.read')) return null;
   const now = new Date();
-  const attached = await ticketRunbooks(c, ticket.id);
+  // The page's own statement says whether any is attached; the published list is kept for seconds:
+  // a desk without run books pays no query for them.
+  const [attached, choices] = await Promise.all([hasRunbooks ? ticketRunbooks(c, ticket.id) : Promise.resolve([]), attachableRunbooks(c.db)]);
   const attachedIds = attached.map((a) => a.runbookId);
-  const [suggestions, choices] = await Promise.all([
-    suggestRunbooks(c.db, `${ticket.title} ${ticket.description.slice(0, 300)}`, attachedIds),
-    attachableRunbooks(c.db),
-  ]);
+  const suggestions = choices.length > attachedIds.length ? await suggestRunbooks(c.db, `${ticket.title} ${ticket.description.slice(0, 300)}`, attachedIds) : [];
   const stamp = (d: Date) => ({ iso: d.toISOString(), at: when(d, zone), ago: ago(d, now) });
   return {
     attached: await Promise.all(

@@ -124,7 +124,7 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
     const cannedId = typeof req.query.canned === 'string' ? Number(req.query.canned) : NaN;
     const cannedText = canned.find((r) => r.id === cannedId)?.text ?? null;
     // The SLA clocks explained, when a policy applies (one more query, only then).
-    const sla = view.ticket.slaPolicyId !== null ? slaPanel(await explainTicketSla(c, view.ticket.id), new Date(), timeZoneOf(res)) : null;
+    const sla = view.ticket.slaPolicyId != null ? slaPanel(await explainTicketSla(c, view.ticket.id), new Date(), timeZoneOf(res)) : null;
     // Who the ticket can be given to: the active members of its team.
     const staff = teams.find((tm) => tm.id === view.ticket.teamId)?.members ?? [];
     // Articles to link: only when asked (?kb=words, or ?kb= for articles matching the title).
@@ -178,7 +178,7 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
       canned,
       cannedText,
       // Run books: attached ones as checklists, suggestions (views/tickets/_runbooks.ejs).
-      runbooks: await runbookPanel(c, view.ticket, renderer, timeZoneOf(res)),
+      runbooks: await runbookPanel(c, view.ticket, renderer, timeZoneOf(res), view.hasRunbooks),
       // After a redirect from one of the forms: what was done, and the section it is shown in.
       done: failed ? null : doneAt(confirmation(req.query.done), req.query.done, req.query.file, view.reportFiles),
     });
