@@ -10,6 +10,7 @@ import { mutateTicket, type TicketTarget } from '../tickets/mutate.js';
 import { findTicketOrThrow } from '../tickets/rules.js';
 import { Actions, checkActions, executeActions, templateValues, type Action, type ActionResult } from './actions.js';
 import { checkTemplate, fillTemplate } from './templates.js';
+import { keptFor } from '../kept.js';
 
 /** Macros and canned replies listed at most (each list). */
 export const MACROS_MAX = 200;
@@ -82,32 +83,23 @@ export async function deleteMacro(ctx: ServiceContext, id: number): Promise<void
 /**
  * Every macro and canned reply, kept for a few seconds per process: the ticket page and the queue
  * show them on every view (a change made here drops the copy at once; another instance's is seen
- * within KEEP_MS). Each person sees the shared ones and their own.
+ * within 10 s). Each person sees the shared ones and their own.
  */
-const KEEP_MS = 10_000;
-let kept: { at: number; value: Promise<{ macros: Macro[]; canned: CannedReply[] }> } | undefined;
+const kept = keptFor(10_000, (db: ServiceContext['db']) => {
+  const order = [{ name: 'asc' as const }, { id: 'asc' as const }];
+  return Promise.all([db.macro.findMany({ orderBy: order, take: 10_000 }), db.cannedReply.findMany({ orderBy: order, take: 10_000 })]).then(
+    ([macros, canned]) => ({ macros, canned }),
+  );
+});
 
 /** A change to macros or canned replies, then the kept copy dropped (after the write: no stale re-read). */
 async function changed<T>(write: Promise<T>): Promise<T> {
   const result = await write;
-  kept = undefined;
+  kept.drop();
   return result;
 }
 
-function everyMacro(db: ServiceContext['db']) {
-  const now = Date.now();
-  if (kept && now - kept.at <= KEEP_MS) return kept.value;
-  const order = [{ name: 'asc' as const }, { id: 'asc' as const }];
-  const value = Promise.all([db.macro.findMany({ orderBy: order, take: 10_000 }), db.cannedReply.findMany({ orderBy: order, take: 10_000 })]).then(
-    ([macros, canned]) => ({ macros, canned }),
-  );
-  const entry = { at: now, value };
-  kept = entry;
-  value.catch(() => {
-    if (kept === entry) kept = undefined;
-  });
-  return value;
-}
+const everyMacro = (db: ServiceContext['db']) => kept.get(db);
 
 const mine = (ctx: ServiceContext) => (x: { ownerId: number | null }) => x.ownerId === null || x.ownerId === ctx.actor.id;
 

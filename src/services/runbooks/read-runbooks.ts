@@ -7,6 +7,7 @@ import { assertCan, can } from '../policy.js';
 import { boundedSearchText } from '../search-text.js';
 import { andQuery, orQuery } from '../knowledge/read-articles.js';
 import { assertCanSeeRunbook, authoredBy } from './manage-runbooks.js';
+import { keptFor } from '../kept.js';
 
 export const RUNBOOK_PAGE_SIZE = 30;
 
@@ -123,23 +124,16 @@ export async function suggestRunbooks(db: Db, text: string, exclude: readonly nu
 /**
  * Published run books to attach by hand (a select), by title; at most 500. Kept for a few seconds
  * per process (every ticket page shows them; publishing or archiving here drops the copy at once,
- * another instance's within PUBLISHED_TTL_MS).
+ * another instance's within 10 s).
  */
-const PUBLISHED_TTL_MS = 10_000;
-let published: { at: number; value: Promise<{ id: number; title: string }[]> } | undefined;
+const published = keptFor(10_000, (db: Db) =>
+  db.runbook.findMany({ where: { status: 'PUBLISHED' }, select: { id: true, title: true }, orderBy: { titleKey: 'asc' }, take: 500 }),
+);
 
 export function invalidatePublishedRunbooks(): void {
-  published = undefined;
+  published.drop();
 }
 
 export function attachableRunbooks(db: Db): Promise<{ id: number; title: string }[]> {
-  const now = Date.now();
-  if (published && now - published.at <= PUBLISHED_TTL_MS) return published.value;
-  const value = db.runbook.findMany({ where: { status: 'PUBLISHED' }, select: { id: true, title: true }, orderBy: { titleKey: 'asc' }, take: 500 });
-  const entry = { at: now, value };
-  published = entry;
-  value.catch(() => {
-    if (published === entry) published = undefined;
-  });
-  return value;
+  return published.get(db);
 }

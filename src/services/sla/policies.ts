@@ -5,6 +5,7 @@ import type { Db, Tx } from '../../db/client.js';
 import type { Channel, Urgency } from '../../domain/enums.js';
 import { ALWAYS_OPEN, compileCalendar, type BusinessCalendar, type Calendar, type OpenSpan, type Weekday } from '../../domain/business-hours.js';
 import type { SlaTargets } from '../../domain/sla-clock.js';
+import { keptFor } from '../kept.js';
 
 export interface PolicyTargets {
   firstResponseMinutes: number | null;
@@ -46,13 +47,10 @@ export interface PolicySubject {
 }
 
 const SETTINGS_TTL_MS = 10_000;
-/** Kept for the process (one database per process), as the teams are. */
-let cached: { at: number; value: Promise<SlaSettings> } | undefined;
-
 /** Forget the kept settings (after an admin changed a calendar or a policy). */
 export function invalidateSlaSettings(): void {
-  cached = undefined;
-  calendarsCached = undefined;
+  keptSettings.drop();
+  keptCalendars.drop();
 }
 
 /** A calendar as stored (hours JSON, holiday dates) in the clock's terms. */
@@ -102,17 +100,11 @@ async function load(db: Db | Tx): Promise<SlaSettings> {
   return { policies, byId: new Map(policies.map((p) => [p.id, p])) };
 }
 
+const keptSettings = keptFor(SETTINGS_TTL_MS, load);
+
 /** The active policies (kept for SETTINGS_TTL_MS). */
 export function slaSettings(db: Db | Tx): Promise<SlaSettings> {
-  const now = Date.now();
-  if (cached && now - cached.at <= SETTINGS_TTL_MS) return cached.value;
-  const value = load(db);
-  const entry = { at: now, value };
-  cached = entry;
-  value.catch(() => {
-    if (cached === entry) cached = undefined;
-  });
-  return value;
+  return keptSettings.get(db);
 }
 
 /** Whether `policy`'s conditions hold for the ticket (an empty or null condition: any). */
@@ -145,12 +137,8 @@ export function warningTargets(targets: SlaTargets, percent: number): SlaTargets
 }
 
 /** Every business calendar, compiled (automation rules ask whether one is open now). Kept like the policies. */
-let calendarsCached: { at: number; value: Promise<ReadonlyMap<number, BusinessCalendar>> } | undefined;
-
-export function businessCalendars(db: Db | Tx): Promise<ReadonlyMap<number, BusinessCalendar>> {
-  const now = Date.now();
-  if (calendarsCached && now - calendarsCached.at <= SETTINGS_TTL_MS) return calendarsCached.value;
-  const value = db.businessCalendar.findMany({ include: { holidays: { select: { date: true } } } }).then((rows) => {
+const keptCalendars = keptFor(SETTINGS_TTL_MS, (db: Db | Tx) =>
+  db.businessCalendar.findMany({ include: { holidays: { select: { date: true } } } }).then((rows) => {
     const out = new Map<number, BusinessCalendar>();
     for (const row of rows) {
       try {
@@ -159,14 +147,12 @@ export function businessCalendars(db: Db | Tx): Promise<ReadonlyMap<number, Busi
         // a zone this runtime does not know: the calendar reads as missing
       }
     }
-    return out;
-  });
-  const entry = { at: now, value };
-  calendarsCached = entry;
-  value.catch(() => {
-    if (calendarsCached === entry) calendarsCached = undefined;
-  });
-  return value;
+    return out as ReadonlyMap<number, BusinessCalendar>;
+  }),
+);
+
+export function businessCalendars(db: Db | Tx): Promise<ReadonlyMap<number, BusinessCalendar>> {
+  return keptCalendars.get(db);
 }
 
 /** Whether the calendar is open at this instant (its business time in [at, at + 1 ms) is not empty). */
