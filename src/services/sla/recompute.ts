@@ -66,8 +66,12 @@ WHERE t.id = ANY($1::int[])`;
  */
 export function clockEvents(history: ClockRow['history']): ClockEvent[] {
   const events: ClockEvent[] = [];
+  // Rows come in (createdAt, id) order; several app instances' clocks may disagree by a few ms,
+  // so a row's time never goes back before the previous one's (the clock refuses disorder).
+  let last = -Infinity;
   for (const h of history) {
-    const at = new Date(h.t);
+    last = Math.max(last, h.t);
+    const at = new Date(last);
     if (h.a === 'CREATED') {
       let status: TicketStatus = 'NEW';
       try {
