@@ -76,6 +76,14 @@ export async function sql<R>(db: Tx, text: string, values: readonly unknown[]): 
 }
 
 /**
+ * Whether `db` is a transaction's client: anything but a root client made by connectDatabase.
+ * (Prisma's transaction clients still answer `'$transaction' in tx`, so ask the registry.)
+ */
+export function isTransactionClient(db: object): boolean {
+  return !direct.has(db);
+}
+
+/**
  * The pool behind a client made by connectDatabase (undefined for a transaction's client): for
  * statements that must not go through Prisma (bytes of files: see services/attachments/store.ts).
  */

@@ -2,27 +2,43 @@
 // this instance drops the copy at once (drop()); one made on another instance is seen within the
 // time kept. A failed read is not kept. (Issue 14 may invalidate across instances with LISTEN/NOTIFY.)
 //
-// A caller inside a transaction never waits for a read still running on another connection: it
-// reads through its own. On the embedded PostgreSQL, the socket server runs one connection's
-// transaction at a time, so a transaction waiting for another connection's query would wait for
-// itself to end (a 30 s stall, until Prisma's transaction timeout).
+// A caller inside a transaction never waits for a read running on another connection, and nobody
+// waits for a read running inside a transaction: a transaction reads through its own connection,
+// and its value is kept once read. Sharing a pending read across that line stalls until Prisma's
+// transaction timeout: transactions holding every connection of the pool wait for a read that
+// waits for a connection (seen on the PostgreSQL server in CI), and the embedded PostgreSQL's socket
+// server runs one connection's transaction at a time, so a transaction waiting for another
+// connection's query waits for itself to end.
+import { isTransactionClient } from '../db/client.js';
 
 export interface Kept<T, D> {
   get(db: D): Promise<T>;
   drop(): void;
 }
 
-/** Whether a Prisma client is a transaction's (the root client has $transaction). */
-export const inTransaction = (db: object): boolean => !('$transaction' in db);
-
 export function keptFor<T, D extends object>(ms: number, load: (db: D) => Promise<T>): Kept<T, D> {
   let entry: { at: number; value: Promise<T>; settled: boolean } | undefined;
+  // Bumped by drop(): a read started before a drop is not kept after it.
+  let generation = 0;
+  const keep = (at: number, value: Promise<T>, settled: boolean) => (entry = { at, value, settled });
   return {
     get(db) {
       const now = Date.now();
-      if (entry && now - entry.at <= ms && (entry.settled || !inTransaction(db))) return entry.value;
-      const current = { at: now, value: load(db), settled: false };
-      entry = current;
+      const fresh = entry !== undefined && now - entry.at <= ms;
+      if (isTransactionClient(db)) {
+        if (fresh && entry!.settled) return entry!.value;
+        const started = generation;
+        const value = load(db);
+        value.then(
+          (v) => {
+            if (started === generation && (!entry || entry.at <= now)) keep(now, Promise.resolve(v), true);
+          },
+          () => undefined,
+        );
+        return value;
+      }
+      if (fresh) return entry!.value;
+      const current = keep(now, load(db), false);
       current.value.then(
         () => {
           current.settled = true;
@@ -34,6 +50,7 @@ export function keptFor<T, D extends object>(ms: number, load: (db: D) => Promis
       return current.value;
     },
     drop() {
+      generation++;
       entry = undefined;
     },
   };

@@ -11,7 +11,7 @@ import { assertCan } from '../policy.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { ConditionGroup, describeCondition, type LeafCondition, type Names } from './conditions.js';
 import { Action, Actions, checkActions, describeAction, type ActionNames } from './actions.js';
-import { inTransaction } from '../kept.js';
+import { keptFor } from '../kept.js';
 
 export const RULE_EVENTS = ['CREATED', 'UPDATED', 'CUSTOMER_REPLIED', 'SLA_WARNING', 'SLA_BREACH', 'NO_UPDATE'] as const satisfies readonly RuleEvent[];
 export const RULE_EVENT_LABEL: Record<RuleEvent, string> = {
@@ -62,13 +62,12 @@ export interface ActiveRules {
   rules: ParsedRule[];
   names: Names & ActionNames;
 }
-let cache: { at: number; value: ActiveRules } | undefined;
-let loading: Promise<ActiveRules> | undefined;
+/** One read for concurrent callers (a burst of new tickets after the copy expired); services/kept.ts. */
+const kept = keptFor<ActiveRules, Db | Tx>(RULES_TTL_MS, loadRules);
 
 /** Drops the kept rules (this process changed one; other instances see it within RULES_TTL_MS). */
 export function invalidateRulesCache(): void {
-  cache = undefined;
-  loading = undefined;
+  kept.drop();
 }
 
 /** Names of the teams, people and organizations the given rules mention (for their words). */
@@ -102,26 +101,14 @@ export async function namesFor(db: Db | Tx, rules: readonly ParsedRule[]): Promi
 }
 
 /** The active rules in order (position, id), with the names their words need. Kept RULES_TTL_MS. */
-export async function activeRules(db: Db | Tx): Promise<ActiveRules> {
-  if (cache && Date.now() - cache.at < RULES_TTL_MS) return cache.value;
-  // Inside a transaction, never wait for a load on another connection (see services/kept.ts: the
-  // embedded database runs one transaction at a time): read through this one.
-  if (loading && inTransaction(db)) return loadRules(db);
-  // One load for concurrent callers (a burst of new tickets after the cache expired).
-  loading ??= loadRules(db).finally(() => {
-    loading = undefined;
-  });
-  return loading;
+export function activeRules(db: Db | Tx): Promise<ActiveRules> {
+  return kept.get(db);
 }
 
 async function loadRules(db: Db | Tx): Promise<ActiveRules> {
-  {
-    const rows = await db.automationRule.findMany({ where: { active: true }, orderBy: [{ position: 'asc' }, { id: 'asc' }] });
-    const rules = rows.map(parseRule);
-    const value = { rules, names: await namesFor(db, rules) };
-    cache = { at: Date.now(), value };
-    return value;
-  }
+  const rows = await db.automationRule.findMany({ where: { active: true }, orderBy: [{ position: 'asc' }, { id: 'asc' }] });
+  const rules = rows.map(parseRule);
+  return { rules, names: await namesFor(db, rules) };
 }
 
 // ---- managing rules ----
