@@ -15,7 +15,7 @@ export async function authenticate(db: Db, email: string, password: string): Pro
   const where = { email: email.trim().toLowerCase() };
   const user = await db.user.findUnique({ where });
   const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
-  if (!user || !ok || !user.active) return null;
+  if (!user || !ok || !user.active || user.kind !== 'PERSON') return null;
   const now = await db.user.findUnique({ where: { id: user.id } });
   if (!now || !now.active || now.securityStamp !== user.securityStamp || now.passwordHash !== user.passwordHash) return null;
   return { ...sessionUser(now), stamp: now.securityStamp };
