@@ -36,6 +36,9 @@ import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
+import { ErrorIntake } from './services/errors/intake.js';
+import { errorIntakeRoutes } from './web/routes/error-intake.js';
+import { errorRoutes } from './web/routes/errors.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,6 +52,13 @@ export interface AppDeps {
   renderer?: Renderer;
   /** Live updates of ticket pages; default: one made from the configuration (see liveHubOf). */
   live?: LiveHub;
+  /** The error-report buffer; default: one made from the configuration (see errorIntakeOf). */
+  errorIntake?: ErrorIntake;
+}
+
+/** The app's error-report buffer: server.ts flushes it at shutdown. */
+export function errorIntakeOf(app: Express): ErrorIntake {
+  return app.locals.errorIntake as ErrorIntake;
 }
 
 /** The app's live-update hub: server.ts stops it at shutdown (it ends the open event streams). */
@@ -63,7 +73,7 @@ const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
 
 /** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
-export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live }: AppDeps): Express {
+export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live, errorIntake }: AppDeps): Express {
   const app = express();
   const render = renderer ?? createRenderer(db, { workers: config.RENDER_WORKERS, timeoutMs: config.RENDER_TIMEOUT_MS });
   // Holds nothing until the first live page opens (the feed starts then: src/services/live/feed.ts).
@@ -87,6 +97,16 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db)); // no session: load balancers poll it
+  // Error reports from applications (Sentry protocol, JSON): no session, no cookies, no CSRF.
+  const intake = errorIntake ?? new ErrorIntake(db.prisma, { flushMs: config.ERROR_REPORTS_FLUSH_MS, perMinute: config.ERROR_REPORTS_PER_MINUTE });
+  app.locals.errorIntake = intake;
+  app.use(
+    errorIntakeRoutes(db.prisma, intake, {
+      maxBodyBytes: config.ERROR_REPORTS_MAX_BYTES,
+      maxDecompressedBytes: config.ERROR_REPORTS_MAX_DECOMPRESSED_BYTES,
+      perMinute: config.ERROR_REPORTS_PER_MINUTE,
+    }),
+  );
 
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
@@ -170,6 +190,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/rules', requireSignIn, automationRoutes(db));
   app.use('/macros', requireSignIn, macroRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
+  app.use('/errors', requireSignIn, errorRoutes(db, config));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
   app.use('/profile', requireSignIn, profileRoutes(db));

@@ -7,7 +7,7 @@ import { migrate, MigrationError } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
-import { createApp, liveHubOf } from './app.js';
+import { createApp, errorIntakeOf, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
 import { startAutomationWorker } from './jobs/automation-worker.js';
@@ -112,6 +112,8 @@ async function main() {
     await liveHubOf(app).stop();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Error reports accepted but still buffered (src/services/errors/intake.ts) are written now.
+    await errorIntakeOf(app).stop().catch((err: unknown) => console.error('[caseboard] could not write buffered error reports:', (err as Error).message));
     clearInterval(sweeping);
     await inbound?.stop();
     await mailer.stop();

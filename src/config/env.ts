@@ -96,6 +96,18 @@ const schema = z.object({
   /** Automation requests this process sends at once; 0 = this process sends none (another instance does). */
   AUTOMATION_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
 
+  // Automatic error reports (src/services/errors/, src/web/routes/error-intake.ts).
+  /** Events accepted per minute per project key, across all instances (a project may set its own). */
+  ERROR_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),
+  /** How often each process writes the events it buffered (ms); 0: each event at once. */
+  ERROR_REPORTS_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /** Bytes of an error report's body as sent (compressed or not). */
+  ERROR_REPORTS_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  /** Bytes of an error report's body once decompressed (zip bombs stop here). */
+  ERROR_REPORTS_MAX_DECOMPRESSED_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Kept events (stack traces, breadcrumbs) older than this are deleted; counters stay. */
+  ERROR_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */
   RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),

@@ -32,7 +32,9 @@ export type Permission =
   | 'automation.read'
   | 'automation.manage'
   | 'macro.shared'
-  | 'profile.update';
+  | 'profile.update'
+  | 'errors.read'
+  | 'errors.manage';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
@@ -62,11 +64,13 @@ const STAFF: readonly Permission[] = [
   'profile.update',
   // Automation rules: read them, their log and their dry run (admins manage them).
   'automation.read',
+  // Error-reporting projects and their problems (admins manage the projects and their keys).
+  'errors.read',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'errors.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -64,6 +64,8 @@ const MESSAGES = new Map<string, string>([
   ['user-password', 'Password reset.'],
   // Teams.
   ['team-created', 'Team created.'],
+  // Error-reporting projects.
+  ['error-project-saved', 'Project saved.'],
   ['team-saved', 'Team saved.'],
   ['team-member-added', 'Member added.'],
   ['team-member-removed', 'Member removed.'],
