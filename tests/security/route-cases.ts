@@ -36,6 +36,7 @@ import { createCannedReply, createMacro } from '../../src/services/automation/ma
 import { createRunbook, saveVersion } from '../../src/services/runbooks/manage-runbooks.js';
 import { attachRunbook, completeRunbookStep } from '../../src/services/runbooks/ticket-runbooks.js';
 import { csrfOf } from '../helpers/http.js';
+import { createErrorProject } from '../../src/services/errors/projects.js';
 
 export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
 export type Role = (typeof ROLES)[number];
@@ -55,6 +56,11 @@ export interface RouteCase {
   call?: (w: World, role: Role) => Promise<Call> | Call;
   /** The request ends the caller's session (sign-out): run it on a session of its own. */
   endsSession?: boolean;
+  /**
+   * Why the route takes no CSRF token: it is authenticated by a key in the request, never by a
+   * cookie (the error intake), so a forged cross-site request carries nothing that lets it in.
+   */
+  noCsrf?: string;
 }
 
 // The usual rows.
@@ -169,6 +175,13 @@ export class World {
     const token = await this.accessToken(mine.id);
     await confirmAccessLink(this.db.prisma, token);
     return { token, reference: theirs.reference };
+  }
+
+  /** An error-reporting project of its own (and its key). */
+  async errorProject() {
+    const team = await this.db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
+    const n = this.unique();
+    return createErrorProject(as(this.db, this.admin), { name: `Matrix app ${n}`, teamId: team.id, urgency: 'NORMAL', perMinute: null, customerName: 'Matrix', customerEmail: `errors-${n}@customer.test` });
   }
 
   unique(): string {
@@ -374,6 +387,16 @@ const userPage = (w: World): Call => ({ params: { id: w.user.id } });
 export const ROUTE_CASES: Record<string, RouteCase> = {
   // No session needed.
   'GET /health': { expect: PUBLIC_PAGE },
+
+  // Error reports from applications: a project key in the request, never a cookie; no CSRF token.
+  // Whoever is signed in, a request without the project's key is refused (401).
+  'POST /api/:projectId/store': { expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 401 }, noCsrf: 'project key', call: async (w) => ({ params: { projectId: (await w.errorProject()).project.id }, body: { message: 'x' } }) },
+  'POST /api/:projectId/envelope': {
+    expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 401 },
+    noCsrf: 'project key',
+    call: async (w) => ({ params: { projectId: (await w.errorProject()).project.id }, query: `sentry_key=${'0'.repeat(32)}` }),
+  },
+  'POST /api/:projectId/events': { expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 401 }, noCsrf: 'project key', call: async (w) => ({ params: { projectId: (await w.errorProject()).project.id }, body: { type: 'X' } }) },
 
   // Signing in and out.
   'GET /login': { expect: { anonymous: 200, technician: 303, admin: 303, deactivated: 200 } },
@@ -678,6 +701,22 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   // Teams: staff read them; admins manage them and anyone's availability (a technician sets only their own).
   'GET /teams': { expect: STAFF_PAGE },
   'GET /teams/new': { expect: ADMIN_PAGE },
+  // Error-reporting projects: technicians read them, admins manage them; a new key is shown once (200).
+  'GET /errors': { expect: STAFF_PAGE },
+  'GET /errors/new': { expect: ADMIN_PAGE },
+  'POST /errors': {
+    expect: { anonymous: 401, technician: 403, admin: 200, deactivated: 403 },
+    call: async (w) => ({ body: { name: `App ${w.unique()}`, teamId: (await w.db.prisma.team.findFirstOrThrow({ where: { isDefault: true } })).id, urgency: 'NORMAL', customerName: 'C', customerEmail: `c-${w.unique()}@customer.test` } }),
+  },
+  'GET /errors/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
+  'POST /errors/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const { project } = await w.errorProject();
+      return { params: { id: project.id }, body: { version: project.version, name: `Renamed ${w.unique()}`, teamId: project.teamId, urgency: 'HIGH', perMinute: '100', active: '1' } };
+    },
+  },
+  'POST /errors/:id/key': { expect: { anonymous: 401, technician: 403, admin: 200, deactivated: 403 }, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
   'POST /teams': { expect: ADMIN_POST, call: (w) => ({ body: { name: `Team ${w.unique()}`, autoAssign: 'OFF' } }) },
   'GET /teams/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshTeam()).id } }) },
   'POST /teams/:id': {

@@ -172,18 +172,8 @@ export function errorIntakeRoutes(db: Db, intake: ErrorIntake, limits: IntakeLim
     return /^\d{1,9}$/.test(id) ? Number(id) : null;
   };
 
-  // Browser SDKs ask first (CORS): any origin may report, with no credentials.
-  router.options(['/api/:projectId/envelope', '/api/:projectId/store', '/api/:projectId/events'], (req, res, next) => {
-    if (projectIdOf(req) === null) return next();
-    res.set({
-      'Access-Control-Allow-Origin': '*',
-      'Access-Control-Allow-Methods': 'POST',
-      'Access-Control-Allow-Headers': 'Content-Type, Content-Encoding, X-Sentry-Auth, Authorization',
-      'Access-Control-Max-Age': '600',
-    });
-    res.status(204).end();
-  });
-
+  // Browser SDKs post with a CORS-safe content type and the key in the query (no preflight):
+  // answers say any origin may read them.
   router.post('/api/:projectId/store', async (req, res, next) => {
     const projectId = projectIdOf(req);
     if (projectId === null) return next();
@@ -205,8 +195,11 @@ export function errorIntakeRoutes(db: Db, intake: ErrorIntake, limits: IntakeLim
     res.set('Access-Control-Allow-Origin', '*');
     try {
       const body = await readBody(req, limits);
+      // A key in the headers or query is checked before the body is parsed; else the envelope's DSN's.
+      const sent = keyFromRequest(req);
+      const known = sent === null ? null : await authenticate(db, sent, projectId);
       const { header, events } = envelopeEvents(body);
-      const project = await authenticate(db, keyFromRequest(req) ?? keyFromDsn(header.dsn), projectId);
+      const project = known ?? (await authenticate(db, keyFromDsn(header.dsn), projectId));
       const read = events.map(readEvent);
       await take(project, read);
       res.json(read.length ? { id: read[0]!.eventId } : {});
