@@ -14,6 +14,7 @@ import { startAutomationWorker } from './jobs/automation-worker.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 import { startSlaTimer } from './services/sla/timer.js';
+import { startErrorRetention } from './jobs/error-retention.js';
 
 // Background database work (the job queue's polling and bookkeeping) can fail while PostgreSQL is
 // restarting; if a library leaves such a rejection unhandled, Node would end the whole app. A
@@ -64,6 +65,8 @@ async function main() {
   const slaTimer = config.SLA_POLL_MS > 0 ? await startSlaTimer(db, { pollInterval: config.SLA_POLL_MS }) : undefined;
   // Time-based automation rules ("no update for N hours"): a scheduled sweep, one at a time across instances.
   const automation = await startAutomationSweeps(db.pool, db.prisma, config.AUTOMATION_SWEEP_MINUTES);
+  // Reported errors' kept events past their retention: an hourly job, one at a time across instances.
+  const errorRetention = await startErrorRetention(db.pool, db.prisma, config.ERROR_EVENTS_RETENTION_DAYS);
   // Run book automations: signed requests that committed step completions queued.
   const automations = await startAutomationWorker(db, config);
 
@@ -119,6 +122,7 @@ async function main() {
     await mailer.stop();
     await slaTimer?.stop();
     await automation?.stop();
+    await errorRetention.stop();
     await automations?.stop();
     await filling;
     await db.close();
