@@ -27,6 +27,7 @@ const MESSAGES = new Map<string, string>([
   ['unassign', 'Ticket unassigned.'],
   ...RESOLUTION_CODES.map((r): [string, string] => [`resolve-${slug(r)}`, `Ticket resolved: ${RESOLUTION_LABEL[r]}.`]),
   ['reopen', 'Ticket reopened.'],
+  ['fixed-in', 'Fixed-in release set for its error reports.'],
   ['worklog-note', 'Note added.'],
   ['worklog-attempted-fix', 'Attempted fix logged.'],
   ['worklog-reply', 'Reply sent to the customer.'],

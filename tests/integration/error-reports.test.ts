@@ -309,6 +309,33 @@ describe('regressions', () => {
     expect(note.authorId).toBe(project.serviceUserId);
   });
 
+  it('a release set by hand on the ticket page is kept at resolution; reopening forgets it', async () => {
+    const send = (release: string) =>
+      request(app).post(`/api/${project.id}/store/`).set('X-Sentry-Auth', auth()).send(sentryEvent({ type: 'HandFixError', release })).expect(200);
+    await send('9.0.0');
+    await intake.flush();
+    let p = (await problems()).find((x) => x.type === 'HandFixError')!;
+    const { agent, csrf } = await signIn(app, admin.email);
+    // A bad value: 422, nothing written.
+    const before = await countRows(db);
+    await agent.post(`/tickets/${p.ticket.reference}/fixed-in`).type('form').send({ _csrf: csrf, release: '   ' }).expect(422);
+    expect(await countRows(db)).toEqual(before);
+    await agent.post(`/tickets/${p.ticket.reference}/fixed-in`).type('form').send({ _csrf: csrf, release: '9.2.0' }).expect(303);
+    p = (await problems()).find((x) => x.type === 'HandFixError')!;
+    await resolveTicket(as(db, admin), { reference: p.ticket.reference, version: p.ticket.version }, { code: 'FIXED', note: 'Fixed in 9.2.0.' });
+    expect((await problems()).find((x) => x.type === 'HandFixError')!.fixedInRelease).toBe('9.2.0');
+    await send('9.1.5');
+    await intake.flush();
+    expect((await problems()).find((x) => x.type === 'HandFixError')!.ticket.status).toBe('RESOLVED');
+    await send('9.2.0');
+    await intake.flush();
+    p = (await problems()).find((x) => x.type === 'HandFixError')!;
+    expect(p.ticket.status).toBe('OPEN');
+    expect(p.fixedInRelease).toBeNull();
+    const page = await agent.get(`/tickets/${p.ticket.reference}`).expect(200);
+    expect(page.text).toContain('Error reports: fixed in release 9.2.0');
+  });
+
   it('counts are never lost when several instances write one problem at once', async () => {
     const instances = Array.from({ length: 3 }, () => new ErrorIntake(db.prisma, { flushMs: 60_000, perMinute: 100_000 }));
     for (let i = 0; i < 600; i++) instances[i % 3]!.accept(project, fromSentryEvent(sentryEvent({ type: 'ConcurrentError' })));

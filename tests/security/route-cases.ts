@@ -37,6 +37,8 @@ import { createRunbook, saveVersion } from '../../src/services/runbooks/manage-r
 import { attachRunbook, completeRunbookStep } from '../../src/services/runbooks/ticket-runbooks.js';
 import { csrfOf } from '../helpers/http.js';
 import { createErrorProject } from '../../src/services/errors/projects.js';
+import { recordProblemBatch } from '../../src/services/errors/record.js';
+import { fromSentryEvent } from '../../src/services/errors/event.js';
 
 export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
 export type Role = (typeof ROLES)[number];
@@ -182,6 +184,14 @@ export class World {
     const team = await this.db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
     const n = this.unique();
     return createErrorProject(as(this.db, this.admin), { name: `Matrix app ${n}`, teamId: team.id, urgency: 'NORMAL', perMinute: null, customerName: 'Matrix', customerEmail: `errors-${n}@customer.test` });
+  }
+
+  /** The ticket of an automatically reported problem. */
+  async errorTicket(): Promise<Ticket> {
+    const { project } = await this.errorProject();
+    const event = fromSentryEvent({ exception: { values: [{ type: 'MatrixError', value: 'boom' }] }, release: '1.0.0' });
+    const recorded = await recordProblemBatch(this.db.prisma, { project, fingerprint: event.fingerprint, count: 1, firstSeen: event.receivedAt, lastSeen: event.receivedAt, releases: ['1.0.0'], environments: [], kept: [event] });
+    return this.db.prisma.ticket.findUniqueOrThrow({ where: { id: recorded.ticketId } });
   }
 
   unique(): string {
@@ -526,6 +536,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   }),
   'POST /tickets/:reference/follow': ticketAction(() => ({})),
   // Run books on a ticket: attach one, do its next step, run a done step's automation again.
+  'POST /tickets/:reference/fixed-in': ticketAction(() => ({ release: '2.0.0' }), (w) => w.errorTicket()),
   'POST /tickets/:reference/runbooks': ticketAction(async (_t, w) => ({ runbookId: (await w.runbook()).id, how: 'BY_HAND' })),
   'POST /tickets/:reference/runbooks/:attached/steps/:step': {
     expect: STAFF_POST,

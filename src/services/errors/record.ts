@@ -177,21 +177,28 @@ function regression(batch: ProblemBatch, fixedIn: string | null, seen: readonly 
  * A problem's ticket is resolved: the release it is fixed in is the newest seen so far (the
  * ticket events' handler, below, in the resolving transaction). An explicit one may be given.
  */
-export async function markFixedIn(tx: Tx, ticketId: number, release?: string | null): Promise<void> {
-  const [problem] = await tx.$queryRaw<{ id: number; releases: string[] }[]>`
-    SELECT id, releases FROM "ErrorProblem" WHERE "ticketId" = ${ticketId} FOR NO KEY UPDATE`;
-  if (!problem) return;
-  const fixed = release ?? newestRelease(problem.releases);
+export async function markFixedIn(tx: Tx, ticketId: number, release?: string | null): Promise<boolean> {
+  const [problem] = await tx.$queryRaw<{ id: number; releases: string[]; fixedInRelease: string | null }[]>`
+    SELECT id, releases, "fixedInRelease" FROM "ErrorProblem" WHERE "ticketId" = ${ticketId} FOR NO KEY UPDATE`;
+  if (!problem) return false;
+  // Set by hand (the ticket's Error reports panel) before resolving: kept.
+  const fixed = release ?? problem.fixedInRelease ?? newestRelease(problem.releases);
   await tx.$executeRaw`UPDATE "ErrorProblem" SET "fixedInRelease" = ${fixed} WHERE id = ${problem.id}`;
+  return true;
 }
 
-/** Resolving an automatic report's ticket marks its problem fixed in the newest release seen. */
+/**
+ * Resolving an automatic report's ticket marks its problem fixed in the newest release seen (unless
+ * a release was set by hand); reopening it (by anyone) forgets the release, until the next resolution.
+ */
 export const errorReportsHandler: TicketEventHandler = {
   name: 'error-reports',
   async handle(tx, events) {
     for (const e of events) {
-      if (e.kind === 'changed' && e.fields.includes('status') && e.after.status === 'RESOLVED' && e.after.channel === 'AUTOMATIC') {
-        await markFixedIn(tx, e.ticketId);
+      if (e.kind !== 'changed' || !e.fields.includes('status') || e.after.channel !== 'AUTOMATIC') continue;
+      if (e.after.status === 'RESOLVED') await markFixedIn(tx, e.ticketId);
+      else if (e.before.status === 'RESOLVED' && e.after.status !== 'CLOSED') {
+        await tx.$executeRaw`UPDATE "ErrorProblem" SET "fixedInRelease" = NULL WHERE "ticketId" = ${e.ticketId}`;
       }
     }
   },

@@ -1,4 +1,5 @@
 import { problemPanel } from '../../services/errors/read.js';
+import { setFixedInRelease } from '../../services/errors/fixed-in.js';
 import { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import type { Database } from '../../db/client.js';
@@ -50,6 +51,7 @@ import {
   QueueQuery,
   TypingForm,
   ReopenForm,
+  FixedInForm,
   ResolveForm,
   StatusForm,
   TeamForm,
@@ -578,6 +580,7 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
     (f) => doneKey.resolve(f.resolutionCode),
   );
   action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
+  action('fixed-in', FixedInForm, (c, ref, f) => setFixedInRelease(c, ref, f.release));
   action(
     'worklog',
     WorkLogForm,
