@@ -175,6 +175,17 @@ describe('the Sentry store and envelope endpoints', () => {
     expect(JSON.stringify(data).length).toBeLessThan(20_000);
   });
 
+  it('hostile but readable events are kept safely: lone surrogates, U+0000, deep nesting', async () => {
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    const body = JSON.stringify(sentryEvent({ type: 'HostileError', value: 'half \ud800 pair \u0000 nul', extra: { tags: { 'k\udc00': 'v\ud83d' } } }))
+      .replace('"breadcrumbs":[', `"breadcrumbs":[{"message":"deep","data":${deep}},`);
+    await request(app).post(`/api/${project.id}/store/`).set('X-Sentry-Auth', auth()).set('Content-Type', 'application/json').send(body).expect(200);
+    await intake.flush();
+    const p = (await problems()).find((x) => x.type === 'HostileError')!;
+    expect(p.count).toBe(1n);
+    expect(p.message).toBe('half \ufffd pair  nul');
+  });
+
   it('accepts and ignores envelope items that are not events (sessions, client reports, transactions)', async () => {
     const before = await countRows(db);
     const body = [

@@ -60,12 +60,24 @@ export interface ReportedEvent {
 /** An event that cannot be read: a 400 with this message, nothing written. */
 export class BadEventError extends Error {}
 
+/** Text PostgreSQL takes: no U+0000, no lone surrogate (jsonb refuses "\ud800"; one would poison its batch). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const clean = (s: string): string => s.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd');
+
+const stringify = (v: unknown): string => {
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    // Too deeply nested for the stack: said so, not a 500.
+    return '[unreadable]';
+  }
+};
+
 const cut = (v: unknown, max: number = EVENT_LIMITS.text): string | null => {
   if (v === undefined || v === null) return null;
-  const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
-  // PostgreSQL text holds no U+0000.
-  const clean = s.replace(/\u0000/g, '');
-  return clean.length > max ? clean.slice(0, max - 1) + '…' : clean;
+  const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : stringify(v);
+  const text = clean(s.length > max * 2 ? s.slice(0, max * 2) : s);
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -132,7 +144,7 @@ function readRequest(v: unknown): EventData['request'] {
 
 /** A release or environment name: trimmed, bounded, none when empty. */
 function label(v: unknown, max: number): string | null {
-  const s = typeof v === 'string' ? v.replace(/\u0000/g, '').trim() : '';
+  const s = typeof v === 'string' ? clean(v.slice(0, max * 2)).trim() : '';
   return s ? s.slice(0, max) : null;
 }
 

@@ -25,8 +25,13 @@ export interface IntakeOptions {
   maxPending?: number;
 }
 
+/** A batch that failed this many writes is dropped (logged): one bad batch never blocks the rest for good. */
+const MAX_ATTEMPTS = 3;
+
 interface Pending {
   batch: ProblemBatch;
+  /** Writes that failed so far. */
+  attempts?: number;
   waiters: { resolve: (r: RecordedProblem) => void; reject: (e: unknown) => void }[];
 }
 
@@ -133,13 +138,18 @@ export class ErrorIntake {
 
   /** A batch that could not be written goes back to the buffer (merged with newer events of it). */
   private putBack(p: Pending): void {
-    if (this.stopped) return;
+    const attempts = (p.attempts ?? 0) + 1;
+    if (this.stopped || attempts >= MAX_ATTEMPTS) {
+      console.error(`[caseboard] dropped ${p.batch.count} error events of project ${p.batch.project.id} after ${attempts} failed writes`);
+      return;
+    }
     const key = `${p.batch.project.id}:${p.batch.fingerprint}`;
     const newer = this.pending.get(key);
     if (!newer) {
-      if (this.pending.size < this.maxPending) this.pending.set(key, { batch: p.batch, waiters: [] });
+      if (this.pending.size < this.maxPending) this.pending.set(key, { batch: p.batch, waiters: [], attempts });
       return;
     }
+    newer.attempts = Math.max(newer.attempts ?? 0, attempts);
     const b = newer.batch;
     b.count += p.batch.count;
     if (p.batch.firstSeen < b.firstSeen) b.firstSeen = p.batch.firstSeen;
