@@ -347,6 +347,34 @@ describe('regressions', () => {
     expect(page.text).toContain('Error reports: fixed in release 9.2.0');
   });
 
+  it('a full buffer refuses with 503 and Retry-After, never a silent drop', async () => {
+    const tiny = new ErrorIntake(db.prisma, { flushMs: 60_000, perMinute: 100_000, maxPending: 1 });
+    const small = appWith(tiny);
+    await request(small).post(`/api/${project.id}/store/`).set('X-Sentry-Auth', auth()).send(sentryEvent({ type: 'FirstOfTwo' })).expect(200);
+    const busy = await request(small).post(`/api/${project.id}/store/`).set('X-Sentry-Auth', auth()).send(sentryEvent({ type: 'SecondOfTwo' })).expect(503);
+    expect(busy.headers['retry-after']).toBe('1');
+    await tiny.stop();
+    expect((await problems()).map((p) => p.type)).toContain('FirstOfTwo');
+    expect((await problems()).map((p) => p.type)).not.toContain('SecondOfTwo');
+  });
+
+  it('a storm of 10,000 events of one problem on two instances: one ticket, the count exact, 20 events kept', async () => {
+    const a = new ErrorIntake(db.prisma, { flushMs: 25, perMinute: 100_000 });
+    const b = new ErrorIntake(db.prisma, { flushMs: 25, perMinute: 100_000 });
+    for (let i = 0; i < 10_000; i++) {
+      (i % 2 ? a : b).accept(project, fromSentryEvent(sentryEvent({ type: 'StormError', line: i % 50 })));
+      // As requests arrive: the timers flush meanwhile.
+      if (i % 500 === 499) await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all([a.stop(), b.stop()]);
+    const storm = (await problems()).filter((x) => x.type === 'StormError');
+    expect(storm).toHaveLength(1);
+    expect(storm[0]!.count).toBe(10_000n);
+    expect(await db.prisma.errorEvent.count({ where: { problemId: storm[0]!.id } })).toBe(20);
+    // The ticket row was never rewritten by the storm.
+    expect(storm[0]!.ticket.version).toBe(1);
+  });
+
   it('counts are never lost when several instances write one problem at once', async () => {
     const instances = Array.from({ length: 3 }, () => new ErrorIntake(db.prisma, { flushMs: 60_000, perMinute: 100_000 }));
     for (let i = 0; i < 600; i++) instances[i % 3]!.accept(project, fromSentryEvent(sentryEvent({ type: 'ConcurrentError' })));

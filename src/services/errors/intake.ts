@@ -76,15 +76,17 @@ export class ErrorIntake {
   }
 
   /**
-   * Takes one event of a project. The promise settles once it is written (the JSON endpoint waits
-   * for it to answer with the ticket; the Sentry endpoints answer at once and ignore it).
+   * Takes one event of a project (IntakeBusyError, thrown: the buffer is full or the process is
+   * stopping). The promise settles once it is written (the JSON endpoint waits for it to answer
+   * with the ticket; the Sentry endpoints answer at once and ignore it).
    */
   accept(project: ErrorProject, event: ReportedEvent): Promise<RecordedProblem> {
-    if (this.stopped) return Promise.reject(new IntakeBusyError('Shutting down.'));
+    // Thrown, not a rejected promise: the caller answers 503 instead of accepting it silently.
+    if (this.stopped) throw new IntakeBusyError('Shutting down.');
     const key = `${project.id}:${event.fingerprint}`;
     let entry = this.pending.get(key);
     if (!entry) {
-      if (this.pending.size >= this.maxPending) return Promise.reject(new IntakeBusyError('Too many problems waiting to be written.'));
+      if (this.pending.size >= this.maxPending) throw new IntakeBusyError('Too many problems waiting to be written.');
       entry = {
         batch: { project, fingerprint: event.fingerprint, count: 0, firstSeen: event.receivedAt, lastSeen: event.receivedAt, releases: [], environments: [], kept: [] },
         waiters: [],
