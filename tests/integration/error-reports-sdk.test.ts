@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import express from 'express';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import type { Actor } from '../../src/services/context.js';
@@ -25,12 +26,20 @@ let intake: ErrorIntake;
 let admin: Actor;
 let project: ErrorProject;
 let dsn: string;
+const encodings: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   intake = new ErrorIntake(db.prisma, { flushMs: 50, perMinute: 1000 });
   const app = createApp({ db, config: loadConfig({ NODE_ENV: 'test' }), sessionSecret: 'test-secret-that-is-long-enough-1234567890', pruneSessions: false, errorIntake: intake });
-  server = app.listen(0, '127.0.0.1');
+  // What the SDK sent, as seen in front of the app.
+  const outer = express();
+  outer.use((req, _res, next) => {
+    encodings.push(req.get('content-encoding') ?? 'identity');
+    next();
+  });
+  outer.use(app);
+  server = outer.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   admin = await buildUser(db, { role: 'ADMIN' });
   const team = await db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
@@ -45,8 +54,8 @@ afterAll(async () => {
 });
 
 /** Runs the application once; its event is written when this returns. */
-async function report(which: 'total' | 'coupon', release: string) {
-  await run(process.execPath, [FIXTURE, which, release], { env: { ...process.env, SENTRY_DSN: dsn }, timeout: 60_000 });
+async function report(which: 'total' | 'coupon', release: string, size: 'small' | 'large' = 'small') {
+  await run(process.execPath, [FIXTURE, which, release, size], { env: { ...process.env, SENTRY_DSN: dsn }, timeout: 60_000 });
   await intake.flush();
 }
 const problems = () => db.prisma.errorProblem.findMany({ where: { projectId: project.id }, orderBy: { id: 'asc' }, include: { ticket: true } });
@@ -70,7 +79,10 @@ describe('@sentry/node reporting to Caseboard', () => {
     expect(all).toHaveLength(1);
     expect(all[0]!.count).toBe(2n);
 
-    await report('coupon', '1.0.0');
+    // A large event: the SDK gzips it.
+    const sent = encodings.length;
+    await report('coupon', '1.0.0', 'large');
+    expect(encodings.slice(sent)).toContain('gzip');
     all = await problems();
     expect(all).toHaveLength(2);
     expect(all[1]).toMatchObject({ type: 'RangeError', count: 1n });
