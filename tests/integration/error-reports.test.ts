@@ -13,7 +13,7 @@ import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.
 import { as, buildUser } from '../helpers/factories.js';
 import { csrfOf, signIn } from '../helpers/http.js';
 import { createErrorProject, updateErrorProject } from '../../src/services/errors/projects.js';
-import { ErrorIntake } from '../../src/services/errors/intake.js';
+import { ErrorIntake, KeyThrottle } from '../../src/services/errors/intake.js';
 import { fromSentryEvent } from '../../src/services/errors/event.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import type { ErrorProject } from '../../src/generated/prisma/client.js';
@@ -258,6 +258,24 @@ describe('the Sentry store and envelope endpoints', () => {
     expect(fourth.status).toBe(429);
     expect(Number(fourth.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(fourth.headers['x-sentry-rate-limits']).toMatch(/^\d+::key$/);
+  });
+});
+
+describe('the throttle in blocks', () => {
+  it('three instances spend a shared allowance in blocks: never past the limit, short of it by at most a block each', async () => {
+    const team = await db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
+    const { project: p } = await createErrorProject(as(db, admin), { name: 'Block app', teamId: team.id, urgency: 'LOW', perMinute: 1000, customerName: 'B', customerEmail: 'block@shop.example' });
+    const instances = [new KeyThrottle(db.prisma, 1), new KeyThrottle(db.prisma, 1), new KeyThrottle(db.prisma, 1)];
+    const results = await Promise.all(Array.from({ length: 1200 }, (_, i) => instances[i % 3]!.take(p, 1)));
+    const allowed = results.filter((r) => r.allowed).length;
+    const windows = await db.prisma.errorRateWindow.findMany({ where: { projectId: p.id } });
+    // 1% of the limit per reservation: ~100 statements for 1,200 requests, not 1,200.
+    expect(windows.reduce((n, w) => n + w.count, 0)).toBeLessThanOrEqual(1200 + 30);
+    if (windows.length === 1) {
+      expect(allowed).toBeLessThanOrEqual(1000);
+      expect(allowed).toBeGreaterThanOrEqual(1000 - 3 * 10);
+      expect(results.filter((r) => !r.allowed).every((r) => r.retryAfter >= 1 && r.retryAfter <= 60)).toBe(true);
+    }
   });
 });
 

@@ -8,9 +8,9 @@
 // (SIGTERM, SIGINT) flushes first (server.ts). A failed flush (the database away) puts its
 // batches back to be tried with the next one, while the buffer has room.
 //
-// The throttle is shared by every instance: one upsert on a PostgreSQL counter per project key
-// and minute (ErrorRateWindow). Past the limit the intake answers 429 with Retry-After and
-// X-Sentry-Rate-Limits (the SDK then stops sending until then).
+// The throttle is shared by every instance: a PostgreSQL counter per project key and minute
+// (ErrorRateWindow), reserved in blocks (KeyThrottle). Past the limit the intake answers 429 with
+// Retry-After and X-Sentry-Rate-Limits (the SDK then stops sending until then).
 import type { Db } from '../../db/client.js';
 import type { ErrorProject } from '../../generated/prisma/client.js';
 import type { ReportedEvent } from './event.js';
@@ -45,16 +45,84 @@ export interface Throttle {
 }
 
 /**
- * Counts `n` events for the project's key in the current minute, on every instance together; not
- * allowed past its limit.
+ * The throttle per project key, shared by every instance: a PostgreSQL counter per key and minute
+ * (ErrorRateWindow), taken in blocks. Each process reserves a block of the window's allowance with
+ * one upsert (1% of the limit, 1 to 100 events; at least the request's) and spends it locally, so
+ * a storm costs one statement per block, not per event. Exact for small limits (a block of 1);
+ * for large ones an instance may stop short of the limit by what it reserved and did not use (at
+ * most 1% of the limit per instance and minute), never go past it.
  */
-export async function throttle(db: Db, project: ErrorProject, n: number, defaultLimit: number): Promise<Throttle> {
-  const [row] = await db.$queryRaw<{ count: number; secs: number }[]>`
-    INSERT INTO "ErrorRateWindow" ("projectId", "windowStart", count) VALUES (${project.id}, date_trunc('minute', now()), ${n})
-    ON CONFLICT ("projectId", "windowStart") DO UPDATE SET count = "ErrorRateWindow".count + excluded.count
-    RETURNING count, (60 - extract(second FROM now()))::int AS secs`;
-  const limit = project.perMinute ?? defaultLimit;
-  return { allowed: row!.count <= limit, retryAfter: Math.max(1, row!.secs) };
+interface Lease {
+  /** When the minute the block was reserved in ends (epoch ms, by the database's clock). */
+  windowEnd: number;
+  /** Events of the block not yet spent. */
+  left: number;
+  /** Nothing more to reserve this minute. */
+  blocked: boolean;
+  reserving?: Promise<void>;
+}
+
+export class KeyThrottle {
+  private leases = new Map<number, Lease>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly defaultLimit: number,
+  ) {}
+
+  async take(project: ErrorProject, n: number): Promise<Throttle> {
+    const limit = project.perMinute ?? this.defaultLimit;
+    for (let round = 0; round < 3; round++) {
+      const lease = this.leases.get(project.id);
+      // One reservation at a time per key in this process: the others wait for it, then spend from it.
+      if (lease?.reserving) {
+        await lease.reserving;
+        continue;
+      }
+      const now = Date.now();
+      const current = lease && now < lease.windowEnd ? lease : undefined;
+      if (current) {
+        const retryAfter = Math.max(1, Math.ceil((current.windowEnd - now) / 1000));
+        if (current.left >= n) {
+          current.left -= n;
+          return { allowed: true, retryAfter };
+        }
+        if (current.blocked) return { allowed: false, retryAfter };
+      }
+      await this.reserve(project.id, Math.max(n, Math.min(100, Math.floor(limit / 100))), limit, current);
+    }
+    // Still nothing after three reservations (many requests at once): this request's own.
+    const granted = await this.upsert(project.id, n);
+    return { allowed: granted.count <= limit, retryAfter: granted.retryAfter };
+  }
+
+  private reserve(projectId: number, block: number, limit: number, current?: Lease): Promise<void> {
+    const entry: Lease = current ?? { windowEnd: 0, left: 0, blocked: false };
+    this.leases.set(projectId, entry);
+    entry.reserving = this.upsert(projectId, block)
+      .then(({ count, windowEnd }) => {
+        const granted = Math.max(0, Math.min(block, limit - (count - block)));
+        if (windowEnd !== entry.windowEnd) {
+          entry.left = 0;
+          entry.blocked = false;
+        }
+        entry.windowEnd = windowEnd;
+        entry.left += granted;
+        // The allowance of this minute is used up: no more reservations until the window ends.
+        if (granted < block) entry.blocked = true;
+      })
+      .finally(() => (entry.reserving = undefined));
+    return entry.reserving;
+  }
+
+  private async upsert(projectId: number, n: number): Promise<{ count: number; windowEnd: number; retryAfter: number }> {
+    const [row] = await this.db.$queryRaw<{ count: number; end: number; secs: number }[]>`
+      INSERT INTO "ErrorRateWindow" ("projectId", "windowStart", count) VALUES (${projectId}, date_trunc('minute', now()), ${n})
+      ON CONFLICT ("projectId", "windowStart") DO UPDATE SET count = "ErrorRateWindow".count + excluded.count
+      RETURNING count, (extract(epoch FROM date_trunc('minute', now()) + interval '1 minute') * 1000)::float8 AS end,
+                (60 - extract(second FROM now()))::int AS secs`;
+    return { count: row!.count, windowEnd: row!.end, retryAfter: Math.max(1, row!.secs) };
+  }
 }
 
 export class ErrorIntake {

@@ -15,7 +15,7 @@ import type { Db } from '../../db/client.js';
 import type { ErrorProject } from '../../generated/prisma/client.js';
 import { BadEventError, fromJsonEvent, fromSentryEvent, jsonEventSchema, type ReportedEvent } from '../../services/errors/event.js';
 import { projectByKey } from '../../services/errors/projects.js';
-import { IntakeBusyError, throttle, type ErrorIntake } from '../../services/errors/intake.js';
+import { IntakeBusyError, KeyThrottle, type ErrorIntake } from '../../services/errors/intake.js';
 
 export interface IntakeLimits {
   /** Bytes of a request body as sent (compressed or not). */
@@ -152,11 +152,12 @@ function send(res: Response, err: unknown, problemJson: boolean): void {
 
 export function errorIntakeRoutes(db: Db, intake: ErrorIntake, limits: IntakeLimits): Router {
   const router = Router();
+  const throttle = new KeyThrottle(db, limits.perMinute);
 
   /** The events of one request: throttled together, then buffered (answered at once). */
   const take = async (project: ErrorProject, events: ReportedEvent[]) => {
     if (events.length === 0) return;
-    const t = await throttle(db, project, events.length, limits.perMinute);
+    const t = await throttle.take(project, events.length);
     if (!t.allowed) {
       throw new IntakeError(429, 'Too many events for this key: try again later.', {
         'Retry-After': String(t.retryAfter),
