@@ -156,8 +156,10 @@ async function errorStorm(pool: pg.Pool, base: string, cookie: string): Promise<
     return performance.now() - t0;
   };
   const pct = (ms: number[], p: number) => [...ms].sort((a, b) => a - b)[Math.min(ms.length - 1, Math.floor((ms.length * p) / 100))]!;
+  // Warm (templates, caches, connections), then idle: the same client, nothing else sent.
+  for (let i = 0; i < 20; i++) await time();
   const idle: number[] = [];
-  for (let i = 0; i < 40; i++) idle.push(await time());
+  for (let i = 0; i < 300; i++) idle.push(await time());
   let next = 0;
   let stormOver = false;
   const statuses: Record<number, number> = {};
