@@ -16,6 +16,7 @@ import { createErrorProject, updateErrorProject } from '../../src/services/error
 import { ErrorIntake, KeyThrottle } from '../../src/services/errors/intake.js';
 import { fromSentryEvent } from '../../src/services/errors/event.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
+import { createOrganization } from '../../src/services/organizations/manage-organizations.js';
 import type { ErrorProject } from '../../src/generated/prisma/client.js';
 
 let db: TestDatabase;
@@ -230,6 +231,16 @@ describe('the Sentry store and envelope endpoints', () => {
     expect([403, 404]).toContain(v1.status);
     await intake.flush();
     expect(await countRows(db)).toEqual(before);
+  });
+
+  it("a project's new customer joins the organization of its address's domain; an existing one is reused", async () => {
+    const team = await db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
+    const org = await createOrganization(as(db, admin), { name: 'Acme', domains: ['acme.example'], shareTickets: false });
+    const a = await createErrorProject(as(db, admin), { name: 'Acme app', teamId: team.id, urgency: 'LOW', perMinute: null, customerName: 'Acme ops', customerEmail: 'Ops@Acme.example' });
+    const customer = await db.prisma.customer.findUniqueOrThrow({ where: { id: a.project.customerId } });
+    expect(customer).toMatchObject({ email: 'ops@acme.example', organizationId: org.id });
+    const b = await createErrorProject(as(db, admin), { name: 'Acme app 2', teamId: team.id, urgency: 'LOW', perMinute: null, customerName: 'Other name', customerEmail: 'ops@acme.example' });
+    expect(b.project.customerId).toBe(a.project.customerId);
   });
 
   it('a switched-off project is refused (403)', async () => {

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db, Tx } from '../../db/client.js';
 import type { Urgency } from '../../domain/enums.js';
 import { URGENCY_LABEL } from '../../domain/enums.js';
-import { emailSkeleton } from '../../domain/email-address.js';
+import { asciiDomain, emailSkeleton } from '../../domain/email-address.js';
 import type { ErrorProject } from '../../generated/prisma/client.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { NotFoundError, ValidationError, ConflictError } from '../errors.js';
@@ -81,7 +81,18 @@ async function customerFor(tx: Tx, name: string, email: string): Promise<number>
     found = await tx.customer.findUnique({ where: { id: found.mergedIntoId }, select: { id: true, mergedIntoId: true } });
   }
   if (found) return found.id;
-  const created = await tx.customer.create({ data: { email: address, name: name.trim(), emailSkeleton: emailSkeleton(address) } });
+  // A new customer joins the organization whose domain the address has, as a ticket's new customer does (create-ticket.ts).
+  const domain = await tx.organizationDomain.findUnique({
+    where: { domain: asciiDomain(address.slice(address.lastIndexOf('@') + 1)).toLowerCase() },
+    include: { organization: { select: { id: true, name: true } } },
+  });
+  const created = await tx.customer.create({
+    data: { email: address, name: name.trim(), emailSkeleton: emailSkeleton(address), organizationId: domain?.organizationId ?? null },
+  });
+  if (domain) {
+    await tx.customerHistory.create({ data: { action: 'LINKED', field: 'organization', newValue: domain.organization.name, newRefId: domain.organizationId, customerId: created.id, actorId: null } });
+    await tx.organizationHistory.create({ data: { action: 'LINKED', field: 'customer', newValue: address, newRefId: created.id, organizationId: domain.organizationId, actorId: null } });
+  }
   return created.id;
 }
 
