@@ -69,6 +69,20 @@ const AUTOMATION_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
   retentionMinutes: 14 * 24 * 60,
 };
 
+/**
+ * Webhook deliveries: one job per attempt, queued by the WebhookDelivery trigger (migration
+ * 20261208020000_webhooks) and, for a retry, by the attempt that failed (with its backoff as the
+ * job's start). pg-boss never retries these jobs itself: the delivery row keeps the count, and the
+ * sweep (src/jobs/webhook-worker.ts) queues again a due delivery whose job was lost.
+ */
+export const WEBHOOK_QUEUE = 'webhook_delivery';
+
+const WEBHOOK_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
+  retryLimit: 0,
+  expireInSeconds: 120,
+  retentionMinutes: 7 * 24 * 60,
+};
+
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
 const through = (pool: pg.Pool): PgBoss.Db => ({
   executeSql: (text, values) => pool.query(text, values),
@@ -84,6 +98,7 @@ export async function installJobQueue(pool: pg.Pool): Promise<void> {
     if (!(await boss.getQueue(DIGEST_QUEUE))) await boss.createQueue(DIGEST_QUEUE, { name: DIGEST_QUEUE, ...DIGEST_QUEUE_OPTIONS });
     if (!(await boss.getQueue(SLA_QUEUE))) await boss.createQueue(SLA_QUEUE, { name: SLA_QUEUE, ...SLA_QUEUE_OPTIONS });
     if (!(await boss.getQueue(AUTOMATION_QUEUE))) await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, ...AUTOMATION_QUEUE_OPTIONS });
+    if (!(await boss.getQueue(WEBHOOK_QUEUE))) await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, ...WEBHOOK_QUEUE_OPTIONS });
   } finally {
     await boss.stop({ graceful: false, close: false });
   }
