@@ -216,6 +216,7 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
       // MAIL_WORKER_CONCURRENCY=0 measures a web instance that leaves sending to another one.
       ...(process.env.MAIL_WORKER_CONCURRENCY ? { MAIL_WORKER_CONCURRENCY: process.env.MAIL_WORKER_CONCURRENCY } : {}),
+      ...(process.env.WEBHOOK_WORKER_CONCURRENCY ? { WEBHOOK_WORKER_CONCURRENCY: process.env.WEBHOOK_WORKER_CONCURRENCY } : {}),
       // BENCH_WEBHOOK=1: the receiver is on loopback.
       ...(BENCH_WEBHOOK ? { AUTOMATION_ALLOW_PRIVATE: 'true' } : {}),
       PORT: String(port),

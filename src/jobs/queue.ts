@@ -108,6 +108,8 @@ export interface WorkerOptions {
   /** Jobs run at once in this process. */
   concurrency: number;
   pollInterval: number;
+  /** After a job, look for the next one at once (not after pollInterval): a backlog drains at full speed. */
+  drain?: boolean;
 }
 
 export interface JobRunner {
@@ -133,8 +135,14 @@ export async function startWorker(
   await boss.start();
   const pollingIntervalSeconds = Math.max(0.5, opts.pollInterval / 1000);
   for (let i = 0; i < opts.concurrency; i++) {
-    await boss.work<unknown>(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds }, async ([job]) => {
-      if (job) await handler(job.data, { lastAttempt: job.retryCount >= job.retryLimit });
+    let workerId = '';
+    workerId = await boss.work<unknown>(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds }, async ([job]) => {
+      if (!job) return;
+      try {
+        await handler(job.data, { lastAttempt: job.retryCount >= job.retryLimit });
+      } finally {
+        if (opts.drain) boss.notifyWorker(workerId);
+      }
     });
   }
   return {

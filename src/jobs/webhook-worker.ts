@@ -28,7 +28,8 @@ export async function startWebhookWorker(db: Database, config: Config): Promise<
             const { deliveryId } = data as { deliveryId: number };
             await deliverWebhook(db, deliveryId);
           },
-          { concurrency: config.WEBHOOK_WORKER_CONCURRENCY, pollInterval: config.MAIL_POLL_MS },
+          // A burst of changes is a burst of deliveries: each worker takes the next at once.
+          { concurrency: config.WEBHOOK_WORKER_CONCURRENCY, pollInterval: config.MAIL_POLL_MS, drain: true },
         );
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> = Promise.resolve();
