@@ -26,6 +26,8 @@ import { addWorkLog } from '../../src/services/tickets/add-work-log.js';
 import { changeTicket } from '../../src/services/tickets/history.js';
 import { settleTicketEvents, ticketEventsActive, ticketTransaction } from '../../src/services/tickets/events.js';
 import type { WebhookEvent } from '../../src/services/webhooks/events.js';
+import { addCustomerReply } from '../../src/services/public/customer-ticket.js';
+import { issueAccessToken } from '../../src/services/public/access-links.js';
 
 /** The receiver's check as the README shows it (an independent implementation of the scheme). */
 function readmeVerify(secret: string, rawBody: string, header: string, toleranceSeconds = 300) {
@@ -173,6 +175,24 @@ describe('deliveries follow ticket changes', () => {
     expect(rows.map((r) => r.eventType)).toEqual(expect.arrayContaining(['entry.added', 'ticket.resolved', 'ticket.reopened']));
     const note = JSON.parse(rows.find((r) => r.eventType === 'entry.added')!.body);
     expect(note.entry).toMatchObject({ kind: 'NOTE', body: 'Internal: the toner is counterfeit.', truncated: false });
+  });
+
+  it('a customer reply is entry.added and customer.replied, by the customer, its body bounded; never the private link', async () => {
+    const t = await buildTicket(db, tech);
+    const token = await issueAccessToken(db.pool, t.id, null, 30);
+    const e = await endpoint(['customer.replied', 'entry.added']);
+    const long = `${'All pages come out blank. '.repeat(700)}`.slice(0, 17_000);
+    await addCustomerReply(db.prisma, t.id, long);
+    const rows = await deliveriesOf(e.id);
+    expect(rows.map((r) => r.eventType).sort()).toEqual(['customer.replied', 'entry.added']);
+    for (const r of rows) {
+      const body = JSON.parse(r.body);
+      expect(body.actor).toEqual({ type: 'customer', name: 'Dana Customer' });
+      expect(body.entry).toMatchObject({ kind: 'CUSTOMER_REPLY', truncated: true });
+      expect(body.entry.body).toHaveLength(16_001); // 16,000 characters and "…"
+      expect(r.body.length).toBeLessThan(20_000);
+      expect(r.body).not.toContain(token);
+    }
   });
 
   it('a ticket creation is delivered only when an endpoint subscribes to it (and then needs a transaction)', async () => {
