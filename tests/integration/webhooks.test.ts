@@ -369,19 +369,30 @@ describe('pages', () => {
     const list = await agent.get('/webhooks').expect(200);
     expect(list.text).toContain('href="/webhooks"');
     const page = await agent.get('/webhooks/new').expect(200);
-    const res = await agent.post('/webhooks').type('form').send(form(csrfOf(page.text))).expect(200);
-    expect(res.headers['cache-control']).toBe('no-store');
-    const secret = /value="(whsec_[A-Za-z0-9_-]{43})"/.exec(res.text)?.[1];
-    expect(secret).toBeDefined();
+    // Created, then redirected (a reload re-posts nothing) to the page that shows the secret once.
+    const res = await agent.post('/webhooks').type('form').send(form(csrfOf(page.text))).expect(303);
     const e = await db.prisma.webhookEndpoint.findFirstOrThrow({ where: { deletedAt: null }, orderBy: { id: 'desc' } });
+    expect(res.headers.location).toBe(`/webhooks/${e.id}/secret`);
+    const once = await agent.get(res.headers.location!).expect(200);
+    expect(once.headers['cache-control']).toBe('no-store');
+    const secret = /value="(whsec_[A-Za-z0-9_-]{43})"/.exec(once.text)?.[1];
+    expect(secret).toBeDefined();
     expect(e).toMatchObject({ secret, events: ['ticket.created', 'entry.added'], active: true, description: 'CRM sync' });
+    const again = await agent.get(res.headers.location!).expect(200);
+    expect(again.text).not.toContain('whsec_');
+    expect(again.text).toContain('is not shown again');
     const show = await agent.get(`/webhooks/${e.id}`).expect(200);
     expect(show.text).not.toContain(secret!);
     // Roll the secret: a new one, shown once; history says so (never the secret).
-    const rolled = await agent.post(`/webhooks/${e.id}/secret`).type('form').send({ _csrf: csrfOf(show.text) }).expect(200);
-    const secret2 = /value="(whsec_[A-Za-z0-9_-]{43})"/.exec(rolled.text)?.[1];
+    const rolled = await agent.post(`/webhooks/${e.id}/secret`).type('form').send({ _csrf: csrfOf(show.text) }).expect(303);
+    const rolledPage = await agent.get(rolled.headers.location!).expect(200);
+    const secret2 = /value="(whsec_[A-Za-z0-9_-]{43})"/.exec(rolledPage.text)?.[1];
     expect(secret2).toBeDefined();
     expect(secret2).not.toBe(secret);
+    expect((await db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: e.id } })).secret).toBe(secret2);
+    // Another admin's session never sees it.
+    const { agent: other } = await signIn(app, (await buildUser(db, { role: 'ADMIN', name: 'Other Admin' })).email);
+    expect((await other.get(`/webhooks/${e.id}/secret`).expect(200)).text).not.toContain('whsec_');
     const history = await db.prisma.webhookEndpointHistory.findMany({ where: { endpointId: e.id }, orderBy: { id: 'asc' } });
     expect(history.map((h) => h.action)).toEqual(['CREATED', 'SECRET_ROLLED']);
     expect(JSON.stringify(history)).not.toContain('whsec_');

@@ -799,11 +799,12 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /macros/canned/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedCanned()).id } }) },
 
   // Users: admins only.
-  // Webhooks: admins only. Creating and rolling the secret answer 200 (the page showing the secret once).
+  // Webhooks: admins only. Creating and rolling the secret redirect to the page that shows it once.
   'GET /webhooks': { expect: ADMIN_PAGE },
+  'GET /webhooks/:id/secret': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
   'GET /webhooks/new': { expect: ADMIN_PAGE },
   'POST /webhooks': {
-    expect: { ...ADMIN_POST, admin: 200 },
+    expect: ADMIN_POST,
     call: (w) => ({ body: { url: `https://hooks-${w.unique()}.example.test/caseboard`, description: 'Matrix', events: ['ticket.created', 'entry.added'], active: '1' } }),
   },
   'GET /webhooks/:id': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
@@ -814,7 +815,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
       return { params: { id: e.id }, body: { url: e.url, description: 'Edited <b>', events: ['ticket.updated'], active: '1', version: String(e.version) } };
     },
   },
-  'POST /webhooks/:id/secret': { expect: { ...ADMIN_POST, admin: 200 }, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'POST /webhooks/:id/secret': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
   'POST /webhooks/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshWebhook()).id }, body: { confirm: '1' } }) },
   'POST /webhooks/:id/deliveries/:deliveryId/resend': {
     expect: ADMIN_POST,

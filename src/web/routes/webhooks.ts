@@ -13,6 +13,16 @@ import { fieldErrors, id } from '../schemas/common.js';
 import { DeleteEndpointForm, EditEndpointForm, EndpointForm, LogQuery } from '../schemas/webhooks.js';
 import { when } from '../presenters/time.js';
 
+declare module 'express-session' {
+  interface SessionData {
+    /**
+     * A signing secret just made, shown once by the next GET of /webhooks/:id/secret and then
+     * dropped (post-redirect-get: a reload never creates a second endpoint or rolls again).
+     */
+    webhookSecret?: { endpointId: number; secret: string; rolled: boolean };
+  }
+}
+
 type Body = Record<string, unknown>;
 type Failed = { form: string; message: string; errors: Record<string, string>; values?: Body };
 
@@ -30,9 +40,10 @@ export function webhookRoutes(db: Database): Router {
     return parsed.data;
   };
 
-  const renderSecret = (res: Response, endpoint: { id: number; url: string }, secret: string, rolled: boolean) => {
-    res.set('Cache-Control', 'no-store');
-    res.render('webhooks/secret', { title: rolled ? 'New signing secret' : 'Webhook endpoint created', endpoint, secret, rolled });
+  /** Keeps the new secret for the one page that shows it, and sends the browser there. */
+  const showSecretOnce = (req: Request, res: Response, endpointId: number, secret: string, rolled: boolean) => {
+    req.session.webhookSecret = { endpointId, secret, rolled };
+    res.redirect(303, `/webhooks/${endpointId}/secret`);
   };
 
   router.get('/', async (req, res) => {
@@ -55,7 +66,7 @@ export function webhookRoutes(db: Database): Router {
     if (!form.success) return renderNew(res, 422, body, fieldErrors(form.error), 'Please check the fields marked below.');
     try {
       const { endpoint, secret } = await createEndpoint(ctx(req), { ...form.data, active: form.data.active === '1' });
-      renderSecret(res, endpoint, secret, false);
+      showSecretOnce(req, res, endpoint.id, secret, false);
     } catch (err) {
       if (err instanceof ValidationError) return renderNew(res, 422, body, err.fieldErrors, err.message);
       throw err;
@@ -91,6 +102,22 @@ export function webhookRoutes(db: Database): Router {
 
   router.get('/:id', (req, res) => renderEndpoint(req, res));
 
+  // The secret, once: taken out of the session as it is shown; a reload shows it no more.
+  router.get('/:id/secret', async (req, res) => {
+    const endpointId = param(req.params.id, 'webhook endpoint');
+    const { endpoint } = await getEndpointPage(ctx(req), endpointId);
+    const kept = req.session.webhookSecret;
+    const shown = kept?.endpointId === endpointId ? kept : null;
+    if (shown) delete req.session.webhookSecret;
+    res.set('Cache-Control', 'no-store');
+    res.render('webhooks/secret', {
+      title: shown ? (shown.rolled ? 'New signing secret' : 'Webhook endpoint created') : 'Signing secret',
+      endpoint,
+      secret: shown?.secret ?? null,
+      rolled: shown?.rolled ?? false,
+    });
+  });
+
   router.post('/:id', async (req, res) => {
     assertCan(actorOf(req), 'webhook.manage');
     const endpointId = param(req.params.id, 'webhook endpoint');
@@ -112,7 +139,7 @@ export function webhookRoutes(db: Database): Router {
   router.post('/:id/secret', async (req, res) => {
     assertCan(actorOf(req), 'webhook.manage');
     const { endpoint, secret } = await rollSecret(ctx(req), param(req.params.id, 'webhook endpoint'));
-    renderSecret(res, endpoint, secret, true);
+    showSecretOnce(req, res, endpoint.id, secret, true);
   });
 
   router.post('/:id/delete', async (req, res) => {
