@@ -328,6 +328,15 @@ describe('retries', () => {
     const s = { maxAttempts: 2, retryBaseMs: 0 };
     expect(await deliverWebhook(db, d2.id, s)).toBe('retry');
     expect(await deliverWebhook(db, d2.id, s)).toBe('failed');
+    // Switched off with a delivery pending: it fails at its attempt, nothing is sent.
+    await changeUrgency(as(db, tech), { reference: t.reference }, 'HIGH');
+    const d3 = (await deliveriesOf(e.id))[2]!;
+    const current = await db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: e.id } });
+    await updateEndpoint(as(db, admin), e.id, current.version, { url: e.url, description: '', events: ['ticket.updated'], active: false });
+    const sent = receiver.got.length;
+    expect(await deliverWebhook(db, d3.id)).toBe('failed');
+    expect(receiver.got.length).toBe(sent);
+    expect((await db.prisma.webhookAttempt.findFirstOrThrow({ where: { deliveryId: d3.id } })).error).toMatch(/disabled or deleted/);
   });
 });
 
