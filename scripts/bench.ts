@@ -11,6 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -176,6 +177,26 @@ async function setBenchRules(pool: pg.Pool, on: boolean): Promise<void> {
   }
 }
 
+/**
+ * BENCH_WEBHOOK=1: one active webhook endpoint subscribed to every event, to a receiver in this
+ * process (answers 204), so that the create measures a webhook subscription's cost (the delivery
+ * written in the transaction, the app's worker sending it). Without it, bench endpoints are off.
+ */
+const BENCH_WEBHOOK = process.env.BENCH_WEBHOOK === '1';
+async function setBenchWebhook(pool: pg.Pool, userId: number): Promise<(() => void) | undefined> {
+  await pool.query(`UPDATE "WebhookEndpoint" SET active = false WHERE description = 'Bench webhook'`);
+  if (!BENCH_WEBHOOK) return undefined;
+  const receiver = createHttpServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const { port } = receiver.address() as { port: number };
+  await pool.query(
+    `INSERT INTO "WebhookEndpoint" (url, description, events, secret, "createdById")
+     VALUES ($1, 'Bench webhook', ARRAY['ticket.created','ticket.updated','ticket.assigned','ticket.resolved','ticket.reopened','entry.added','customer.replied','sla.warning','sla.breached'], $2, $3)`,
+    [`http://127.0.0.1:${port}/bench-hook`, `whsec_${randomBytes(32).toString('base64url')}`, userId],
+  );
+  return () => receiver.close();
+}
+
 interface App {
   child: ChildProcess;
   base: string;
@@ -195,6 +216,9 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
       // MAIL_WORKER_CONCURRENCY=0 measures a web instance that leaves sending to another one.
       ...(process.env.MAIL_WORKER_CONCURRENCY ? { MAIL_WORKER_CONCURRENCY: process.env.MAIL_WORKER_CONCURRENCY } : {}),
+      ...(process.env.WEBHOOK_WORKER_CONCURRENCY ? { WEBHOOK_WORKER_CONCURRENCY: process.env.WEBHOOK_WORKER_CONCURRENCY } : {}),
+      // BENCH_WEBHOOK=1: the receiver is on loopback.
+      ...(BENCH_WEBHOOK ? { AUTOMATION_ALLOW_PRIVATE: 'true' } : {}),
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
@@ -540,6 +564,7 @@ async function main() {
     });
   }
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+  let closeReceiver: (() => void) | undefined;
   try {
     const { rows: size } = await pool.query<{ n: string; active: string }>(
       `SELECT count(*) AS n, count(*) FILTER (WHERE status IN ('NEW','OPEN','IN_PROGRESS','WAITING_ON_CUSTOMER')) AS active
@@ -551,6 +576,7 @@ async function main() {
     );
     if (ONLY.includes('ticket') && refs.length === 0) throw new Error('The database has no tickets: seed it first.');
 
+    closeReceiver = await setBenchWebhook(pool, benchUserId);
     const port = await freePort();
     app = await startApp(port, dataDir);
     const { cookie, csrf } = await signIn(app.base);
@@ -648,9 +674,14 @@ async function main() {
     });
     console.log('\nEXPLAIN (ANALYZE, BUFFERS) of the default queue page:\n');
     console.log(plan.map((r) => r['QUERY PLAN']).join('\n'));
+    if (BENCH_WEBHOOK) {
+      const { rows: d } = await pool.query(`SELECT state, count(*)::int AS n FROM "WebhookDelivery" d JOIN "WebhookEndpoint" e ON e.id = d."endpointId" WHERE e.active AND e.description = 'Bench webhook' GROUP BY state`);
+      console.log(`\nBench webhook deliveries by state: ${d.map((r) => `${r.state} ${r.n}`).join(', ') || 'none'}`);
+    }
     if (results.some((r) => r.unexpected)) process.exitCode = 1;
   } finally {
     await app?.stop();
+    closeReceiver?.();
     await pool.end();
     rmSync(dataDir, { recursive: true, force: true });
   }

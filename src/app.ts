@@ -19,6 +19,8 @@ import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
+import { webhookRoutes } from './web/routes/webhooks.js';
+import { configureWebhooksFrom } from './jobs/webhook-worker.js';
 import { profileRoutes } from './web/routes/profile.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
@@ -139,6 +141,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   configureAttachmentLimits(limits);
   // Which automation addresses run book steps may have (checked again when a request is sent).
   configureOutgoing({ allowPrivate: config.AUTOMATION_ALLOW_PRIVATE, timeoutMs: config.AUTOMATION_TIMEOUT_MS });
+  // Webhooks: the same outgoing policy, their retry settings and the ticket links in payloads.
+  configureWebhooksFrom(config);
   const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES, verifyToken: csrf.verify });
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
@@ -169,6 +173,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/sla', requireSignIn, slaRoutes(db));
   app.use('/rules', requireSignIn, automationRoutes(db));
   app.use('/macros', requireSignIn, macroRoutes(db));
+  app.use('/webhooks', requireSignIn, webhookRoutes(db));
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));

@@ -32,7 +32,8 @@ export type Permission =
   | 'automation.read'
   | 'automation.manage'
   | 'macro.shared'
-  | 'profile.update';
+  | 'profile.update'
+  | 'webhook.manage';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
@@ -66,7 +67,7 @@ const STAFF: readonly Permission[] = [
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'webhook.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -160,6 +160,7 @@ describe('history', () => {
       [
         'ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret',
         'RunbookStep', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'TicketRunbook', 'TicketRunbookStep', 'UserHistory',
+        'WebhookAttempt', 'WebhookEndpointHistory',
       ].map((table) => ({
         table,
         update: true,

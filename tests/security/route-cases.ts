@@ -36,6 +36,8 @@ import { createCannedReply, createMacro } from '../../src/services/automation/ma
 import { createRunbook, saveVersion } from '../../src/services/runbooks/manage-runbooks.js';
 import { attachRunbook, completeRunbookStep } from '../../src/services/runbooks/ticket-runbooks.js';
 import { csrfOf } from '../helpers/http.js';
+import { createEndpoint } from '../../src/services/webhooks/endpoints.js';
+import { randomUUID } from 'node:crypto';
 
 export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
 export type Role = (typeof ROLES)[number];
@@ -311,6 +313,28 @@ export class World {
       quietHours: null,
       conditions: { type: 'all', conditions: [{ type: 'tag', value: 'matrix', negate: false }] },
       actions: [{ type: 'setUrgency', urgency: 'HIGH' }],
+    });
+  }
+
+  /**
+   * A webhook endpoint of its own, inactive (so it receives none of the other calls' events), to a
+   * public-looking address (nothing is sent: no worker runs here).
+   */
+  async freshWebhook() {
+    const { endpoint } = await createEndpoint(as(this.db, this.admin), {
+      url: `https://hooks-${this.unique()}.example.test/caseboard`,
+      description: 'Matrix endpoint',
+      events: ['ticket.updated'],
+      active: false,
+    });
+    return endpoint;
+  }
+
+  /** A finished delivery of a fresh endpoint (to send again). */
+  async webhookDelivery() {
+    const e = await this.freshWebhook();
+    return this.db.prisma.webhookDelivery.create({
+      data: { eventId: randomUUID(), eventType: 'ticket.updated', body: '{}', endpointId: e.id, state: 'FAILED', finishedAt: new Date() },
     });
   }
 
@@ -775,6 +799,31 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /macros/canned/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedCanned()).id } }) },
 
   // Users: admins only.
+  // Webhooks: admins only. Creating and rolling the secret redirect to the page that shows it once.
+  'GET /webhooks': { expect: ADMIN_PAGE },
+  'GET /webhooks/:id/secret': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'GET /webhooks/new': { expect: ADMIN_PAGE },
+  'POST /webhooks': {
+    expect: ADMIN_POST,
+    call: (w) => ({ body: { url: `https://hooks-${w.unique()}.example.test/caseboard`, description: 'Matrix', events: ['ticket.created', 'entry.added'], active: '1' } }),
+  },
+  'GET /webhooks/:id': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'POST /webhooks/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const e = await w.freshWebhook();
+      return { params: { id: e.id }, body: { url: e.url, description: 'Edited <b>', events: ['ticket.updated'], active: '1', version: String(e.version) } };
+    },
+  },
+  'POST /webhooks/:id/secret': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'POST /webhooks/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshWebhook()).id }, body: { confirm: '1' } }) },
+  'POST /webhooks/:id/deliveries/:deliveryId/resend': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const d = await w.webhookDelivery();
+      return { params: { id: d.endpointId, deliveryId: d.id } };
+    },
+  },
   'GET /admin/users': { expect: ADMIN_PAGE },
   'GET /admin/users/new': { expect: ADMIN_PAGE },
   'POST /admin/users': {
