@@ -36,6 +36,7 @@ import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
+import { apiRouter } from './web/api/router.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -87,6 +88,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db)); // no session: load balancers poll it
+  // The REST API: bearer tokens only, before (and so without) the session, passport and CSRF
+  // middleware; its own JSON body parser and problem+json errors (src/web/api/router.ts).
+  app.use('/api/v1', apiRouter(db, config, { checkAnswers: config.NODE_ENV !== 'production' }));
 
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(

@@ -96,6 +96,12 @@ const schema = z.object({
   /** Automation requests this process sends at once; 0 = this process sends none (another instance does). */
   AUTOMATION_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
 
+  // The REST API (src/web/api).
+  /** Requests one API token may make per minute, counted across all instances (then 429). */
+  API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Largest JSON body the API accepts, in bytes (then 413). */
+  API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */
   RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
