@@ -5,7 +5,7 @@ CREATE TABLE "ApiToken" (
   "name" VARCHAR(120) NOT NULL,
   "prefix" VARCHAR(16) NOT NULL,
   "tokenHash" CHAR(64) NOT NULL,
-  "scopes" TEXT[],
+  "scopes" TEXT[] NOT NULL,
   "expiresAt" TIMESTAMPTZ(3) NOT NULL,
   "revokedAt" TIMESTAMPTZ(3),
   "lastUsedAt" TIMESTAMPTZ(3),
