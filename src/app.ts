@@ -37,6 +37,7 @@ import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
 import { apiRouter } from './web/api/router.js';
+import { tokenRoutes } from './web/routes/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -173,9 +174,11 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/sla', requireSignIn, slaRoutes(db));
   app.use('/rules', requireSignIn, automationRoutes(db));
   app.use('/macros', requireSignIn, macroRoutes(db));
+  app.use('/admin/tokens', requireSignIn, tokenRoutes(db, true));
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
+  app.use('/profile/tokens', requireSignIn, tokenRoutes(db, false));
   app.use('/profile', requireSignIn, profileRoutes(db));
 
   app.use(notFound);
