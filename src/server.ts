@@ -11,6 +11,7 @@ import { createApp, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
 import { startAutomationWorker } from './jobs/automation-worker.js';
+import { startApiCleanup } from './jobs/api-cleanup.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 import { startSlaTimer } from './services/sla/timer.js';
@@ -66,6 +67,8 @@ async function main() {
   const automation = await startAutomationSweeps(db.pool, db.prisma, config.AUTOMATION_SWEEP_MINUTES);
   // Run book automations: signed requests that committed step completions queued.
   const automations = await startAutomationWorker(db, config);
+  // The REST API's Idempotency-Keys (kept 24 h) and spent rate-limit windows: an hourly job.
+  const apiCleanup = await startApiCleanup(db.pool, db.prisma);
 
   // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
   let inbound: InboundSmtp | undefined;
@@ -118,6 +121,7 @@ async function main() {
     await slaTimer?.stop();
     await automation?.stop();
     await automations?.stop();
+    await apiCleanup.stop();
     await filling;
     await db.close();
     process.exit(0);

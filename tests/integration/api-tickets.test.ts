@@ -217,3 +217,21 @@ describe('rate limit', () => {
     await api(limited, await personalToken(db, tech)).get('/tickets').expect(200);
   });
 });
+
+describe('cleanup job', () => {
+  it('deletes idempotency keys older than 24 hours, and spent rate-limit windows', async () => {
+    const { cleanUpApi } = await import('../../src/jobs/api-cleanup.js');
+    await api(app, token).post('/tickets', newTicketBody('old-key')).set('Idempotency-Key', 'old-key').expect(201);
+    await api(app, token).post('/tickets', newTicketBody('new-key')).set('Idempotency-Key', 'new-key').expect(201);
+    await db.pool.query(`UPDATE "ApiIdempotencyKey" SET "createdAt" = now() - interval '25 hours' WHERE key = 'old-key'`);
+    await db.pool.query(`INSERT INTO "ApiRateLimit" (key, hits, "resetAt") VALUES ('api:spent', 3, now() - interval '2 hours')`);
+    const done = await cleanUpApi(db.prisma, db.pool);
+    expect(done.keys).toBeGreaterThanOrEqual(1);
+    expect(done.windows).toBeGreaterThanOrEqual(1);
+    const { rows } = await db.pool.query(`SELECT key FROM "ApiIdempotencyKey" WHERE key IN ('old-key', 'new-key')`);
+    expect(rows.map((r) => r.key)).toEqual(['new-key']);
+    // The old key is free again: the same request creates a new ticket.
+    const again = await api(app, token).post('/tickets', newTicketBody('old-key')).set('Idempotency-Key', 'old-key').expect(201);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+  });
+});
