@@ -97,3 +97,18 @@ describe('/admin/tokens', () => {
     await expectRefused(db, () => agent.post('/admin/tokens').type('form').send({ _csrf: csrf, name: 'sneaky', scopes: 'tickets:read', expiresInDays: '7', role: 'ADMIN' }), 403);
   });
 });
+
+describe('a hostile token name', () => {
+  it('is shown as text on the token pages and in the ticket history', async () => {
+    const { agent, csrf } = await signIn(app, tech.email);
+    const name = '<img src=x onerror=alert(1)>“deploy”';
+    const made = await agent.post('/profile/tokens').type('form').send({ _csrf: csrf, name, scopes: ['tickets:read', 'tickets:write'], expiresInDays: '7' }).expect(201);
+    const token = tokenIn(made.text)!;
+    expect(made.text).not.toContain('<img src=x');
+    const ref = (await api(app, token).post('/tickets', { title: 'Hostile', description: 'Name', urgency: 'LOW', customer: { name: 'H', email: 'h@customer.test' } }).expect(201)).body.reference;
+    const page = await agent.get(`/tickets/${ref}`).expect(200);
+    expect(page.text).toContain('API token “&lt;img src=x onerror=alert(1)&gt;');
+    expect(page.text).not.toContain('<img src=x');
+    expect((await agent.get('/profile/tokens').expect(200)).text).not.toContain('<img src=x');
+  });
+});
