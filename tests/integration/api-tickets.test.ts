@@ -186,6 +186,15 @@ describe('Idempotency-Key', () => {
     expect(await countRows(db)).toEqual(before);
   });
 
+  it('a work-log entry retried with its key is added once', async () => {
+    const ref = (await api(app, token).post('/tickets', newTicketBody('idem-log')).expect(201)).body.reference as string;
+    const note = { kind: 'NOTE', body: 'Called the customer back.' };
+    const first = await api(app, token).post(`/tickets/${ref}/worklog`, note).set('Idempotency-Key', 'note-1').expect(201);
+    const again = await api(app, token).post(`/tickets/${ref}/worklog`, note).set('Idempotency-Key', 'note-1').expect(201);
+    expect(again.body).toEqual(first.body);
+    expect(await db.prisma.workLogEntry.count({ where: { ticket: { reference: ref } } })).toBe(1);
+  });
+
   it('two concurrent retries create one ticket', async () => {
     const body = newTicketBody('race');
     const before = await db.prisma.ticket.count();

@@ -30,9 +30,12 @@ export async function mutateTicket<T>(
   permission: Permission,
   target: TicketTarget,
   change: (tx: Tx, ticket: Ticket) => Promise<T>,
+  /** Inside a caller's transaction (an API create records its idempotency key with it). */
+  outer?: Tx,
 ): Promise<T> {
   assertCan(ctx.actor, permission);
-  const result = await ctx.db.$transaction(async (tx) => {
+  const inTransaction = <R>(work: (tx: Tx) => Promise<R>): Promise<R> => (outer ? work(outer) : ctx.db.$transaction(work));
+  const result = await inTransaction(async (tx) => {
     const ticket = await findTicketOrThrow(tx, target.reference);
     if (target.exact && target.version !== ticket.version) {
       throw new PreconditionFailedError(`Ticket ${ticket.reference} is at version ${ticket.version}, not ${target.version ?? 'none'}.`, ticket);

@@ -224,19 +224,20 @@ export const ticketOperations: Operation[] = [
     method: 'post',
     path: '/tickets/:reference/worklog',
     summary: 'Add a note, an attempted fix (with its outcome) or a reply to the customer (mailed)',
-    description: 'Entries only add: no If-Match is needed.',
+    description: 'Entries only add: no If-Match is needed. An Idempotency-Key makes a retry safe.',
     tag,
     scope: 'tickets:write',
     params: ReferenceParams,
     body: NewWorkLogBody,
     response: WorkLogEntry,
     status: 201,
-    handle: async (ctx, { params, body }) => {
+    idempotent: true,
+    handle: async (ctx, { params, body, tx }) => {
       const e = await addWorkLog(
         ctx,
         ref(params.reference),
         { kind: body.kind, body: body.body, outcome: (body.outcome ?? null) as FixOutcome | null },
-        { waitForCustomer: body.waitForCustomer },
+        { waitForCustomer: body.waitForCustomer, ...(tx ? { tx } : {}) },
       );
       return {
         body: {
