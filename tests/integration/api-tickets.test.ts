@@ -153,6 +153,10 @@ describe('bad input: problem+json 4xx, nothing written', () => {
     ['a bad email', (t) => api(app, t).post('/tickets', { ...newTicketBody('e'), customer: { name: 'A', email: 'not-an-email' } }), 422],
     ['U+0000 in a text', (t) => api(app, t).post('/tickets', { ...newTicketBody('n'), title: 'a\u0000b' }), 400],
     ['a body too large', (t) => api(app, t).post('/tickets', { ...newTicketBody('l'), description: 'x'.repeat(300_000) }), 413],
+    ['deeply nested JSON', (t) => request(app).post('/api/v1/tickets').set('Authorization', `Bearer ${t}`).type('json').send('['.repeat(60_000) + ']'.repeat(60_000)), 400],
+    ['JSON nested in a field', (t) => request(app).post('/api/v1/tickets').set('Authorization', `Bearer ${t}`).type('json').send('{"title":' + '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_001)), 400],
+    ['a JSON array', (t) => request(app).post('/api/v1/tickets').set('Authorization', `Bearer ${t}`).type('json').send('[1,2]'), 422],
+    ['a repeated query parameter', (t) => api(app, t).get('/tickets?status=NEW&status=OPEN'), 422],
     ['an unknown ticket', (t) => api(app, t).post('/tickets/CB-ZZZZZZ/take').set('If-Match', '"1"'), 404],
     ['a bad If-Match', (t) => api(app, t).post('/tickets/CB-ZZZZZZ/take').set('If-Match', 'seven'), 400],
   ];

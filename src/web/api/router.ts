@@ -24,8 +24,27 @@ export interface ApiOptions {
 
 const actorOf = (res: Response): Actor => res.locals.apiActor as Actor;
 
-const hasNul = (v: unknown): boolean =>
-  typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
+/** JSON bodies nest at most this deep (no operation needs more than 3): deeper is a 400, not a stack overflow. */
+export const MAX_JSON_DEPTH = 16;
+
+/**
+ * What no text may hold: U+0000 (PostgreSQL text cannot) anywhere in the value. Walked without
+ * recursion, refusing values nested deeper than MAX_JSON_DEPTH: a 256 KB body of `[[[[…` is 128k
+ * levels, which a recursive walk (or zod) would overflow the stack on.
+ */
+function refusedText(value: unknown): string | null {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return 'Text cannot hold the character U+0000.';
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) return `The body nests deeper than ${MAX_JSON_DEPTH} levels.`;
+      for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    }
+  }
+  return null;
+}
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const r = schema.safeParse(value);
@@ -125,11 +144,14 @@ export function apiRouter(db: Database, config: Config, opts: ApiOptions = {}): 
     if (!req.is(['application/json', 'application/*+json'])) return sendProblem(res, 415, 'Send the body as JSON (Content-Type: application/json).');
     json(req, res, (err?: unknown) => {
       if (err) return next(err);
-      if (hasNul(req.body)) return next(new ApiProblem(400, 'Text cannot hold the character U+0000.'));
-      next();
+      const refused = refusedText(req.body);
+      next(refused ? new ApiProblem(400, refused) : undefined);
     });
   });
-  router.use((req, _res, next) => next(hasNul(req.query) ? new ApiProblem(400, 'Text cannot hold the character U+0000.') : undefined));
+  router.use((req, _res, next) => {
+    const refused = refusedText(req.query);
+    next(refused ? new ApiProblem(400, refused) : undefined);
+  });
 
   for (const op of API_OPERATIONS) router[op.method](op.path, handler(db, op, opts));
 
