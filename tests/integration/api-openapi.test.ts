@@ -49,6 +49,18 @@ describe('the OpenAPI document', () => {
     expect(served.sort()).toEqual(documented.sort());
   });
 
+  it('declares every path parameter of every path', () => {
+    const doc = buildOpenApiDocument();
+    for (const [path, item] of Object.entries(doc.paths ?? {})) {
+      const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      for (const op of Object.values(item as Record<string, { parameters?: { in: string; name: string; required?: boolean }[] }>)) {
+        const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
+        expect(declared.map((p) => p.name).sort(), path).toEqual(names);
+        for (const p of declared) expect(p.required, `${path} ${p.name}`).toBe(true);
+      }
+    }
+  });
+
   it('says for each operation its scope, its security and its problem answers', () => {
     const doc = buildOpenApiDocument();
     for (const item of Object.values(doc.paths ?? {})) {
