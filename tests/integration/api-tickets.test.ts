@@ -248,3 +248,31 @@ describe('cleanup job', () => {
     expect(again.headers['idempotent-replayed']).toBeUndefined();
   });
 });
+
+describe('customers, organizations, articles, users', () => {
+  it('a customer is read and replaced with If-Match; a stale version is 412 with the current record', async () => {
+    const ref = (await api(app, token).post('/tickets', newTicketBody('cust')).expect(201)).body.reference as string;
+    const t = await db.prisma.ticket.findUniqueOrThrow({ where: { reference: ref } });
+    const got = await api(app, token).get(`/customers/${t.customerId}`).expect(200);
+    expect(got.headers.etag).toBe(`"${got.body.version}"`);
+    const v = got.body.version as number;
+    const renamed = await api(app, token).put(`/customers/${t.customerId}`, { name: 'Ann Renamed', email: got.body.email }).set('If-Match', `"${v}"`).expect(200);
+    expect(renamed.body).toMatchObject({ name: 'Ann Renamed', version: v + 1 });
+    const before = await countRows(db);
+    const stale = await api(app, token).put(`/customers/${t.customerId}`, { name: 'Ann Again', email: got.body.email }).set('If-Match', `"${v}"`);
+    expect(stale.status).toBe(412);
+    expect(problemOf(stale).current).toMatchObject({ name: 'Ann Renamed', version: v + 1 });
+    expect(await countRows(db)).toEqual(before);
+    const list = await api(app, token).get('/customers?q=Renamed').expect(200);
+    expect(list.body.items.map((c: { id: number }) => c.id)).toContain(t.customerId);
+    expect((await api(app, token).get('/customers?after=garbage')).status).toBe(422);
+  });
+
+  it('organizations and articles are read; a technician cannot list users', async () => {
+    expect((await api(app, token).get('/organizations')).status).toBe(200);
+    const articles = await api(app, token).get('/articles?q=printer').expect(200);
+    expect(Array.isArray(articles.body.items)).toBe(true);
+    expect((await api(app, token).get('/articles/999999')).status).toBe(404);
+    expect((await api(app, token).get('/users')).status).toBe(403);
+  });
+});
