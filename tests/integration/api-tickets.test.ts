@@ -8,6 +8,7 @@ import { testApp, signIn } from '../helpers/http.js';
 import { buildTicket, buildUser } from '../helpers/factories.js';
 import type { Actor } from '../../src/services/context.js';
 import { revokeToken } from '../../src/services/api/tokens.js';
+import { setUserActive } from '../../src/services/users/manage-users.js';
 import { as } from '../helpers/factories.js';
 import { api, newTicketBody, personalToken } from '../helpers/api.js';
 
@@ -71,6 +72,15 @@ describe('authentication', () => {
     // A technician's token cannot have users:manage; an admin's can, and the service still decides.
     const adminToken = await personalToken(db, admin);
     expect((await api(app, adminToken).get('/users')).status).toBe(200);
+  });
+
+  it("stops a deactivated user's tokens at once", async () => {
+    const leaver = await buildUser(db, { name: 'Lee Leaver' });
+    const t = await personalToken(db, leaver);
+    await api(app, t).get('/tickets').expect(200);
+    const row = await db.prisma.user.findUniqueOrThrow({ where: { id: leaver.id } });
+    await setUserActive(as(db, admin), leaver.id, row.version, false);
+    expect((await api(app, t).get('/tickets')).status).toBe(401);
   });
 
   it('records the last use at most once a minute', async () => {
@@ -139,7 +149,7 @@ describe('tickets', () => {
     let after: string | null = '';
     let pages = 0;
     while (after !== null && pages++ < 10) {
-      const res = await api(app, token).get(`/tickets?status=all&sort=age${after ? `&after=${encodeURIComponent(after)}` : ''}`).expect(200);
+      const res: request.Response = await api(app, token).get(`/tickets?status=all&sort=age${after ? `&after=${encodeURIComponent(after)}` : ''}`).expect(200);
       expect(res.body.items.length).toBeLessThanOrEqual(50);
       seen.push(...res.body.items.map((t: { reference: string }) => t.reference));
       after = res.body.nextCursor;
