@@ -315,10 +315,10 @@ export async function getChangesSince(ctx: ServiceContext, reference: string, ve
   const rows = await ctx.db.ticketHistory.findMany({
     where: { ticket: { reference }, ticketVersion: { gt: version }, action: 'CHANGED' },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    include: { actor: person, actorCustomer: person, actorRule: person },
+    include: { actor: person, actorCustomer: person, actorRule: person, apiToken: person },
   });
-  return rows.map(({ actor, actorCustomer, actorRule, ...h }) => ({
+  return rows.map(({ actor, actorCustomer, actorRule, apiToken, ...h }) => ({
     ...h,
-    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorRule?.name ?? null) : actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
+    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorRule?.name ?? null) : actor ? { ...actor, customer: false, ...(apiToken ? { token: apiToken } : {}) } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
   }));
 }
