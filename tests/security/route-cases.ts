@@ -921,6 +921,7 @@ export const API_CASES: Record<string, ApiCase> = {
   // users:manage: an admin's token only (a technician's token cannot be given the scope; the
   // matrix gives it one directly in the database to prove the service refuses them anyway).
   'GET /api/v1/users': { ok: { technician: 403, admin: 200 }, call: () => ({}) },
+  'GET /api/v1/users/:id': { ok: { technician: 403, admin: 200 }, call: (w) => ({ params: { id: w.user.id } }) },
 };
 
 /** Paths served by middleware the router cannot see into (express.static): checked separately. */

@@ -7,7 +7,7 @@ import { getCustomerPage } from '../../../services/customers/customer-page.js';
 import { updateCustomer } from '../../../services/customers/update-customer.js';
 import { listOrganizations, getOrganizationPage } from '../../../services/organizations/read-organizations.js';
 import { getArticle, HIT_END, HIT_START, searchArticles } from '../../../services/knowledge/read-articles.js';
-import { listUsers } from '../../../services/users/list-users.js';
+import { getUserWithHistory, listUsers } from '../../../services/users/list-users.js';
 import { ConflictError, PreconditionFailedError } from '../../../services/errors.js';
 import { IdParams, Role } from '../../schemas/api.js';
 import { ApiProblem } from '../problem.js';
@@ -234,5 +234,19 @@ export const otherOperations: Operation[] = [
     scope: 'users:manage',
     response: UserList,
     handle: async (ctx) => ({ body: { items: (await listUsers(ctx)).map((u) => ({ ...u, createdAt: iso(u.createdAt) })) } }),
+  }),
+  operation({
+    id: 'getUser',
+    method: 'get',
+    path: '/users/:id',
+    summary: 'One user (admins)',
+    tag: 'Users',
+    scope: 'users:manage',
+    params: IdParams,
+    response: ApiUser,
+    handle: async (ctx, { params }) => {
+      const u = await getUserWithHistory(ctx, params.id);
+      return { body: { id: u.id, email: u.email, name: u.name, role: u.role, active: u.active, version: u.version, createdAt: iso(u.createdAt) }, version: u.version };
+    },
   }),
 ];
