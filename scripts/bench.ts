@@ -22,9 +22,10 @@ import pg from 'pg';
 import { ACTIVE_STATUSES } from '../src/domain/status.js';
 import { hashPassword, setPasswordCost } from '../src/services/passwords.js';
 import { queueExplainSql } from '../src/services/tickets/queue.js';
+import { hashToken } from '../src/services/api/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated'] as const;
+const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create'] as const;
 const DEFAULT_SCENARIOS = ['queue', 'ticket', 'create'];
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -42,7 +43,8 @@ const { values: args } = parseArgs({
 });
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
-  '       [--only queue,ticket,create,form,health,automated] [--env production|development] [--profile]\n' +
+  '       [--only queue,ticket,create,form,health,automated,api-create] [--env production|development] [--profile]\n' +
+  '  api-create: POST /api/v1/tickets (JSON, a service token the bench makes) beside the form\'s create.\n' +
   '       [--tool auto|wrk|autocannon]   (auto: wrk when installed, else autocannon)\n' +
   '  form (GET /tickets/new) and health (GET /health, no session) show the cost of the stack itself;\n' +
   '  automated: create again with an SLA policy (office hours, every urgency) and two active automation\n' +
@@ -108,6 +110,21 @@ async function ensureBenchUser(pool: pg.Pool): Promise<number> {
   // In the default team, as createUser does: it takes tickets there.
   await pool.query(`INSERT INTO "TeamMember" ("teamId", "userId") SELECT id, $1 FROM "Team" WHERE "isDefault" ON CONFLICT DO NOTHING`, [rows[0]!.id]);
   return rows[0]!.id;
+}
+
+/** A service account and a fresh service token for the api-create scenario (every scope a ticket create needs). */
+async function ensureBenchToken(pool: pg.Pool, adminId: number): Promise<string> {
+  const { rows: [user] } = await pool.query<{ id: number }>(
+    `INSERT INTO "User" (email, name, "passwordHash", role, kind, available) VALUES ('bench-api@caseboard.invalid', 'Bench API service', '!service-account', 'TECHNICIAN', 'SERVICE', false)
+     ON CONFLICT (email) DO UPDATE SET active = true RETURNING id`,
+  );
+  const token = `cbt_${randomBytes(32).toString('base64url')}`;
+  await pool.query(
+    `INSERT INTO "ApiToken" (name, prefix, "tokenHash", scopes, "expiresAt", "userId", "createdById")
+     VALUES ('bench', $1, $2, '{tickets:read,tickets:write}', now() + interval '1 day', $3, $4)`,
+    [token.slice(0, 12), hashToken(token), user!.id, adminId],
+  );
+  return token;
 }
 
 /**
@@ -226,6 +243,8 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       // Only used if the database has no admin yet; keeps the generated password out of the log.
       ADMIN_EMAIL: 'bench-admin@caseboard.example',
       ADMIN_PASSWORD: randomBytes(16).toString('base64url'),
+      // The api-create scenario measures the API, not its per-token rate limit.
+      API_RATE_LIMIT: '1000000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -605,6 +624,29 @@ async function main() {
         results.push(await load(pool, app.child.pid!, app.base, {
           name: 'GET /tickets/:reference', method: 'GET', expected: 200, headers,
           paths: refs.map((r) => `/tickets/${r.reference}`),
+        }));
+      } else if (scenario === 'api-create') {
+        // The same tickets as the form's create, as JSON with a service token.
+        const token = await ensureBenchToken(pool, benchUserId);
+        const json = (n: number, run: string) =>
+          JSON.stringify({
+            title: `Printer on floor 3 drops jobs (bench ${run}-${n})`,
+            description: DESCRIPTION,
+            urgency: URGENCY_MIX[n % URGENCY_MIX.length]!,
+            channel: 'PHONE',
+            customer: { name: `Bench Customer ${n % 5000}`, email: `bench-customer-${n % 2 ? n % 5000 : `${run}-${n}`}@customer.example` },
+          });
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'POST /api/v1/tickets (API create)', method: 'POST', expected: 201, paths: ['/api/v1/tickets'],
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: {
+            js: json,
+            lua:
+              `${lua('{"title":"Printer on floor 3 drops jobs (bench ')} .. run .. "-" .. n .. ${lua(')","description":' + JSON.stringify(DESCRIPTION) + ',"urgency":"')} .. ` +
+              `({ ${URGENCY_MIX.map(lua).join(', ')} })[n % ${URGENCY_MIX.length} + 1] .. ` +
+              `"\\",\\"channel\\":\\"PHONE\\",\\"customer\\":{\\"name\\":\\"Bench Customer " .. (n % 5000) .. "\\",\\"email\\":\\"bench-customer-" .. ` +
+              `(n % 2 == 1 and tostring(n % 5000) or (run .. "-" .. n)) .. "@customer.example\\"}}"`,
+          },
         }));
       } else {
         if (scenario === 'automated') {

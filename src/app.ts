@@ -38,6 +38,8 @@ import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
+import { apiRouter } from './web/api/router.js';
+import { tokenRoutes } from './web/routes/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -89,6 +91,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db)); // no session: load balancers poll it
+  // The REST API: bearer tokens only, before (and so without) the session, passport and CSRF
+  // middleware; its own JSON body parser and problem+json errors (src/web/api/router.ts).
+  app.use('/api/v1', apiRouter(db, config, { checkAnswers: config.NODE_ENV !== 'production' }));
 
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
@@ -174,9 +179,11 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/rules', requireSignIn, automationRoutes(db));
   app.use('/macros', requireSignIn, macroRoutes(db));
   app.use('/webhooks', requireSignIn, webhookRoutes(db));
+  app.use('/admin/tokens', requireSignIn, tokenRoutes(db, true));
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
+  app.use('/profile/tokens', requireSignIn, tokenRoutes(db, false));
   app.use('/profile', requireSignIn, profileRoutes(db));
 
   app.use(notFound);

@@ -106,6 +106,11 @@ const schema = z.object({
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(24 * 3600_000).default(60_000),
   /** How often deliveries that are due and have no job (their process died) are queued again (seconds); 0: not in this process. */
   WEBHOOK_SWEEP_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  // The REST API (src/web/api).
+  /** Requests one API token may make per minute, counted across all instances (then 429). */
+  API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Largest JSON body the API accepts, in bytes (then 413). */
+  API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
 
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */

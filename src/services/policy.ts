@@ -33,7 +33,9 @@ export type Permission =
   | 'automation.manage'
   | 'macro.shared'
   | 'profile.update'
-  | 'webhook.manage';
+  | 'webhook.manage'
+  | 'token.own'
+  | 'token.manage';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
@@ -63,11 +65,13 @@ const STAFF: readonly Permission[] = [
   'profile.update',
   // Automation rules: read them, their log and their dry run (admins manage them).
   'automation.read',
+  // Their own API tokens (src/services/api/tokens.ts); admins also make service tokens and revoke anyone's.
+  'token.own',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'webhook.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'webhook.manage', 'token.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -102,6 +102,8 @@ const MESSAGES = new Map<string, string>([
   ['runbook-attached', 'Run book attached.'],
   ['runbook-step', 'Step done.'],
   ['runbook-run', 'Automation queued.'],
+  // API tokens.
+  ['token-revoked', 'Token revoked: programs using it now get 401.'],
 ]);
 
 export const doneKey = {

@@ -62,6 +62,8 @@ export async function countRows(db: Database): Promise<Record<string, number>> {
     'AutomationRule', 'AutomationRuleHistory', 'AutomationRuleLog', 'AutomationRuleFiring', 'Macro', 'CannedReply',
     'Runbook', 'RunbookVersion', 'RunbookStep', 'RunbookSecret', 'RunbookHistory', 'TicketRunbook', 'TicketRunbookStep', 'AutomationDelivery',
     'WebhookEndpoint', 'WebhookEndpointHistory', 'WebhookDelivery', 'WebhookAttempt',
+    // The REST API (ApiRateLimit holds request counters, not records: left out).
+    'ApiToken', 'ApiTokenHistory', 'ApiIdempotencyKey',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),
