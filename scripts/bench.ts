@@ -11,6 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,9 +22,10 @@ import pg from 'pg';
 import { ACTIVE_STATUSES } from '../src/domain/status.js';
 import { hashPassword, setPasswordCost } from '../src/services/passwords.js';
 import { queueExplainSql } from '../src/services/tickets/queue.js';
+import { hashToken } from '../src/services/api/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated', 'error-event', 'error-storm'] as const;
+const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
 const DEFAULT_SCENARIOS = ['queue', 'ticket', 'create'];
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -42,7 +44,8 @@ const { values: args } = parseArgs({
 });
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
-  '       [--only queue,ticket,create,form,health,automated,error-event,error-storm] [--env production|development] [--profile]\n' +
+  '       [--only queue,ticket,create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile]\n' +
+  '  api-create: POST /api/v1/tickets (JSON, a service token the bench makes) beside the form\'s create.\n' +
   '       [--tool auto|wrk|autocannon]   (auto: wrk when installed, else autocannon)\n' +
   '  form (GET /tickets/new) and health (GET /health, no session) show the cost of the stack itself;\n' +
   '  automated: create again with an SLA policy (office hours, every urgency) and two active automation\n' +
@@ -111,6 +114,21 @@ async function ensureBenchUser(pool: pg.Pool): Promise<number> {
   // In the default team, as createUser does: it takes tickets there.
   await pool.query(`INSERT INTO "TeamMember" ("teamId", "userId") SELECT id, $1 FROM "Team" WHERE "isDefault" ON CONFLICT DO NOTHING`, [rows[0]!.id]);
   return rows[0]!.id;
+}
+
+/** A service account and a fresh service token for the api-create scenario (every scope a ticket create needs). */
+async function ensureBenchToken(pool: pg.Pool, adminId: number): Promise<string> {
+  const { rows: [user] } = await pool.query<{ id: number }>(
+    `INSERT INTO "User" (email, name, "passwordHash", role, kind, available) VALUES ('bench-api@caseboard.invalid', 'Bench API service', '!service-account', 'TECHNICIAN', 'SERVICE', false)
+     ON CONFLICT (email) DO UPDATE SET active = true RETURNING id`,
+  );
+  const token = `cbt_${randomBytes(32).toString('base64url')}`;
+  await pool.query(
+    `INSERT INTO "ApiToken" (name, prefix, "tokenHash", scopes, "expiresAt", "userId", "createdById")
+     VALUES ('bench', $1, $2, '{tickets:read,tickets:write}', now() + interval '1 day', $3, $4)`,
+    [token.slice(0, 12), hashToken(token), user!.id, adminId],
+  );
+  return token;
 }
 
 /**
@@ -268,6 +286,26 @@ async function setBenchRules(pool: pg.Pool, on: boolean): Promise<void> {
   }
 }
 
+/**
+ * BENCH_WEBHOOK=1: one active webhook endpoint subscribed to every event, to a receiver in this
+ * process (answers 204), so that the create measures a webhook subscription's cost (the delivery
+ * written in the transaction, the app's worker sending it). Without it, bench endpoints are off.
+ */
+const BENCH_WEBHOOK = process.env.BENCH_WEBHOOK === '1';
+async function setBenchWebhook(pool: pg.Pool, userId: number): Promise<(() => void) | undefined> {
+  await pool.query(`UPDATE "WebhookEndpoint" SET active = false WHERE description = 'Bench webhook'`);
+  if (!BENCH_WEBHOOK) return undefined;
+  const receiver = createHttpServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const { port } = receiver.address() as { port: number };
+  await pool.query(
+    `INSERT INTO "WebhookEndpoint" (url, description, events, secret, "createdById")
+     VALUES ($1, 'Bench webhook', ARRAY['ticket.created','ticket.updated','ticket.assigned','ticket.resolved','ticket.reopened','entry.added','customer.replied','sla.warning','sla.breached'], $2, $3)`,
+    [`http://127.0.0.1:${port}/bench-hook`, `whsec_${randomBytes(32).toString('base64url')}`, userId],
+  );
+  return () => receiver.close();
+}
+
 interface App {
   child: ChildProcess;
   base: string;
@@ -288,6 +326,9 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       ...(process.env.ERROR_REPORTS_FLUSH_MS ? { ERROR_REPORTS_FLUSH_MS: process.env.ERROR_REPORTS_FLUSH_MS } : {}),
       // MAIL_WORKER_CONCURRENCY=0 measures a web instance that leaves sending to another one.
       ...(process.env.MAIL_WORKER_CONCURRENCY ? { MAIL_WORKER_CONCURRENCY: process.env.MAIL_WORKER_CONCURRENCY } : {}),
+      ...(process.env.WEBHOOK_WORKER_CONCURRENCY ? { WEBHOOK_WORKER_CONCURRENCY: process.env.WEBHOOK_WORKER_CONCURRENCY } : {}),
+      // BENCH_WEBHOOK=1: the receiver is on loopback.
+      ...(BENCH_WEBHOOK ? { AUTOMATION_ALLOW_PRIVATE: 'true' } : {}),
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
@@ -295,6 +336,8 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       // Only used if the database has no admin yet; keeps the generated password out of the log.
       ADMIN_EMAIL: 'bench-admin@caseboard.example',
       ADMIN_PASSWORD: randomBytes(16).toString('base64url'),
+      // The api-create scenario measures the API, not its per-token rate limit.
+      API_RATE_LIMIT: '1000000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -633,6 +676,7 @@ async function main() {
     });
   }
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+  let closeReceiver: (() => void) | undefined;
   try {
     const { rows: size } = await pool.query<{ n: string; active: string }>(
       `SELECT count(*) AS n, count(*) FILTER (WHERE status IN ('NEW','OPEN','IN_PROGRESS','WAITING_ON_CUSTOMER')) AS active
@@ -644,6 +688,7 @@ async function main() {
     );
     if (ONLY.includes('ticket') && refs.length === 0) throw new Error('The database has no tickets: seed it first.');
 
+    closeReceiver = await setBenchWebhook(pool, benchUserId);
     const port = await freePort();
     app = await startApp(port, dataDir);
     const { cookie, csrf } = await signIn(app.base);
@@ -691,6 +736,29 @@ async function main() {
         results.push(await load(pool, app.child.pid!, app.base, {
           name: 'GET /tickets/:reference', method: 'GET', expected: 200, headers,
           paths: refs.map((r) => `/tickets/${r.reference}`),
+        }));
+      } else if (scenario === 'api-create') {
+        // The same tickets as the form's create, as JSON with a service token.
+        const token = await ensureBenchToken(pool, benchUserId);
+        const json = (n: number, run: string) =>
+          JSON.stringify({
+            title: `Printer on floor 3 drops jobs (bench ${run}-${n})`,
+            description: DESCRIPTION,
+            urgency: URGENCY_MIX[n % URGENCY_MIX.length]!,
+            channel: 'PHONE',
+            customer: { name: `Bench Customer ${n % 5000}`, email: `bench-customer-${n % 2 ? n % 5000 : `${run}-${n}`}@customer.example` },
+          });
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'POST /api/v1/tickets (API create)', method: 'POST', expected: 201, paths: ['/api/v1/tickets'],
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: {
+            js: json,
+            lua:
+              `${lua('{"title":"Printer on floor 3 drops jobs (bench ')} .. run .. "-" .. n .. ${lua(')","description":' + JSON.stringify(DESCRIPTION) + ',"urgency":"')} .. ` +
+              `({ ${URGENCY_MIX.map(lua).join(', ')} })[n % ${URGENCY_MIX.length} + 1] .. ` +
+              `"\\",\\"channel\\":\\"PHONE\\",\\"customer\\":{\\"name\\":\\"Bench Customer " .. (n % 5000) .. "\\",\\"email\\":\\"bench-customer-" .. ` +
+              `(n % 2 == 1 and tostring(n % 5000) or (run .. "-" .. n)) .. "@customer.example\\"}}"`,
+          },
         }));
       } else {
         if (scenario === 'automated') {
@@ -760,9 +828,14 @@ async function main() {
     });
     console.log('\nEXPLAIN (ANALYZE, BUFFERS) of the default queue page:\n');
     console.log(plan.map((r) => r['QUERY PLAN']).join('\n'));
+    if (BENCH_WEBHOOK) {
+      const { rows: d } = await pool.query(`SELECT state, count(*)::int AS n FROM "WebhookDelivery" d JOIN "WebhookEndpoint" e ON e.id = d."endpointId" WHERE e.active AND e.description = 'Bench webhook' GROUP BY state`);
+      console.log(`\nBench webhook deliveries by state: ${d.map((r) => `${r.state} ${r.n}`).join(', ') || 'none'}`);
+    }
     if (results.some((r) => r.unexpected)) process.exitCode = 1;
   } finally {
     await app?.stop();
+    closeReceiver?.();
     await pool.end();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -19,6 +19,8 @@ import { healthRoutes } from './web/routes/health.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
+import { webhookRoutes } from './web/routes/webhooks.js';
+import { configureWebhooksFrom } from './jobs/webhook-worker.js';
 import { profileRoutes } from './web/routes/profile.js';
 import { articleRoutes } from './web/routes/articles.js';
 import { customerRoutes } from './web/routes/customers.js';
@@ -36,6 +38,8 @@ import { compiledEjs } from './web/view-engine.js';
 import { createRenderer, type Renderer } from './web/rendering/renderer.js';
 import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
+import { apiRouter } from './web/api/router.js';
+import { tokenRoutes } from './web/routes/tokens.js';
 import { ErrorIntake } from './services/errors/intake.js';
 import { errorIntakeRoutes } from './web/routes/error-intake.js';
 import { errorRoutes } from './web/routes/errors.js';
@@ -97,6 +101,9 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db)); // no session: load balancers poll it
+  // The REST API: bearer tokens only, before (and so without) the session, passport and CSRF
+  // middleware; its own JSON body parser and problem+json errors (src/web/api/router.ts).
+  app.use('/api/v1', apiRouter(db, config, { checkAnswers: config.NODE_ENV !== 'production' }));
   // Error reports from applications (Sentry protocol, JSON): no session, no cookies, no CSRF.
   const intake = errorIntake ?? new ErrorIntake(db.prisma, { flushMs: config.ERROR_REPORTS_FLUSH_MS, perMinute: config.ERROR_REPORTS_PER_MINUTE });
   app.locals.errorIntake = intake;
@@ -159,6 +166,8 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   configureAttachmentLimits(limits);
   // Which automation addresses run book steps may have (checked again when a request is sent).
   configureOutgoing({ allowPrivate: config.AUTOMATION_ALLOW_PRIVATE, timeoutMs: config.AUTOMATION_TIMEOUT_MS });
+  // Webhooks: the same outgoing policy, their retry settings and the ticket links in payloads.
+  configureWebhooksFrom(config);
   const multipart = multipartBody({ limits: () => limits, memoryBytes: config.UPLOAD_MEMORY_BYTES, verifyToken: csrf.verify });
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
@@ -189,10 +198,13 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/sla', requireSignIn, slaRoutes(db));
   app.use('/rules', requireSignIn, automationRoutes(db));
   app.use('/macros', requireSignIn, macroRoutes(db));
+  app.use('/webhooks', requireSignIn, webhookRoutes(db));
+  app.use('/admin/tokens', requireSignIn, tokenRoutes(db, true));
   app.use('/admin', requireSignIn, adminRoutes(db));
   app.use('/errors', requireSignIn, errorRoutes(db, config));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
+  app.use('/profile/tokens', requireSignIn, tokenRoutes(db, false));
   app.use('/profile', requireSignIn, profileRoutes(db));
 
   app.use(notFound);

@@ -11,6 +11,8 @@ import { createApp, errorIntakeOf, liveHubOf } from './app.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
 import { startAutomationWorker } from './jobs/automation-worker.js';
+import { startWebhookWorker } from './jobs/webhook-worker.js';
+import { startApiCleanup } from './jobs/api-cleanup.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 import { startSlaTimer } from './services/sla/timer.js';
@@ -69,6 +71,10 @@ async function main() {
   const errorRetention = await startErrorRetention(db.pool, db.prisma, config.ERROR_EVENTS_RETENTION_DAYS);
   // Run book automations: signed requests that committed step completions queued.
   const automations = await startAutomationWorker(db, config);
+  // Webhooks: signed deliveries that committed ticket changes queued, with retries, and the sweep.
+  const webhooks = await startWebhookWorker(db, config);
+  // The REST API's Idempotency-Keys (kept 24 h) and spent rate-limit windows: an hourly job.
+  const apiCleanup = await startApiCleanup(db.pool, db.prisma);
 
   // Mail in: an SMTP listener the organisation's mail server delivers support mail to.
   let inbound: InboundSmtp | undefined;
@@ -124,6 +130,8 @@ async function main() {
     await automation?.stop();
     await errorRetention.stop();
     await automations?.stop();
+    await webhooks.stop();
+    await apiCleanup.stop();
     await filling;
     await db.close();
     process.exit(0);

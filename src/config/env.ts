@@ -96,6 +96,21 @@ const schema = z.object({
   /** Automation requests this process sends at once; 0 = this process sends none (another instance does). */
   AUTOMATION_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
 
+  // Webhooks (src/services/webhooks/): the same outgoing policy (AUTOMATION_ALLOW_PRIVATE,
+  // AUTOMATION_TIMEOUT_MS) applies to their requests.
+  /** Webhook deliveries this process sends at once; 0 = this process sends none (another instance does). */
+  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
+  /** Attempts per delivery at most (the first included); then it is marked failed. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  /** The wait before the first retry (ms); each later wait is 3 times the one before (8 attempts: about 18 hours in all). */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(24 * 3600_000).default(60_000),
+  /** How often deliveries that are due and have no job (their process died) are queued again (seconds); 0: not in this process. */
+  WEBHOOK_SWEEP_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  // The REST API (src/web/api).
+  /** Requests one API token may make per minute, counted across all instances (then 429). */
+  API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Largest JSON body the API accepts, in bytes (then 413). */
+  API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
   // Automatic error reports (src/services/errors/, src/web/routes/error-intake.ts).
   /** Events accepted per minute per project key, across all instances (a project may set its own). */
   ERROR_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),

@@ -69,6 +69,20 @@ const AUTOMATION_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
   retentionMinutes: 14 * 24 * 60,
 };
 
+/**
+ * Webhook deliveries: one job per attempt, queued by the WebhookDelivery trigger (migration
+ * 20261208020000_webhooks) and, for a retry, by the attempt that failed (with its backoff as the
+ * job's start). pg-boss never retries these jobs itself: the delivery row keeps the count, and the
+ * sweep (src/jobs/webhook-worker.ts) queues again a due delivery whose job was lost.
+ */
+export const WEBHOOK_QUEUE = 'webhook_delivery';
+
+const WEBHOOK_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
+  retryLimit: 0,
+  expireInSeconds: 120,
+  retentionMinutes: 7 * 24 * 60,
+};
+
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
 const through = (pool: pg.Pool): PgBoss.Db => ({
   executeSql: (text, values) => pool.query(text, values),
@@ -84,6 +98,7 @@ export async function installJobQueue(pool: pg.Pool): Promise<void> {
     if (!(await boss.getQueue(DIGEST_QUEUE))) await boss.createQueue(DIGEST_QUEUE, { name: DIGEST_QUEUE, ...DIGEST_QUEUE_OPTIONS });
     if (!(await boss.getQueue(SLA_QUEUE))) await boss.createQueue(SLA_QUEUE, { name: SLA_QUEUE, ...SLA_QUEUE_OPTIONS });
     if (!(await boss.getQueue(AUTOMATION_QUEUE))) await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, ...AUTOMATION_QUEUE_OPTIONS });
+    if (!(await boss.getQueue(WEBHOOK_QUEUE))) await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, ...WEBHOOK_QUEUE_OPTIONS });
   } finally {
     await boss.stop({ graceful: false, close: false });
   }
@@ -93,6 +108,8 @@ export interface WorkerOptions {
   /** Jobs run at once in this process. */
   concurrency: number;
   pollInterval: number;
+  /** After a job, look for the next one at once (not after pollInterval): a backlog drains at full speed. */
+  drain?: boolean;
 }
 
 export interface JobRunner {
@@ -118,8 +135,14 @@ export async function startWorker(
   await boss.start();
   const pollingIntervalSeconds = Math.max(0.5, opts.pollInterval / 1000);
   for (let i = 0; i < opts.concurrency; i++) {
-    await boss.work<unknown>(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds }, async ([job]) => {
-      if (job) await handler(job.data, { lastAttempt: job.retryCount >= job.retryLimit });
+    let workerId = '';
+    workerId = await boss.work<unknown>(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds }, async ([job]) => {
+      if (!job) return;
+      try {
+        await handler(job.data, { lastAttempt: job.retryCount >= job.retryLimit });
+      } finally {
+        if (opts.drain) boss.notifyWorker(workerId);
+      }
     });
   }
   return {

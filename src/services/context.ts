@@ -7,6 +7,11 @@ export interface Actor {
   role: Role;
   name: string;
   email: string;
+  /**
+   * Acting through the REST API: the token used (history and work-log rows record it beside the
+   * user, "Ann Lee · API token “deploy script”"), and what it may do (src/services/api/scopes.ts).
+   */
+  token?: { id: number; name: string; scopes: readonly string[] };
 }
 
 /**
@@ -67,10 +72,10 @@ export function historyActorColumns(actor: HistoryActor): {
   actorCustomerId: number | null;
   actorSystem: string | null;
   actorRuleId: number | null;
+  apiTokenId: number | null;
 } {
-  return isSystemActor(actor)
-    ? { actorId: null, actorCustomerId: null, actorSystem: actor.system, actorRuleId: actor.ruleId ?? null }
-    : { ...actorColumns(actor), actorSystem: null, actorRuleId: null };
+  if (isSystemActor(actor)) return { actorId: null, actorCustomerId: null, actorSystem: actor.system, actorRuleId: actor.ruleId ?? null, apiTokenId: null };
+  return { ...actorColumns(actor), actorSystem: null, actorRuleId: null, apiTokenId: isCustomerActor(actor) ? null : (actor.token?.id ?? null) };
 }
 
 /** The work-log columns naming the author (a CHECK constraint insists on exactly one of the first three). */
@@ -79,9 +84,10 @@ export function authorColumns(actor: HistoryActor): {
   authorCustomerId: number | null;
   authorSystem: string | null;
   authorRuleId: number | null;
+  apiTokenId: number | null;
 } {
-  const { actorId, actorCustomerId, actorSystem, actorRuleId } = historyActorColumns(actor);
-  return { authorId: actorId, authorCustomerId: actorCustomerId, authorSystem: actorSystem, authorRuleId: actorRuleId };
+  const { actorId, actorCustomerId, actorSystem, actorRuleId, apiTokenId } = historyActorColumns(actor);
+  return { authorId: actorId, authorCustomerId: actorCustomerId, authorSystem: actorSystem, authorRuleId: actorRuleId, apiTokenId };
 }
 
 /** What every service function receives: the database and the acting user. */

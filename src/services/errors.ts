@@ -35,3 +35,17 @@ export class ConflictError extends AppError {
     super(message);
   }
 }
+
+/**
+ * The change named a version that is not the current one, and asked for exactly that version
+ * (the API's If-Match): nothing was changed; `current` is the record as it is now.
+ */
+export class PreconditionFailedError extends AppError {
+  override readonly status = 412;
+  constructor(
+    message: string,
+    readonly current: unknown,
+  ) {
+    super(message);
+  }
+}

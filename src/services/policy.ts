@@ -33,6 +33,9 @@ export type Permission =
   | 'automation.manage'
   | 'macro.shared'
   | 'profile.update'
+  | 'webhook.manage'
+  | 'token.own'
+  | 'token.manage'
   | 'errors.read'
   | 'errors.manage';
 
@@ -64,13 +67,15 @@ const STAFF: readonly Permission[] = [
   'profile.update',
   // Automation rules: read them, their log and their dry run (admins manage them).
   'automation.read',
+  // Their own API tokens (src/services/api/tokens.ts); admins also make service tokens and revoke anyone's.
+  'token.own',
   // Error-reporting projects and their problems (admins manage the projects and their keys).
   'errors.read',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'errors.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'webhook.manage', 'token.manage', 'errors.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

@@ -58,6 +58,10 @@ const MESSAGES = new Map<string, string>([
   // Organizations.
   ['organization-created', 'Organization created.'],
   ['organization-saved', 'Organization saved.'],
+  // Webhooks (admin).
+  ['webhook-saved', 'Webhook endpoint saved.'],
+  ['webhook-deleted', 'Webhook endpoint deleted: it sends nothing more (its log is kept).'],
+  ['webhook-resent', 'Delivery queued again: it is sent in a moment.'],
   // Users (admin).
   ['user-created', 'User created.'],
   ['user-details', 'User saved.'],
@@ -101,6 +105,8 @@ const MESSAGES = new Map<string, string>([
   ['runbook-attached', 'Run book attached.'],
   ['runbook-step', 'Step done.'],
   ['runbook-run', 'Automation queued.'],
+  // API tokens.
+  ['token-revoked', 'Token revoked: programs using it now get 401.'],
 ]);
 
 export const doneKey = {

@@ -61,6 +61,9 @@ export async function countRows(db: Database): Promise<Record<string, number>> {
     'BusinessCalendar', 'CalendarHoliday', 'SlaPolicy', 'SlaTarget', 'SlaEvent', 'SlaHistory',
     'AutomationRule', 'AutomationRuleHistory', 'AutomationRuleLog', 'AutomationRuleFiring', 'Macro', 'CannedReply',
     'Runbook', 'RunbookVersion', 'RunbookStep', 'RunbookSecret', 'RunbookHistory', 'TicketRunbook', 'TicketRunbookStep', 'AutomationDelivery',
+    'WebhookEndpoint', 'WebhookEndpointHistory', 'WebhookDelivery', 'WebhookAttempt',
+    // The REST API (ApiRateLimit holds request counters, not records: left out).
+    'ApiToken', 'ApiTokenHistory', 'ApiIdempotencyKey',
     'ErrorProject', 'ErrorProjectHistory', 'ErrorProblem', 'ErrorEvent', 'ErrorRateWindow',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(

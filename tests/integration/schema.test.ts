@@ -158,8 +158,9 @@ describe('history', () => {
       GROUP BY c.relname ORDER BY c.relname`);
     expect(rows).toEqual(
       [
-        'ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'ErrorProjectHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret',
+        'ApiTokenHistory', 'ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'ErrorProjectHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret',
         'RunbookStep', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'TicketRunbook', 'TicketRunbookStep', 'UserHistory',
+        'WebhookAttempt', 'WebhookEndpointHistory',
       ].map((table) => ({
         table,
         update: true,

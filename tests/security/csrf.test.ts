@@ -24,11 +24,18 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 /** Every state-changing route, straight from the router: a new one is tested without being listed here. */
-const stateChangingRoutes = enumerateApp(app)
+const allStateChanging = enumerateApp(app)
   .routes.filter((r) => r.method !== 'GET')
   .map((r) => `${r.method} ${r.path}`)
   // Authenticated by a key in the request, never a cookie (the error intake): see noCsrf.
   .filter((key) => !ROUTE_CASES[key]?.noCsrf);
+/**
+ * The REST API (/api/v1) takes no forms and reads no session: a browser's cookies, with or
+ * without a valid CSRF token, get 401 there (tested below), so it has no CSRF token to check.
+ */
+const isApi = (key: string) => key.split(' ')[1]!.startsWith('/api/v1/');
+const stateChangingRoutes = allStateChanging.filter((k) => !isApi(k));
+const apiRoutes = allStateChanging.filter(isApi);
 
 const forgeries: [string, (victim: Client) => string | null][] = [
   ['no token', () => null],
@@ -120,6 +127,19 @@ describe.each(['admin', 'anonymous'] as Role[])('multipart forms as %s', (role) 
     const res = await sendMultipart(victim, url, call.body);
     expect(res.status).toBe(spec.expect[role]);
     expect(await db.prisma.attachment.count()).toBe(before + 1);
+  });
+});
+
+describe('the REST API ignores the browser session', () => {
+  it.each(apiRoutes)('%s: a signed-in admin’s cookies and valid CSRF token get 401, as a form or as JSON', async (key) => {
+    const victim = await w.client('admin');
+    const spec = ROUTE_CASES[key]!;
+    const [method, path] = key.split(' ') as [string, string];
+    const call = (await spec.call?.(w, 'admin')) ?? {};
+    const url = fillPath(path, call.params ?? {});
+    await expectRefused(db, () => send(app, victim, method, url, { title: 'Planted' }), 401);
+    const m = method.toLowerCase() as 'post' | 'patch' | 'put';
+    await expectRefused(db, () => request(app)[m](url).set('Cookie', victim.cookie).set('x-csrf-token', victim.csrf).type('json').send({ title: 'Planted' }), 401);
   });
 });
 

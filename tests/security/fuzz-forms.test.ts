@@ -36,6 +36,7 @@ import { linkArticle } from '../../src/services/tickets/link-article.js';
 import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { createRunbook } from '../../src/services/runbooks/manage-runbooks.js';
 import { attachRunbook } from '../../src/services/runbooks/ticket-runbooks.js';
+import { createEndpoint } from '../../src/services/webhooks/endpoints.js';
 import { consistencyViolations, encodeFields, mergeForms, parseForms, snapshot, type FormField, type FormSpec } from './fuzz-support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 15);
@@ -98,6 +99,11 @@ async function resolvedTicket(): Promise<string[]> {
   return [t.reference];
 }
 /** Two customers, for the merge page. */
+/** A webhook endpoint of its own (inactive: nothing is sent), whose page and forms are crawled. */
+async function webhookEndpoint(): Promise<string[]> {
+  const { endpoint } = await createEndpoint(as(db, admin), { url: `https://hooks-${uniq()}.example.test/caseboard`, description: 'Fuzz', events: ['ticket.updated'], active: false });
+  return [`/webhooks/${endpoint.id}`];
+}
 async function customerPair(): Promise<string[]> {
   const a = await buildTicket(db, admin, { customer: { name: 'Keep Me', email: `keep-${uniq()}@customer.test` } });
   const b = await buildTicket(db, admin, { customer: { name: 'Merge Me', email: `merge-${uniq()}@customer.test` }, title: 'Printer again' });
@@ -355,6 +361,7 @@ async function targets(): Promise<Target[]> {
   const [resolved] = await resolvedTicket();
   const pair = await customerPair();
   const customer = (await db.prisma.customer.findFirstOrThrow({ where: { name: 'Fuzz Customer' } })).id;
+  const hook = await webhookEndpoint();
   return [
     { page: '/tickets', tokens: [] },
     { page: '/tickets/new', tokens: [] },
@@ -381,6 +388,8 @@ async function targets(): Promise<Target[]> {
     { page: '/admin/users', tokens: [] },
     { page: '/admin/users/new', tokens: [] },
     { page: `/admin/users/${tech.id}`, tokens: [] },
+    { page: '/webhooks/new', tokens: [] },
+    { page: hook[0]!, tokens: hook, renew: webhookEndpoint },
   ];
 }
 
@@ -433,6 +442,7 @@ describe('fuzzing every form and query parameter over HTTP', () => {
       ['/tickets/new', ['title', 'description', 'urgency', 'channel', 'customerEmail']],
       [`/tickets/${ref}`, ['kb']],
       [`/articles/${published}/compare`, ['from', 'to']],
+      [(await webhookEndpoint())[0]!, ['before']],
       ['/articles/new', ['fromTicket']],
       [`/customers/${(await db.prisma.customer.findFirstOrThrow()).id}/merge`, ['q', 'mergeId']],
     ];
@@ -442,6 +452,7 @@ describe('fuzzing every form and query parameter over HTTP', () => {
       assignee: ['anyone', 'me', 'unassigned', String(tech.id), ''],
       after: ['NORMAL.1700000000000.1', 'CRITICAL.0000000000000.2147483647', 'TmFtZQ.5', 'AAAA.1', 'ZZZ.9999999999999.1', `${'A'.repeat(700)}.1`],
       page: ['0', '1', '50', '51'],
+      before: ['1', '0', '2147483648', 'abc', ''],
       from: ['1', '2'],
       to: ['1', '2'],
       fromTicket: [ref!, ref!.toLowerCase(), 'CB-ZZZZZZZ'],
@@ -466,7 +477,7 @@ describe('fuzzing every form and query parameter over HTTP', () => {
     const odd = ['0', '-1', '1.5', '2147483648', '99999999999999999999', 'abc', '%00', '%E2%80%AE', 'CB-0000000', 'cb%200000000', "'", '..%2F..', 'NaN', '1e3', '%F0%9F%98%80'];
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('/tickets/', '/articles/', '/customers/', '/admin/users/', `/articles/${published}/revisions/`, '/customers/1/merge?mergeId='),
+        fc.constantFrom('/tickets/', '/articles/', '/customers/', '/admin/users/', '/webhooks/', `/articles/${published}/revisions/`, '/customers/1/merge?mergeId='),
         fc.oneof(fc.constantFrom(...odd), fc.string({ unit: 'grapheme', maxLength: 20 }).map(encodeURIComponent), fc.nat().map(String)),
         async (prefix, tail) => {
           await send('get', prefix + tail, {});

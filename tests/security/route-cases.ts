@@ -39,6 +39,11 @@ import { csrfOf } from '../helpers/http.js';
 import { createErrorProject } from '../../src/services/errors/projects.js';
 import { recordProblemBatch } from '../../src/services/errors/record.js';
 import { fromSentryEvent } from '../../src/services/errors/event.js';
+import { createEndpoint } from '../../src/services/webhooks/endpoints.js';
+import { randomUUID } from 'node:crypto';
+import { createPersonalToken } from '../../src/services/api/tokens.js';
+import { API_OPERATIONS } from '../../src/web/api/operations/index.js';
+import { paramNames } from './routes.js';
 
 export const ROLES = ['anonymous', 'technician', 'admin', 'deactivated'] as const;
 export type Role = (typeof ROLES)[number];
@@ -73,6 +78,8 @@ const ADMIN_PAGE: Expectations = { anonymous: 'login', technician: 403, admin: 2
 // belonged to a session that no longer exists (403 from the CSRF check).
 const STAFF_POST: Expectations = { anonymous: 401, technician: 303, admin: 303, deactivated: 403 };
 const ADMIN_POST: Expectations = { anonymous: 401, technician: 403, admin: 303, deactivated: 403 };
+/** A browser's session is no API credential: every role gets 401. */
+const API_SESSION: Expectations = { anonymous: 401, technician: 401, admin: 401, deactivated: 401 };
 const PUBLIC_FORM = (ok: number): Expectations => ({ anonymous: ok, technician: ok, admin: ok, deactivated: 403 });
 
 /** A client for one role: every request replays the same cookies (and, for forms, the same token). */
@@ -337,6 +344,28 @@ export class World {
     });
   }
 
+  /**
+   * A webhook endpoint of its own, inactive (so it receives none of the other calls' events), to a
+   * public-looking address (nothing is sent: no worker runs here).
+   */
+  async freshWebhook() {
+    const { endpoint } = await createEndpoint(as(this.db, this.admin), {
+      url: `https://hooks-${this.unique()}.example.test/caseboard`,
+      description: 'Matrix endpoint',
+      events: ['ticket.updated'],
+      active: false,
+    });
+    return endpoint;
+  }
+
+  /** A finished delivery of a fresh endpoint (to send again). */
+  async webhookDelivery() {
+    const e = await this.freshWebhook();
+    return this.db.prisma.webhookDelivery.create({
+      data: { eventId: randomUUID(), eventType: 'ticket.updated', body: '{}', endpointId: e.id, state: 'FAILED', finishedAt: new Date() },
+    });
+  }
+
   /** A shared macro and a shared canned reply (admins manage them; everyone uses them). */
   sharedMacro() {
     return createMacro(as(this.db, this.admin), { name: `Matrix macro ${this.unique()}`, shared: true, actions: [{ type: 'addTag', tag: 'matrix' }], reply: null });
@@ -344,6 +373,11 @@ export class World {
 
   sharedCanned() {
     return createCannedReply(as(this.db, this.admin), { name: `Matrix canned ${this.unique()}`, shared: true, body: 'Hello {{customer.name}}' });
+  }
+
+  /** A personal API token of the setup admin (not one of the roles): its id. */
+  async freshToken(): Promise<number> {
+    return (await createPersonalToken(as(this.db, this.admin), { name: `matrix token ${this.unique()}`, scopes: ['tickets:read'], expiresInDays: 7 })).id;
   }
 
   async freshUser(): Promise<{ id: number; version: number; email: string }> {
@@ -825,6 +859,31 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'POST /macros/canned/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.sharedCanned()).id } }) },
 
   // Users: admins only.
+  // Webhooks: admins only. Creating and rolling the secret redirect to the page that shows it once.
+  'GET /webhooks': { expect: ADMIN_PAGE },
+  'GET /webhooks/:id/secret': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'GET /webhooks/new': { expect: ADMIN_PAGE },
+  'POST /webhooks': {
+    expect: ADMIN_POST,
+    call: (w) => ({ body: { url: `https://hooks-${w.unique()}.example.test/caseboard`, description: 'Matrix', events: ['ticket.created', 'entry.added'], active: '1' } }),
+  },
+  'GET /webhooks/:id': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'POST /webhooks/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const e = await w.freshWebhook();
+      return { params: { id: e.id }, body: { url: e.url, description: 'Edited <b>', events: ['ticket.updated'], active: '1', version: String(e.version) } };
+    },
+  },
+  'POST /webhooks/:id/secret': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshWebhook()).id } }) },
+  'POST /webhooks/:id/delete': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.freshWebhook()).id }, body: { confirm: '1' } }) },
+  'POST /webhooks/:id/deliveries/:deliveryId/resend': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const d = await w.webhookDelivery();
+      return { params: { id: d.endpointId, deliveryId: d.id } };
+    },
+  },
   'GET /admin/users': { expect: ADMIN_PAGE },
   'GET /admin/users/new': { expect: ADMIN_PAGE },
   'POST /admin/users': {
@@ -862,6 +921,106 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
     endsSession: true,
     call: () => ({ body: { currentPassword: PASSWORD, newPassword: 'another long password' } }),
   },
+
+  // API tokens: one's own (a token shown once in the 201 answer), the admins' page for all.
+  // Someone else's token is not found on one's own page.
+  'GET /profile/tokens': { expect: STAFF_PAGE },
+  'POST /profile/tokens': {
+    expect: { anonymous: 401, technician: 201, admin: 201, deactivated: 403 },
+    call: () => ({ body: { name: 'matrix', scopes: 'tickets:read', expiresInDays: '7' } }),
+  },
+  'GET /profile/tokens/:id/revoke': { expect: { anonymous: 'login', technician: 404, admin: 404, deactivated: 'login' }, call: async (w) => ({ params: { id: await w.freshToken() } }) },
+  'POST /profile/tokens/:id/revoke': { expect: { anonymous: 401, technician: 404, admin: 404, deactivated: 403 }, call: async (w) => ({ params: { id: await w.freshToken() } }) },
+  'GET /admin/tokens': { expect: ADMIN_PAGE },
+  'POST /admin/tokens': {
+    expect: { anonymous: 401, technician: 403, admin: 201, deactivated: 403 },
+    call: () => ({ body: { name: 'matrix service', scopes: 'tickets:read', expiresInDays: '7', role: 'TECHNICIAN' } }),
+  },
+  'GET /admin/tokens/:id/revoke': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: await w.freshToken() } }) },
+  'POST /admin/tokens/:id/revoke': { expect: ADMIN_POST, call: async (w) => ({ params: { id: await w.freshToken() } }) },
+
+  // The API describes itself to anyone.
+  'GET /api/v1/openapi.json': { expect: PUBLIC_PAGE },
+  'GET /api/v1/docs': { expect: PUBLIC_PAGE },
+  // Every API operation: a browser's session cookie (and CSRF token) counts for nothing there (401);
+  // bearer tokens and scopes are checked by API_CASES below (tests/security/api-matrix.test.ts).
+  ...Object.fromEntries(
+    API_OPERATIONS.map((op): [string, RouteCase] => {
+      const path = `/api/v1${op.path}`;
+      return [`${op.method.toUpperCase()} ${path}`, { expect: API_SESSION, call: (w) => ({ params: Object.fromEntries(paramNames(path).map((n) => [n, n === 'reference' ? w.ticket.reference : w.customerId])) }) }];
+    }),
+  ),
+};
+
+/**
+ * How to call each API operation with a bearer token: a valid request (fresh records for changes,
+ * `ifMatch` for the version they are based on), and what a token with the operation's scope
+ * gets, by its user's role. The matrix (api-matrix.test.ts) also sends each one with no token,
+ * a revoked and an expired token (401) and a token with every scope but this one (403).
+ */
+export interface ApiCall {
+  params?: Record<string, string | number>;
+  query?: string;
+  body?: unknown;
+  ifMatch?: number;
+}
+export interface ApiCase {
+  ok: { technician: number; admin: number };
+  call: (w: World) => Promise<ApiCall> | ApiCall;
+}
+
+const ticketChange = (body: (t: Ticket) => unknown, ticket?: (w: World) => Promise<Ticket>): ApiCase => ({
+  ok: { technician: 200, admin: 200 },
+  call: async (w) => {
+    const t = await (ticket ? ticket(w) : w.freshTicket());
+    return { params: { reference: t.reference }, body: body(t), ifMatch: t.version };
+  },
+});
+
+export const API_CASES: Record<string, ApiCase> = {
+  'GET /api/v1/tickets': { ok: { technician: 200, admin: 200 }, call: () => ({ query: 'status=all&sort=age' }) },
+  'POST /api/v1/tickets': {
+    ok: { technician: 201, admin: 201 },
+    call: (w) => ({ body: { title: 'Scanner jams', description: 'Every page.', urgency: 'LOW', customer: { name: 'Matrix Customer', email: `api-${w.unique()}@customer.test` } } }),
+  },
+  'GET /api/v1/tickets/:reference': { ok: { technician: 200, admin: 200 }, call: (w) => ({ params: { reference: w.ticket.reference } }) },
+  'PATCH /api/v1/tickets/:reference': ticketChange(() => ({ title: 'Scanner jams (renamed)' })),
+  'POST /api/v1/tickets/:reference/assign': ticketChange(() => ({ assigneeId: null })),
+  'POST /api/v1/tickets/:reference/take': {
+    // A service-less person who is in no team cannot take it: the role's own technician is (buildUser puts them in the default team).
+    ok: { technician: 200, admin: 200 },
+    call: async (w) => {
+      const t = await w.freshTicket();
+      return { params: { reference: t.reference }, body: {}, ifMatch: t.version };
+    },
+  },
+  'POST /api/v1/tickets/:reference/urgency': ticketChange(() => ({ urgency: 'HIGH' })),
+  'POST /api/v1/tickets/:reference/status': ticketChange(() => ({ status: 'OPEN' })),
+  'POST /api/v1/tickets/:reference/resolve': ticketChange(() => ({ code: 'FIXED', note: 'Fixed it.' })),
+  'POST /api/v1/tickets/:reference/reopen': ticketChange(() => ({ reason: 'Back again.' }), (w) => w.resolvedTicket()),
+  'GET /api/v1/tickets/:reference/worklog': { ok: { technician: 200, admin: 200 }, call: (w) => ({ params: { reference: w.ticket.reference } }) },
+  'POST /api/v1/tickets/:reference/worklog': {
+    ok: { technician: 201, admin: 201 },
+    call: async (w) => ({ params: { reference: (await w.freshTicket()).reference }, body: { kind: 'NOTE', body: 'Looked at it.' } }),
+  },
+  'GET /api/v1/customers': { ok: { technician: 200, admin: 200 }, call: () => ({ query: 'q=Matrix' }) },
+  'GET /api/v1/customers/:id': { ok: { technician: 200, admin: 200 }, call: (w) => ({ params: { id: w.customerId } }) },
+  'PUT /api/v1/customers/:id': {
+    ok: { technician: 200, admin: 200 },
+    call: async (w) => {
+      const t = await w.freshTicket();
+      const c = await w.db.prisma.customer.findUniqueOrThrow({ where: { id: t.customerId } });
+      return { params: { id: c.id }, body: { name: 'Renamed Customer', email: c.email }, ifMatch: c.version };
+    },
+  },
+  'GET /api/v1/organizations': { ok: { technician: 200, admin: 200 }, call: () => ({}) },
+  'GET /api/v1/organizations/:id': { ok: { technician: 200, admin: 200 }, call: (w) => ({ params: { id: w.organizationId } }) },
+  'GET /api/v1/articles': { ok: { technician: 200, admin: 200 }, call: () => ({ query: 'q=printer' }) },
+  'GET /api/v1/articles/:id': { ok: { technician: 200, admin: 200 }, call: (w) => ({ params: { id: w.article.id } }) },
+  // users:manage: an admin's token only (a technician's token cannot be given the scope; the
+  // matrix gives it one directly in the database to prove the service refuses them anyway).
+  'GET /api/v1/users': { ok: { technician: 403, admin: 200 }, call: () => ({}) },
+  'GET /api/v1/users/:id': { ok: { technician: 403, admin: 200 }, call: (w) => ({ params: { id: w.user.id } }) },
 };
 
 /** Paths served by middleware the router cannot see into (express.static): checked separately. */

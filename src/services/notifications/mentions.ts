@@ -80,7 +80,7 @@ export async function resolveMentions(tx: Tx, text: string): Promise<number[]> {
   if (handles.length === 0) return [];
   const candidates = await tx.$queryRaw<{ id: number; name: string; email: string }[]>`
     SELECT id, name, email FROM "User"
-    WHERE active AND (lower(split_part(email, '@', 1)) = ANY(${handles}::text[])
+    WHERE active AND kind = 'PERSON' AND (lower(split_part(email, '@', 1)) = ANY(${handles}::text[])
                       OR lower(regexp_replace(name, '\\s+', '', 'g')) = ANY(${handles}::text[]))`;
   // Ambiguity is judged among everyone who answers to a handle (handleIndex drops shared ones).
   const index = handleIndex(candidates);

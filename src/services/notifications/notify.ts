@@ -51,7 +51,7 @@ const NOTIFY = `
 WITH targets AS (
   SELECT u.id FROM "User" u
   WHERE u.id IN (SELECT unnest($1::int[]) UNION SELECT f."userId" FROM "TicketFollower" f WHERE f."ticketId" = $2::int AND $3::boolean)
-    AND u.active AND u.id <> coalesce($4::int, 0)
+    AND u.active AND u.kind = 'PERSON' AND u.id <> coalesce($4::int, 0)
 )
 INSERT INTO "Notification" ("userId", "ticketId", kind, summary, txid, "ticketVersion", "actorId", "actorCustomerId",
                             "actorName", "workLogEntryId", "emailPending")

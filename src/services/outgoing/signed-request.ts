@@ -117,6 +117,10 @@ export interface SignedRequest {
   /** The JSON body, exactly as sent and signed. */
   body: string;
   deliveryId: string | number;
+  /** More headers (webhooks: Caseboard-Event-Id, Caseboard-Event); never ones this module sets. */
+  headers?: Record<string, string>;
+  /** Default: Caseboard-Automation/1. */
+  userAgent?: string;
 }
 
 export interface SignedResponse {
@@ -158,9 +162,10 @@ export async function sendSignedRequest(req: SignedRequest, p: OutgoingPolicy = 
   };
   const t = Math.floor(Date.now() / 1000);
   const headers = {
+    ...req.headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(req.body)),
-    'User-Agent': 'Caseboard-Automation/1',
+    'User-Agent': req.userAgent ?? 'Caseboard-Automation/1',
     [SIGNATURE_HEADER]: signatureHeader(req.secret, req.body, t),
     [DELIVERY_HEADER]: String(req.deliveryId),
   };

@@ -158,6 +158,7 @@ export async function addTeamMember(ctx: ServiceContext, teamId: number, userId:
     const user = await tx.user.findUnique({ where: { id: userId } });
     if (!user) throw new ValidationError('That person does not exist.', { userId: 'Choose someone from the list.' });
     if (!user.active) throw new ValidationError(`${user.name} is deactivated.`, { userId: 'Choose an active person.' });
+    if (user.kind !== 'PERSON') throw new ValidationError(`${user.name} is a service account: programs are in no team.`, { userId: 'Choose a person.' });
     const { count } = await tx.teamMember.createMany({ data: [{ teamId, userId }], skipDuplicates: true });
     if (count === 0) return;
     await tx.teamHistory.create({

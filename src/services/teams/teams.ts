@@ -140,7 +140,7 @@ export async function teamForRecipients(tx: Tx, recipients: readonly string[]): 
 export async function listNonMembers(ctx: ServiceContext, teamId: number) {
   assertCan(ctx.actor, 'team.manage');
   return ctx.db.user.findMany({
-    where: { active: true, teams: { none: { teamId } } },
+    where: { active: true, kind: 'PERSON', teams: { none: { teamId } } },
     orderBy: [{ name: 'asc' }, { id: 'asc' }],
     select: { id: true, name: true },
   });

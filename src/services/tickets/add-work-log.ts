@@ -91,6 +91,8 @@ export interface AddWorkLogOptions {
    * "waiting on you" mail as well.
    */
   waitForCustomer?: boolean;
+  /** Inside the caller's transaction (an API call's Idempotency-Key is recorded with the entry). */
+  tx?: Tx;
 }
 
 /**
@@ -117,5 +119,5 @@ export function addWorkLog(ctx: ServiceContext, reference: string, input: WorkLo
       await queueTicketMail(tx, now, 'REPLY', { body: entry.body, author: ctx.actor.name, ...(attachments.length ? { attachments } : {}) });
     }
     return entry;
-  }));
+  }, opts.tx));
 }

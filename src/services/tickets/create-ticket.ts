@@ -57,7 +57,7 @@ const MAX_ATTEMPTS = 5;
  * fromCustomer when no staff member created the ticket (then it echoes nothing the reporter typed).
  * A creator who takes the ticket at once follows it (nobody else is told: it is their own action).
  * $18 is a new customer's address skeleton (look-alike addresses share it: src/domain/email-address.ts).
- * $19 is the ticket's team.
+ * $19 is the ticket's team. $29 is the API token a staff creator used (null: the browser).
  * $20 is the status it is born with: OPEN when it has an owner from the start, as a New ticket
  * becomes Open when it is taken (assign-ticket.ts); the one CREATED row records both.
  * A new customer joins an organization: the one staff chose ($4), else the one whose domain is
@@ -104,9 +104,9 @@ WITH RECURSIVE chain AS (
   RETURNING *
 ), history AS (
   INSERT INTO "TicketHistory" ("ticketId", "actorId", "actorCustomerId", action, "newValue", "newRefId",
-                               "ticketVersion", "createdAt")
+                               "ticketVersion", "createdAt", "apiTokenId")
   SELECT ticket.id, $13::int, CASE WHEN $13::int IS NULL THEN customer.id END, 'CREATED',
-         $15::text || to_json(customer.name)::text || $16::text, $14::int, ticket.version, ticket."createdAt"
+         $15::text || to_json(customer.name)::text || $16::text, $14::int, ticket.version, ticket."createdAt", $29::int
   FROM ticket, customer
 ), follow AS (
   -- The owner (the creator who took it) follows it, as any owner does (services/notifications).
@@ -135,7 +135,8 @@ type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number;
 
 /**
  * Log a new ticket: the customer is found by email or created, the ticket gets a fresh random
- * reference (retried on the rare collision), and its creation is the first history row.
+ * reference (retried on the rare collision; not inside a caller's transaction `opts.tx`), and
+ * its creation is the first history row.
  */
 export async function createTicket(ctx: ServiceContext, input: NewTicket, opts: { tx?: Tx } = {}): Promise<Ticket> {
   assertCan(ctx.actor, 'ticket.create');
@@ -149,6 +150,8 @@ export async function createTicket(ctx: ServiceContext, input: NewTicket, opts: 
   // The organization is picked by name from those on record (it applies to a new customer only).
   const org = await organizationByName(db, input.customer.organization, 'customerOrganization');
   const customer = { ...input.customer, organizationId: org?.id ?? input.customer.organizationId ?? null };
+  // In a caller's transaction (an API create records its idempotency key with it; an error report
+  // its problem): the caller settles the ticket events (settleTicketEvents) before it commits.
   return insertTicket(ctx.db, { ...input, customer, teamId }, ctx.actor, opts.tx, team);
 }
 
@@ -311,6 +314,7 @@ async function insertTicketRow(
         status,
         asciiDomain(email.slice(email.lastIndexOf('@') + 1)).toLowerCase(),
         ...slaValues,
+        staff?.token?.id ?? null,
       ];
       const [row] = await sql<CreatedRow>(tx ?? db, CREATE_TICKET, values);
       if (row) {

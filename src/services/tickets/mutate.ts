@@ -6,11 +6,17 @@ import { assertNotClosed, assertVersion, findTicketOrThrow } from './rules.js';
 import { invalidateQueueCounts } from './queue.js';
 import { changedSince, markStale } from './stale.js';
 import { settleTicketEvents } from './events.js';
+import { PreconditionFailedError } from '../errors.js';
 
 export interface TicketTarget {
   reference: string;
   /** The ticket version the user's form was based on; left out only for append-only additions. */
   version?: number;
+  /**
+   * Only exactly this version (the API's If-Match): an older one is refused with the current
+   * ticket (PreconditionFailedError), not merged as a stale page's form is.
+   */
+  exact?: boolean;
 }
 
 /**
@@ -24,10 +30,16 @@ export async function mutateTicket<T>(
   permission: Permission,
   target: TicketTarget,
   change: (tx: Tx, ticket: Ticket) => Promise<T>,
+  /** Inside a caller's transaction (an API create records its idempotency key with it). */
+  outer?: Tx,
 ): Promise<T> {
   assertCan(ctx.actor, permission);
-  const result = await ctx.db.$transaction(async (tx) => {
+  const inTransaction = <R>(work: (tx: Tx) => Promise<R>): Promise<R> => (outer ? work(outer) : ctx.db.$transaction(work));
+  const result = await inTransaction(async (tx) => {
     const ticket = await findTicketOrThrow(tx, target.reference);
+    if (target.exact && target.version !== ticket.version) {
+      throw new PreconditionFailedError(`Ticket ${ticket.reference} is at version ${ticket.version}, not ${target.version ?? 'none'}.`, ticket);
+    }
     if (target.version !== undefined && target.version >= 1 && target.version < ticket.version) {
       markStale(ticket, await changedSince(tx, ticket.id, target.version));
     } else if (target.version !== undefined) {

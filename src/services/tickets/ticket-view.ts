@@ -22,6 +22,8 @@ export interface Author {
   system?: boolean;
   /** The automation rule (its page: /rules/:id). */
   ruleId?: number;
+  /** Done through the REST API with this token ("Ann Lee · API token “deploy script”"). */
+  token?: { id: number; name: string };
 }
 
 /** A file as the ticket page lists it (the bytes are read only when downloaded). */
@@ -139,9 +141,10 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                  'id', w.id, 'kind', w.kind, 'body', w.body, 'outcome', w.outcome, 'createdAt', ${ms('w."createdAt"')},
                  'ticketId', w."ticketId", 'authorId', w."authorId", 'authorCustomerId', w."authorCustomerId",
                  'authorSystem', w."authorSystem", 'authorRuleId', w."authorRuleId",
-                 'authorName', coalesce(u.name, wc.name, wr.name)
+                 'authorName', coalesce(u.name, wc.name, wr.name), 'apiTokenId', w."apiTokenId", 'tokenName', wt.name
                ) ORDER BY w."createdAt", w.id), '[]')
           FROM "WorkLogEntry" w LEFT JOIN "User" u ON u.id = w."authorId"
+          LEFT JOIN "ApiToken" wt ON wt.id = w."apiTokenId"
           LEFT JOIN "Customer" wc ON wc.id = w."authorCustomerId"
           LEFT JOIN "AutomationRule" wr ON wr.id = w."authorRuleId"
          WHERE w."ticketId" = t.id) AS "workLog",
@@ -150,9 +153,10 @@ SELECT t.id, t.reference, t.title, t.description, t.channel::text AS channel, t.
                  'oldRefId', h."oldRefId", 'newRefId', h."newRefId", 'ticketVersion', h."ticketVersion",
                  'createdAt', ${ms('h."createdAt"')}, 'ticketId', h."ticketId", 'actorId', h."actorId",
                  'actorCustomerId', h."actorCustomerId", 'actorSystem', h."actorSystem", 'actorRuleId', h."actorRuleId",
-                 'actorName', coalesce(u.name, hc.name, hr.name)
+                 'actorName', coalesce(u.name, hc.name, hr.name), 'apiTokenId', h."apiTokenId", 'tokenName', ht.name
                ) ORDER BY h."createdAt", h.id), '[]')
           FROM "TicketHistory" h LEFT JOIN "User" u ON u.id = h."actorId"
+          LEFT JOIN "ApiToken" ht ON ht.id = h."apiTokenId"
           LEFT JOIN "Customer" hc ON hc.id = h."actorCustomerId"
           LEFT JOIN "AutomationRule" hr ON hr.id = h."actorRuleId"
          WHERE h."ticketId" = t.id) AS history,
@@ -204,8 +208,8 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   duplicateOfTitle: string | null;
   resolutionArticleTitle: string | null;
   articles: TicketView['ticket']['articles'] | string;
-  workLog: (Omit<WorkLogEntry, 'createdAt'> & { createdAt: number; authorName: string })[] | string;
-  history: (Omit<TicketHistory, 'createdAt'> & { createdAt: number; actorName: string })[] | string;
+  workLog: (Omit<WorkLogEntry, 'createdAt'> & { createdAt: number; authorName: string; tokenName: string | null })[] | string;
+  history: (Omit<TicketHistory, 'createdAt'> & { createdAt: number; actorName: string; tokenName: string | null })[] | string;
   mails: (Omit<MailLine, 'createdAt' | 'sentAt'> & { createdAt: number; sentAt: number | null })[] | string;
   activeLinks: number;
   files: (Omit<FileLine, 'createdAt' | 'redacted'> & { createdAt: number; redactedAt: number | null; redactedBy: string | null })[] | string;
@@ -216,8 +220,10 @@ type Row = Omit<Ticket, 'createdAt' | 'updatedAt' | 'resolvedAt'> & {
   hasRunbooks: boolean;
 };
 
-const authorOf = (userId: number | null, customerId: number | null, name: string): Author =>
-  userId !== null ? { id: userId, name, customer: false } : { id: customerId ?? 0, name, customer: true };
+const authorOf = (userId: number | null, customerId: number | null, name: string, tokenId: number | null = null, tokenName: string | null = null): Author =>
+  userId !== null
+    ? { id: userId, name, customer: false, ...(tokenId !== null ? { token: { id: tokenId, name: tokenName ?? '' } } : {}) }
+    : { id: customerId ?? 0, name, customer: true };
 
 /** A history row written by a rule (SYSTEM_ACTORS): named after the rule ("Rule: VIP customers → High"). */
 const systemAuthor = (key: string, ruleId: number | null = null, ruleName: string | null = null): Author =>
@@ -276,19 +282,19 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   };
   return {
     ticket,
-    workLog: json(workLog).map(({ authorName, ...e }) => ({
+    workLog: json(workLog).map(({ authorName, tokenName, ...e }) => ({
       ...e,
       createdAt: new Date(e.createdAt),
-      author: e.authorSystem !== null ? systemAuthor(e.authorSystem, e.authorRuleId, authorName) : authorOf(e.authorId, e.authorCustomerId, authorName),
+      author: e.authorSystem !== null ? systemAuthor(e.authorSystem, e.authorRuleId, authorName) : authorOf(e.authorId, e.authorCustomerId, authorName, e.apiTokenId, tokenName),
       files: byEntry.get(e.id) ?? [],
       mailId: mailOf.get(e.id) ?? null,
     })),
     reportFiles: byEntry.get(null) ?? [],
     reportMailId: mailOf.get(null) ?? null,
-    history: json(history).map(({ actorName, ...h }) => ({
+    history: json(history).map(({ actorName, tokenName, ...h }) => ({
       ...h,
       createdAt: new Date(h.createdAt),
-      actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorName) : authorOf(h.actorId, h.actorCustomerId, actorName),
+      actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorName) : authorOf(h.actorId, h.actorCustomerId, actorName, h.apiTokenId, tokenName),
     })),
     mails: json(mails).map((m) => ({
       ...m,
@@ -309,10 +315,10 @@ export async function getChangesSince(ctx: ServiceContext, reference: string, ve
   const rows = await ctx.db.ticketHistory.findMany({
     where: { ticket: { reference }, ticketVersion: { gt: version }, action: 'CHANGED' },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    include: { actor: person, actorCustomer: person, actorRule: person },
+    include: { actor: person, actorCustomer: person, actorRule: person, apiToken: person },
   });
-  return rows.map(({ actor, actorCustomer, actorRule, ...h }) => ({
+  return rows.map(({ actor, actorCustomer, actorRule, apiToken, ...h }) => ({
     ...h,
-    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorRule?.name ?? null) : actor ? { ...actor, customer: false } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
+    actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorRule?.name ?? null) : actor ? { ...actor, customer: false, ...(apiToken ? { token: apiToken } : {}) } : { id: actorCustomer?.id ?? 0, name: actorCustomer?.name ?? '', customer: true },
   }));
 }

@@ -23,7 +23,7 @@ export async function listAssignableUsers(ctx: ServiceContext): Promise<StaffMem
   assertCan(ctx.actor, 'ticket.assign');
   if (staffCache && Date.now() - staffCache.at < STAFF_TTL_MS) return staffCache.value;
   const value = await ctx.db.user.findMany({
-    where: { active: true },
+    where: { active: true, kind: 'PERSON' },
     orderBy: [{ name: 'asc' }, { id: 'asc' }],
     select: { id: true, name: true, email: true },
   });
@@ -35,7 +35,7 @@ export async function listUsers(ctx: ServiceContext) {
   assertCan(ctx.actor, 'user.manage');
   return ctx.db.user.findMany({
     orderBy: [{ active: 'desc' }, { name: 'asc' }, { id: 'asc' }],
-    select: { id: true, email: true, name: true, role: true, active: true, version: true, createdAt: true },
+    select: { id: true, email: true, name: true, role: true, active: true, kind: true, version: true, createdAt: true },
   });
 }
 
@@ -49,6 +49,7 @@ export async function getUserWithHistory(ctx: ServiceContext, userId: number) {
       name: true,
       role: true,
       active: true,
+      kind: true,
       version: true,
       createdAt: true,
       userHistory: {

@@ -144,6 +144,7 @@ export async function resetPassword(ctx: ServiceContext, userId: number, version
   assertPassword(password);
   const passwordHash = await hashPassword(password);
   return mutateUser(ctx, userId, version, async (tx, user) => {
+    if (user.kind !== 'PERSON') throw new ValidationError(`${user.name} is a service account: it has no password (it acts by its token or key).`);
     const updated = await apply(tx, ctx, user, { passwordHash, securityStamp: randomUUID() });
     await endSessionsOf(tx, user.id);
     return updated;

@@ -14,7 +14,7 @@ import { FIELD_LABEL, LONG_FIELDS } from '../../domain/ticket-fields.js';
 import type { TicketHistory } from '../../generated/prisma/client.js';
 import { ago, when } from './time.js';
 
-type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean; system?: boolean; ruleId?: number } };
+type HistoryRow = TicketHistory & { actor: { name: string; customer: boolean; system?: boolean; ruleId?: number; token?: { name: string } } };
 
 
 
@@ -40,6 +40,8 @@ export interface TimelineEntry {
   /** Done by a rule, not a person (styled apart); an automation rule's page when ruleId is set. */
   system: boolean;
   ruleId: number | null;
+  /** Done through the REST API: "API token “deploy script”" (null: in the browser). */
+  via: string | null;
   /** What happened, as a sentence without its subject: "changed urgency from Normal to High". */
   summary: string;
   /** For long texts: the old and new text, shown on demand. */
@@ -119,10 +121,16 @@ export function timeline(rows: HistoryRow[], now = new Date(), zone?: string): T
       : row.actor.system && row.actor.ruleId === undefined ? `${row.actor.name} (rule)` : row.actor.name,
     system: row.actor.system === true,
     ruleId: row.actor.ruleId ?? null,
+    via: tokenLabel(row.actor.token),
     ...summarize(row),
     at: when(row.createdAt, zone),
     ago: ago(row.createdAt, now),
     iso: row.createdAt.toISOString(),
     version: row.ticketVersion,
   }));
+}
+
+/** How a change made through the REST API names its token: API token “deploy script”. */
+export function tokenLabel(token: { name: string } | undefined): string | null {
+  return token ? `API token \u201c${token.name}\u201d` : null;
 }

@@ -13,6 +13,8 @@ export interface AppOptions {
   adminPassword: string;
   /** Everything the app prints, all its lives one after the other. */
   logFile: string;
+  /** More settings for the app (e.g. short webhook backoff for a test). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface Exit {
@@ -75,6 +77,7 @@ export class AppProcess {
       SESSION_SECRET: 'faults-test-session-secret-0123456789abcdef',
       // Sign-ins that fail while the database is away must not lock the writers out.
       LOGIN_MAX_ATTEMPTS: '1000',
+      ...this.opts.extraEnv,
     };
   }
 
