@@ -429,10 +429,13 @@ describe('pages', () => {
       .post('/errors')
       .type('form')
       .send({ _csrf: csrf, name: 'Billing <b>app</b>', teamId: String(team.id), urgency: 'NORMAL', perMinute: '', customerName: 'Billing', customerEmail: 'billing@shop.example' })
-      .expect(200);
+      .expect(303)
+      .expect('Location', /^\/errors\/\d+\/key$/)
+      .then((r) => agent.get(r.headers.location!).expect(200));
     const dsn = /value="(http:\/\/[0-9a-f]{32}@[^"]+\/(\d+))"/.exec(created.text);
     expect(dsn).not.toBeNull();
     expect(created.text).toContain('Billing &lt;b&gt;app&lt;/b&gt;');
+    expect(created.headers['cache-control']).toBe('no-store');
     // A bad form: 422, nothing written.
     const before = await countRows(db);
     await agent.post('/errors').type('form').send({ _csrf: csrf, name: '', teamId: String(team.id), urgency: 'NORMAL', customerName: 'B', customerEmail: 'not-an-address' }).expect(422);
@@ -440,6 +443,12 @@ describe('pages', () => {
 
     // The DSN works, and an XSS attempt in the event is shown as text.
     const [, , id] = dsn!;
+    // Shown once: a reload shows it no more (and creates nothing).
+    const projects = await db.prisma.errorProject.count();
+    const reload = await agent.get(`/errors/${id}/key`).expect(200);
+    expect(reload.text).not.toMatch(/[0-9a-f]{32}@/);
+    expect(reload.text).toContain('was shown once');
+    expect(await db.prisma.errorProject.count()).toBe(projects);
     const k = /\/\/([0-9a-f]{32})@/.exec(dsn![1]!)![1]!;
     await request(app)
       .post(`/api/${id}/store/`)
@@ -463,8 +472,15 @@ describe('pages', () => {
 
     // Rolling the key: the old DSN stops working.
     const show = await agent.get(`/errors/${id}`).expect(200);
-    const rolled = await agent.post(`/errors/${id}/key`).type('form').send({ _csrf: csrfOf(show.text) }).expect(200);
+    expect((await agent.get(`/errors/${id}/key`).expect(200)).text).not.toMatch(/[0-9a-f]{32}@/);
+    const rolled = await agent
+      .post(`/errors/${id}/key`)
+      .type('form')
+      .send({ _csrf: csrfOf(show.text) })
+      .expect(303)
+      .then((r) => agent.get(r.headers.location!).expect(200));
     expect(rolled.text).toContain('The previous key no longer works');
+    expect(rolled.text).toMatch(/[0-9a-f]{32}@/);
     await request(app).post(`/api/${id}/store/`).set('X-Sentry-Auth', auth(k)).send(sentryEvent()).expect(401);
     const history = await db.prisma.errorProjectHistory.findMany({ where: { projectId: Number(id) }, orderBy: { id: 'asc' } });
     expect(history.map((h) => [h.action, h.field])).toEqual([['CREATED', null], ['CHANGED', 'key']]);

@@ -746,11 +746,11 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   // Teams: staff read them; admins manage them and anyone's availability (a technician sets only their own).
   'GET /teams': { expect: STAFF_PAGE },
   'GET /teams/new': { expect: ADMIN_PAGE },
-  // Error-reporting projects: technicians read them, admins manage them; a new key is shown once (200).
+  // Error-reporting projects: technicians read them, admins manage them; creating and rolling the key redirect to the page that shows the DSN once.
   'GET /errors': { expect: STAFF_PAGE },
   'GET /errors/new': { expect: ADMIN_PAGE },
   'POST /errors': {
-    expect: { anonymous: 401, technician: 403, admin: 200, deactivated: 403 },
+    expect: ADMIN_POST,
     call: async (w) => ({ body: { name: `App ${w.unique()}`, teamId: (await w.db.prisma.team.findFirstOrThrow({ where: { isDefault: true } })).id, urgency: 'NORMAL', customerName: 'C', customerEmail: `c-${w.unique()}@customer.test` } }),
   },
   'GET /errors/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
@@ -761,7 +761,8 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
       return { params: { id: project.id }, body: { version: project.version, name: `Renamed ${w.unique()}`, teamId: project.teamId, urgency: 'HIGH', perMinute: '100', active: '1' } };
     },
   },
-  'POST /errors/:id/key': { expect: { anonymous: 401, technician: 403, admin: 200, deactivated: 403 }, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
+  'POST /errors/:id/key': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
+  'GET /errors/:id/key': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
   'POST /teams': { expect: ADMIN_POST, call: (w) => ({ body: { name: `Team ${w.unique()}`, autoAssign: 'OFF' } }) },
   'GET /teams/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshTeam()).id } }) },
   'POST /teams/:id': {

@@ -17,6 +17,16 @@ import { fieldErrors, id } from '../schemas/common.js';
 import { EditErrorProjectForm, NewErrorProjectForm } from '../schemas/errors.js';
 import { ago, when } from '../presenters/time.js';
 
+declare module 'express-session' {
+  interface SessionData {
+    /**
+     * A project key just made, shown once (as a DSN) by the next GET of /errors/:id/key and then
+     * dropped (post-redirect-get: a reload never creates a second project or rolls again).
+     */
+    errorProjectKey?: { projectId: number; key: string; rolled: boolean };
+  }
+}
+
 type Body = Record<string, unknown>;
 
 export function errorRoutes(db: Database, config: Config): Router {
@@ -44,8 +54,11 @@ export function errorRoutes(db: Database, config: Config): Router {
     await renderNew(req, res, 200, { urgency: 'NORMAL' }, {}, null);
   });
 
-  const showKey = (req: Request, res: Response, p: { id: number; name: string }, key: string, rolled: boolean) =>
-    res.status(200).render('errors/key', { title: `${p.name}: its DSN`, project: p, dsn: dsnFor(base(req), key, p.id), rolled });
+  /** Keeps the new key for the one page that shows it, and sends the browser there. */
+  const showKeyOnce = (req: Request, res: Response, projectId: number, key: string, rolled: boolean) => {
+    req.session.errorProjectKey = { projectId, key, rolled };
+    res.redirect(303, `/errors/${projectId}/key`);
+  };
 
   router.post('/', async (req, res) => {
     assertCan(actorOf(req), 'errors.manage');
@@ -54,7 +67,7 @@ export function errorRoutes(db: Database, config: Config): Router {
     if (!form.success) return renderNew(req, res, 422, body, fieldErrors(form.error), 'Please check the fields marked below.');
     try {
       const { project, key } = await createErrorProject(ctx(req), form.data);
-      showKey(req, res, project, key, false);
+      showKeyOnce(req, res, project.id, key, false);
     } catch (err) {
       if (err instanceof ValidationError) return renderNew(req, res, 422, body, err.fieldErrors, err.message);
       throw err;
@@ -103,7 +116,23 @@ export function errorRoutes(db: Database, config: Config): Router {
   router.post('/:id/key', async (req, res) => {
     assertCan(actorOf(req), 'errors.manage');
     const { project, key } = await rollErrorProjectKey(ctx(req), projectId(req));
-    showKey(req, res, project, key, true);
+    showKeyOnce(req, res, project.id, key, true);
+  });
+
+  // The DSN, once: taken out of the session as it is shown; a reload shows it no more.
+  router.get('/:id/key', async (req, res) => {
+    assertCan(actorOf(req), 'errors.manage');
+    const project = await findErrorProject(ctx(req), projectId(req));
+    const kept = req.session.errorProjectKey;
+    const shown = kept?.projectId === project.id ? kept : null;
+    if (shown) delete req.session.errorProjectKey;
+    res.set('Cache-Control', 'no-store');
+    res.render('errors/key', {
+      title: `${project.name}: its DSN`,
+      project,
+      dsn: shown ? dsnFor(base(req), shown.key, project.id) : null,
+      rolled: shown?.rolled ?? false,
+    });
   });
 
   return router;
