@@ -55,3 +55,23 @@ export function setLogLevel(level: LogLevel): void {
 }
 
 export type { Logger };
+
+// For messages written console-style ("[mail] … :", err): the same text, as a JSON line; an
+// Error among the arguments is kept whole (type, message, stack) under `err`.
+import { format } from 'node:util';
+const split = (args: unknown[]) => {
+  const err = args.find((a) => a instanceof Error);
+  const text = format(...args.map((a) => (a instanceof Error ? a.message : a)));
+  return { err, text };
+};
+export function logInfo(...args: unknown[]): void {
+  log.info(format(...args));
+}
+export function logWarn(...args: unknown[]): void {
+  const { err, text } = split(args);
+  log.warn(err ? { err } : {}, text);
+}
+export function logError(...args: unknown[]): void {
+  const { err, text } = split(args);
+  log.error(err ? { err } : {}, text);
+}
