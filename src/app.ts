@@ -110,6 +110,12 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
 
   // First: every request gets an id, a log line and its duration measured (src/web/middleware/request-log.ts).
   app.use(requestLogging(logger ?? log));
+  // Shutting down: requests still arriving on open keep-alive connections are answered, and
+  // their clients told not to send more on that connection.
+  app.use((_req, res, next) => {
+    if (lifecycle.stopping) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes(db, lifecycle)); // no session: load balancers poll it

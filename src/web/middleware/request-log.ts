@@ -68,8 +68,8 @@ export function requestLogging(logger: Logger): RequestHandler {
       return { route: routeOf(req, res.statusCode), ...(userId !== undefined ? { userId } : {}) };
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessMessage: (req, res) => `${req.method} ${routeOf(req, res.statusCode)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${routeOf(req, res.statusCode)} ${res.statusCode}`,
+    customSuccessMessage: (req, res) => `${req.method} ${loggablePath(req.originalUrl ?? req.url ?? '')} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${loggablePath(req.originalUrl ?? req.url ?? '')} ${res.statusCode}`,
     customAttributeKeys: { responseTime: 'durationMs' },
   });
   return (req, res, next) => {
