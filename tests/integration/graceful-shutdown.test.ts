@@ -108,7 +108,8 @@ async function waitFor(what: () => boolean, ms: number) {
   return true;
 }
 
-describe('SIGTERM', () => {
+// A start on the embedded PostgreSQL (PGlite in the server process, migrations) takes a while.
+describe('SIGTERM', { timeout: 120_000 }, () => {
   it('finishes the request in flight, refuses new connections, exits 0 within the grace period', async () => {
     const app = await start();
     const inFlight = await halfSentRequest(app.port);
