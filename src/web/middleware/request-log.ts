@@ -44,6 +44,11 @@ export function routeOf(req: Req, status: number): string {
   return status === 404 ? '(unmatched)' : '(middleware)';
 }
 
+function withRoute(req: Req, res: ServerResponse, value: Record<string, unknown>) {
+  const userId = req.user?.id;
+  return { ...value, route: routeOf(req, res.statusCode), ...(userId !== undefined ? { userId } : {}) };
+}
+
 const statusClass = (status: number) => `${Math.floor(status / 100)}xx`;
 
 export function requestLogging(logger: Logger): RequestHandler {
@@ -61,12 +66,10 @@ export function requestLogging(logger: Logger): RequestHandler {
       req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggablePath(req.url) }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    // Known once the response is done (pino-http asks at the start too: nothing then).
-    customProps(req, res) {
-      if (!res.headersSent) return {};
-      const userId = req.user?.id;
-      return { route: routeOf(req, res.statusCode), ...(userId !== undefined ? { userId } : {}) };
-    },
+    // Known once the response is done: added to the line itself (a child logger per request
+    // for them would cost more than the line).
+    customSuccessObject: (req, res, value: Record<string, unknown>) => withRoute(req, res, value),
+    customErrorObject: (req, res, _err, value: Record<string, unknown>) => withRoute(req, res, value),
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     customSuccessMessage: (req, res) => `${req.method} ${loggablePath(req.originalUrl ?? req.url ?? '')} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${loggablePath(req.originalUrl ?? req.url ?? '')} ${res.statusCode}`,
