@@ -12,6 +12,7 @@ import { countSlaActions } from '../../src/observability/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf, testApp } from '../helpers/http.js';
+import { sendRaw, startTestInbound } from '../helpers/inbound.js';
 import type { Actor } from '../../src/services/context.js';
 
 const SECRET = 'test-secret-that-is-long-enough-1234567890';
@@ -133,6 +134,31 @@ describe('/metrics', () => {
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(text).toContain('nodejs_eventloop_lag_seconds');
     expect(text).not.toContain('metric@example.test');
+  });
+});
+
+describe('inbound mail outcomes', () => {
+  it('counts each message taken over SMTP by what became of it', async () => {
+    const scrape = async () => (await request(app).get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200)).text;
+    const value = (text: string, outcome: string) =>
+      Number(new RegExp(`caseboard_inbound_mail_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const before = await scrape();
+    const smtp = await startTestInbound(db);
+    try {
+      const raw = (id: string, extra = '') =>
+        `From: Mia Mail <mia@example.test>\r\nTo: support@caseboard.test\r\nSubject: Printer\r\nMessage-ID: <${id}@example.test>\r\n${extra}\r\nIt jams.\r\n`;
+      const envelope = { from: 'mia@example.test', to: ['support@caseboard.test'] };
+      await sendRaw(smtp, envelope, raw('obs-1'));
+      await sendRaw(smtp, envelope, raw('obs-1')); // the same message again
+      await sendRaw(smtp, envelope, raw('obs-2', 'Auto-Submitted: auto-replied\r\n'));
+    } finally {
+      await smtp.stop();
+    }
+    const after = await scrape();
+    expect(value(after, 'new_ticket') - value(before, 'new_ticket')).toBe(1);
+    expect(value(after, 'redelivered') - value(before, 'redelivered')).toBe(1);
+    expect(value(after, 'ignored') - value(before, 'ignored')).toBe(1);
+    expect(after).not.toContain('mia@example.test');
   });
 });
 
