@@ -44,6 +44,9 @@ import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
 import { apiRouter } from './web/api/router.js';
 import { tokenRoutes } from './web/routes/tokens.js';
+import { ErrorIntake } from './services/errors/intake.js';
+import { errorIntakeRoutes } from './web/routes/error-intake.js';
+import { errorRoutes } from './web/routes/errors.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,6 +62,13 @@ export interface AppDeps {
   live?: LiveHub;
   /** Where request log lines go; default: the process's logger (src/log.ts). */
   logger?: Logger;
+  /** The error-report buffer; default: one made from the configuration (see errorIntakeOf). */
+  errorIntake?: ErrorIntake;
+}
+
+/** The app's error-report buffer: server.ts flushes it at shutdown. */
+export function errorIntakeOf(app: Express): ErrorIntake {
+  return app.locals.errorIntake as ErrorIntake;
 }
 
 /** The app's live-update hub: server.ts stops it at shutdown (it ends the open event streams). */
@@ -83,7 +93,7 @@ const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
 
 /** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
-export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live, logger }: AppDeps): Express {
+export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live, logger, errorIntake }: AppDeps): Express {
   const app = express();
   const lifecycle: Lifecycle = { stopping: false };
   app.locals.lifecycle = lifecycle;
@@ -123,6 +133,16 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   // The REST API: bearer tokens only, before (and so without) the session, passport and CSRF
   // middleware; its own JSON body parser and problem+json errors (src/web/api/router.ts).
   app.use('/api/v1', apiRouter(db, config, { checkAnswers: config.NODE_ENV !== 'production' }));
+  // Error reports from applications (Sentry protocol, JSON): no session, no cookies, no CSRF.
+  const intake = errorIntake ?? new ErrorIntake(db.prisma, { flushMs: config.ERROR_REPORTS_FLUSH_MS, perMinute: config.ERROR_REPORTS_PER_MINUTE });
+  app.locals.errorIntake = intake;
+  app.use(
+    errorIntakeRoutes(db.prisma, intake, {
+      maxBodyBytes: config.ERROR_REPORTS_MAX_BYTES,
+      maxDecompressedBytes: config.ERROR_REPORTS_MAX_DECOMPRESSED_BYTES,
+      perMinute: config.ERROR_REPORTS_PER_MINUTE,
+    }),
+  );
 
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
@@ -210,6 +230,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/webhooks', requireSignIn, webhookRoutes(db));
   app.use('/admin/tokens', requireSignIn, tokenRoutes(db, true));
   app.use('/admin', requireSignIn, adminRoutes(db));
+  app.use('/errors', requireSignIn, errorRoutes(db, config));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
   app.use('/profile/tokens', requireSignIn, tokenRoutes(db, false));

@@ -14,6 +14,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers.authorization',
   'req.headers["x-csrf-token"]',
+  'req.headers["x-sentry-auth"]',
   'res.headers["set-cookie"]',
   'password',
   '*.password',

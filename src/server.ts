@@ -7,7 +7,7 @@ import { migrate, MigrationError } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
-import { createApp, lifecycleOf, liveHubOf, metricsOf } from './app.js';
+import { createApp, errorIntakeOf, lifecycleOf, liveHubOf, metricsOf } from './app.js';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { log, setLogLevel } from './log.js';
@@ -20,6 +20,7 @@ import { startApiCleanup } from './jobs/api-cleanup.js';
 import { startInboundSmtp, type InboundSmtp } from './mail/inbound-smtp.js';
 import { isDatabaseUnavailable } from './db/client.js';
 import { startSlaTimer } from './services/sla/timer.js';
+import { startErrorRetention } from './jobs/error-retention.js';
 
 // Background database work (the job queue's polling and bookkeeping) can fail while PostgreSQL is
 // restarting; if a library leaves such a rejection unhandled, Node would end the whole app. A
@@ -73,6 +74,8 @@ async function main() {
   const slaTimer = config.SLA_POLL_MS > 0 ? await startSlaTimer(db, { pollInterval: config.SLA_POLL_MS }) : undefined;
   // Time-based automation rules ("no update for N hours"): a scheduled sweep, one at a time across instances.
   const automation = await startAutomationSweeps(db.pool, db.prisma, config.AUTOMATION_SWEEP_MINUTES);
+  // Reported errors' kept events past their retention: an hourly job, one at a time across instances.
+  const errorRetention = await startErrorRetention(db.pool, db.prisma, config.ERROR_EVENTS_RETENTION_DAYS);
   // Run book automations: signed requests that committed step completions queued.
   const automations = await startAutomationWorker(db, config);
   // Webhooks: signed deliveries that committed ticket changes queued, with retries, and the sweep.
@@ -158,6 +161,8 @@ async function main() {
     }
     clearTimeout(graceTimer);
     clearInterval(idleSweep);
+    // Error reports accepted but still buffered (src/services/errors/intake.ts) are written now.
+    await errorIntakeOf(app).stop().catch((err: unknown) => log.error({ err }, 'could not write buffered error reports'));
     clearInterval(sweeping);
     metricsServer?.closeAllConnections();
     metricsServer?.close();
@@ -166,6 +171,7 @@ async function main() {
     await mailer.stop();
     await slaTimer?.stop();
     await automation?.stop();
+    await errorRetention.stop();
     await automations?.stop();
     await webhooks.stop();
     await apiCleanup.stop();

@@ -111,6 +111,17 @@ const schema = z.object({
   API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Largest JSON body the API accepts, in bytes (then 413). */
   API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  // Automatic error reports (src/services/errors/, src/web/routes/error-intake.ts).
+  /** Events accepted per minute per project key, across all instances (a project may set its own). */
+  ERROR_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),
+  /** How often each process writes the events it buffered (ms); 0: each event at once. */
+  ERROR_REPORTS_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /** Bytes of an error report's body as sent (compressed or not). */
+  ERROR_REPORTS_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  /** Bytes of an error report's body once decompressed (zip bombs stop here). */
+  ERROR_REPORTS_MAX_DECOMPRESSED_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Kept events (stack traces, breadcrumbs) older than this are deleted; counters stay. */
+  ERROR_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
 
   // Running in production: logs, metrics, shutdown (README, "Running in production").
   /** Log level of the JSON log lines on stdout (default info; silent under vitest unless set). */
