@@ -23,6 +23,7 @@ async function freePort(): Promise<number> {
 interface Running {
   child: ChildProcess;
   port: number;
+  metricsPort: number;
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
@@ -43,6 +44,7 @@ afterAll(async () => {
 
 async function start(): Promise<Running> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -50,6 +52,7 @@ async function start(): Promise<Running> {
     HOST: '127.0.0.1',
     DATA_DIR: join(dataDir, `data-${port}`),
     SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    METRICS_PORT: String(metricsPort),
     LOG_LEVEL: 'info',
     PASSWORD_COST_LOG2: '14',
     MAIL_WORKER_CONCURRENCY: '1',
@@ -71,7 +74,7 @@ async function start(): Promise<Running> {
     if (Date.now() > deadline) throw new Error(`the server did not get ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { child, port, output: () => out, exited };
+  return { child, port, metricsPort, output: () => out, exited };
 }
 
 /** A POST whose body is only half sent: the request is in flight until the rest comes. */
@@ -112,6 +115,11 @@ async function waitFor(what: () => boolean, ms: number) {
 describe('SIGTERM', { timeout: 120_000 }, () => {
   it('finishes the request in flight, refuses new connections, exits 0 within the grace period', async () => {
     const app = await start();
+    // METRICS_PORT: metrics without a token on a listener of their own (none on the app's port).
+    const metrics = await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/caseboard_job_queue_depth\{queue="send_mail"\} \d+/);
+    expect((await fetch(`http://127.0.0.1:${app.port}/metrics`)).status).toBe(404);
     const inFlight = await halfSentRequest(app.port);
     await new Promise((r) => setTimeout(r, 200)); // its headers are read: it is in flight
     const signalled = Date.now();
@@ -127,6 +135,7 @@ describe('SIGTERM', { timeout: 120_000 }, () => {
     const { code, at } = await app.exited;
     expect(code, app.output()).toBe(0);
     expect(at - signalled).toBeLessThan(GRACE_MS);
+    expect(await refused(app.metricsPort)).toBe('ECONNREFUSED');
     const lines = app.output().split('\n').filter((l) => l.startsWith('{'));
     expect(lines.some((l) => l.includes('"msg":"POST /login 403"'))).toBe(true);
     expect(lines.some((l) => l.includes('shut down: exiting'))).toBe(true);
