@@ -142,8 +142,8 @@ async function main() {
     log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, `${signal}: shutting down`);
     // /ready answers 503 from now on (on connections still open), so a balancer stops sending.
     lifecycleOf(app).stopping = true;
-    // No new connections; idle keep-alive connections closed now, busy ones once their response
-    // is sent (Node answers with "Connection: close" once the server is closing).
+    // No new connections; idle keep-alive connections closed now and every 100 ms, busy ones
+    // once their response is sent (app.ts adds "Connection: close" to answers meanwhile).
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
@@ -166,22 +166,32 @@ async function main() {
     clearInterval(sweeping);
     metricsServer?.closeAllConnections();
     metricsServer?.close();
-    // Jobs running now finish (each worker's stop waits for them, pg-boss: graceful); none starts.
+    // Mail in: no new SMTP sessions; the messages being taken are stored first.
     await inbound?.stop();
-    await mailer.stop();
-    await slaTimer?.stop();
-    await automation?.stop();
-    await errorRetention.stop();
-    await automations?.stop();
-    await webhooks.stop();
-    await apiCleanup.stop();
+    // Jobs running now finish (each worker's stop waits for them, pg-boss: graceful, at most
+    // 10 s); none starts. All at once, so that the waits do not add up.
+    const stopped = await Promise.allSettled([
+      mailer.stop(),
+      slaTimer?.stop(),
+      automation?.stop(),
+      errorRetention.stop(),
+      automations?.stop(),
+      webhooks.stop(),
+      apiCleanup.stop(),
+    ]);
+    for (const r of stopped) if (r.status === 'rejected') log.error({ err: r.reason }, 'a job worker did not stop cleanly');
     await filling;
     await db.close();
     log.info({ ms: Date.now() - started }, 'shut down: exiting');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const stopOn = (signal: string) =>
+    void stop(signal).catch((err: unknown) => {
+      log.fatal({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  process.on('SIGINT', () => stopOn('SIGINT'));
+  process.on('SIGTERM', () => stopOn('SIGTERM'));
 }
 
 main().catch((err: unknown) => {
