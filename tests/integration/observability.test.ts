@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { connectDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/log.js';
 import { countSlaActions } from '../../src/observability/metrics.js';
+import { loggablePath } from '../../src/web/middleware/request-log.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { buildUser, PASSWORD } from '../helpers/factories.js';
 import { csrfOf, testApp } from '../helpers/http.js';
@@ -82,6 +83,16 @@ describe('request log lines', () => {
     const bad = await request(app).get('/login').set('X-Request-Id', 'a b"level":60}').expect(200);
     expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(captured.lines.join('\n')).not.toContain('"level":60}');
+  });
+
+  it('paths as logged: no query, no tokens, no addresses', () => {
+    expect(loggablePath('/tickets?q=ann%40example.test&page=2')).toBe('/tickets');
+    expect(loggablePath('/s/abc/files/12/report.pdf')).toBe('/s/:token/files/12/report.pdf');
+    expect(loggablePath('/customers/ann@example.test')).toBe('/customers/:address');
+    expect(loggablePath('/customers/ann%40example.test/x')).toBe('/customers/:address/x');
+    expect(loggablePath('/reset/0123456789abcdefABCDEF_-xyz')).toBe('/reset/:token');
+    expect(loggablePath('/tickets/CB-7K2M9QX/edit')).toBe('/tickets/CB-7K2M9QX/edit');
+    expect(loggablePath(`/${'a/'.repeat(1000)}`).length).toBeLessThanOrEqual(300);
   });
 
   it('private links: the token is not logged', async () => {
