@@ -123,6 +123,18 @@ const schema = z.object({
   /** Kept events (stack traces, breadcrumbs) older than this are deleted; counters stay. */
   ERROR_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
 
+  // Running in production: logs, metrics, shutdown (README, "Running in production").
+  /** Log level of the JSON log lines on stdout (default info; silent under vitest unless set). */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** GET /metrics on the app's port needs `Authorization: Bearer <this>`; unset: no /metrics there. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A separate listener serving /metrics without a token (keep the port private); unset: none. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address METRICS_PORT listens on (default: HOST, else all interfaces). */
+  METRICS_HOST: z.string().min(1).optional(),
+  /** On SIGTERM: how long requests in flight and running jobs may take to finish (ms); then they are cut. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */
   RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(1),

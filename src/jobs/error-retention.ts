@@ -4,6 +4,7 @@ import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Db } from '../db/client.js';
 import { pruneErrorEvents } from '../services/errors/retention.js';
+import { logError, logInfo } from '../log.js';
 
 export const ERROR_RETENTION_QUEUE = 'error_event_retention';
 
@@ -11,7 +12,7 @@ const through = (pool: pg.Pool): PgBoss.Db => ({ executeSql: (text, values) => p
 
 export async function startErrorRetention(pool: pg.Pool, db: Db, days: number): Promise<{ stop(): Promise<void> }> {
   const boss = new PgBoss({ db: through(pool), migrate: false, supervise: true, schedule: true });
-  boss.on('error', (err: Error) => console.error('[errors] queue error:', err.message));
+  boss.on('error', (err: Error) => logError('[errors] queue error:', err.message));
   await boss.start();
   if (!(await boss.getQueue(ERROR_RETENTION_QUEUE))) {
     try {
@@ -23,7 +24,7 @@ export async function startErrorRetention(pool: pg.Pool, db: Db, days: number): 
   await boss.schedule(ERROR_RETENTION_QUEUE, '17 * * * *');
   await boss.work(ERROR_RETENTION_QUEUE, { batchSize: 1, pollingIntervalSeconds: 30 }, async () => {
     const n = await pruneErrorEvents(db, days);
-    if (n) console.log(`[errors] deleted ${n} error events older than ${days} days`);
+    if (n) logInfo(`[errors] deleted ${n} error events older than ${days} days`);
   });
   return {
     async stop() {

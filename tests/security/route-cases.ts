@@ -431,6 +431,11 @@ const userPage = (w: World): Call => ({ params: { id: w.user.id } });
 export const ROUTE_CASES: Record<string, RouteCase> = {
   // No session needed.
   'GET /health': { expect: PUBLIC_PAGE },
+  // Readiness (database, migrations, not shutting down): no session, like /health.
+  'GET /ready': { expect: PUBLIC_PAGE },
+  // Prometheus metrics: a bearer token (METRICS_TOKEN), never a session. The matrix's app has no
+  // token set, so the route answers 404 to everyone; with a token: tests/integration/observability.test.ts.
+  'GET /metrics': { expect: { anonymous: 404, technician: 404, admin: 404, deactivated: 404 } },
 
   // Error reports from applications: a project key in the request, never a cookie; no CSRF token.
   // Whoever is signed in, a request without the project's key is refused (401).

@@ -15,6 +15,7 @@ import type { Db } from '../../db/client.js';
 import type { ErrorProject } from '../../generated/prisma/client.js';
 import type { ReportedEvent } from './event.js';
 import { EVENTS_KEPT, recordProblemBatch, type ProblemBatch, type RecordedProblem } from './record.js';
+import { logError } from '../../log.js';
 
 export interface IntakeOptions {
   /** How often the buffer is written (ms); 0: at once, per event (tests). */
@@ -195,7 +196,7 @@ export class ErrorIntake {
           const recorded = await recordProblemBatch(this.db, p.batch);
           for (const w of p.waiters) w.resolve(recorded);
         } catch (err) {
-          console.error(`[caseboard] could not record ${p.batch.count} error events of project ${p.batch.project.id}:`, (err as Error).message);
+          logError(`[caseboard] could not record ${p.batch.count} error events of project ${p.batch.project.id}:`, (err as Error).message);
           this.putBack(p);
           // Those waiting are told now (the events stay buffered for the next flush, unless stopping).
           for (const w of p.waiters) w.reject(err);
@@ -210,7 +211,7 @@ export class ErrorIntake {
   private putBack(p: Pending): void {
     const attempts = (p.attempts ?? 0) + 1;
     if (this.stopped || attempts >= MAX_ATTEMPTS) {
-      console.error(`[caseboard] dropped ${p.batch.count} error events of project ${p.batch.project.id} after ${attempts} failed writes`);
+      logError(`[caseboard] dropped ${p.batch.count} error events of project ${p.batch.project.id} after ${attempts} failed writes`);
       return;
     }
     const key = `${p.batch.project.id}:${p.batch.fingerprint}`;

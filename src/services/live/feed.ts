@@ -17,6 +17,7 @@
 // after the last), so an instance nobody watches through holds no connection and polls nothing.
 import pg from 'pg';
 import { isDatabaseUnavailable, sql, type Database } from '../../db/client.js';
+import { logError } from '../../log.js';
 
 export const CHANNEL = 'caseboard_ticket';
 
@@ -66,7 +67,7 @@ abstract class BaseFeed implements LiveFeed {
       try {
         l(event);
       } catch (err) {
-        console.error('[live] a listener failed:', (err as Error).message);
+        logError('[live] a listener failed:', (err as Error).message);
       }
     }
   }
@@ -165,7 +166,7 @@ class NotifyFeed extends BaseFeed {
     if (client) void client.end().catch(() => undefined);
     if (!this.running || this.retry) return;
     const quiet = err === undefined || isDatabaseUnavailable(err);
-    console.error(`[live] listener connection ${quiet ? 'lost' : 'failed'}${err ? `: ${(err as Error).message}` : ''}; again in ${this.backoff} ms`);
+    logError(`[live] listener connection ${quiet ? 'lost' : 'failed'}${err ? `: ${(err as Error).message}` : ''}; again in ${this.backoff} ms`);
     const wait = this.backoff;
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
     this.retry = setTimeout(() => {
@@ -239,7 +240,7 @@ class PollFeed extends BaseFeed {
       for (const [ticketId, version] of latest) this.emit({ kind: 'ticket', ticketId, version });
       this.emit({ kind: 'tick' });
     } catch (err) {
-      if (!this.failing) console.error('[live] could not read the latest changes:', (err as Error).message);
+      if (!this.failing) logError('[live] could not read the latest changes:', (err as Error).message);
       this.failing = true;
     }
     this.schedule(full ? 0 : this.intervalMs, generation);
