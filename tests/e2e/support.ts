@@ -78,7 +78,9 @@ export async function startServer(): Promise<RunningServer> {
   const port = await freePort();
   const inboundPort = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (APP_SETTINGS.includes(key) || key.startsWith('MAIL_')) delete env[key];
+  // As `npm start` on a server: none of vitest's own variables (under VITEST the logger is silent,
+  // and the wait below reads the "listening on" line).
+  for (const key of Object.keys(env)) if (APP_SETTINGS.includes(key) || key.startsWith('MAIL_') || key.startsWith('VITEST')) delete env[key];
   Object.assign(env, {
     PORT: String(port),
     DATA_DIR: dataDir,
