@@ -6,7 +6,7 @@ import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Db } from '../db/client.js';
 import { deleteOldIdempotencyKeys } from '../web/api/idempotency.js';
-import { PostgresRateLimitStore } from '../web/api/rate-limit.js';
+import { PostgresRateLimitStore } from '../web/middleware/pg-rate-limit.js';
 
 export const API_CLEANUP_QUEUE = 'api_cleanup';
 
