@@ -8,6 +8,7 @@ import { openDatabase } from './db/open.js';
 import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp, liveHubOf } from './app.js';
+import { shareCaches } from './web/cache-sync.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
 import { startAutomationWorker } from './jobs/automation-worker.js';
@@ -81,6 +82,8 @@ async function main() {
   }
 
   const app = createApp({ db, config, sessionSecret: secret });
+  // Caches kept per process are dropped when another instance changes what they copy (LISTEN).
+  await shareCaches(liveHubOf(app));
   const server = app.listen(config.PORT, config.HOST ?? '::');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

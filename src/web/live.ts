@@ -106,7 +106,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
     } else if (event.kind === 'resync') {
       for (const s of streams.values()) send(s, 'changed', { version: 0 });
       refresh([...byTicket.keys()], true);
-    } else {
+    } else if (event.kind === 'tick') {
       refresh([...byTicket.keys()]);
     }
   });
@@ -225,7 +225,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
       streams.clear();
       byTicket.clear();
       await stopViewing(db.prisma, ids).catch(() => undefined);
-      await feed.stop();
+      await feed.stop({ evenIfPinned: true });
     },
   };
 }

@@ -13,10 +13,13 @@
 //   last look, by primary key, every second (PGlite runs one transaction at a time, so ids appear
 //   in commit order and none is skipped), and ticks, so that presence is re-read as often.
 //
-// The feed runs only while this process has open pages (started by the first, stopped a little
-// after the last), so an instance nobody watches through holds no connection and polls nothing.
+// The feed runs while this process has open pages (started by the first, stopped a little
+// after the last), and always once pinned: on a server, the same connection also LISTENs on
+// caseboard_cache, the notices that drop caches kept by every instance (src/services/cache-notices.ts,
+// src/web/cache-sync.ts pins the feed for them), so each process holds one LISTEN connection in all.
 import pg from 'pg';
 import { isDatabaseUnavailable, sql, type Database } from '../../db/client.js';
+import { CACHE_CHANNEL } from '../cache-notices.js';
 
 export const CHANNEL = 'caseboard_ticket';
 
@@ -26,7 +29,9 @@ export type FeedEvent =
   /** Changes may have been missed (the connection was lost): every page should check itself. */
   | { kind: 'resync' }
   /** Poll mode: a poll went by (presence is re-read on it). */
-  | { kind: 'tick' };
+  | { kind: 'tick' }
+  /** A cache notice (notify mode only): the payload names the cache (src/services/cache-notices.ts). */
+  | { kind: 'cache'; payload: string };
 
 export type FeedMode = 'notify' | 'poll';
 
@@ -34,7 +39,10 @@ export interface LiveFeed {
   readonly mode: FeedMode;
   /** Starts hearing changes (once); resolves when changes committed from now on will be heard. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops hearing changes, unless pinned (then only with evenIfPinned: the process is stopping). */
+  stop(opts?: { evenIfPinned?: boolean }): Promise<void>;
+  /** Starts the feed and keeps it running whether or not pages are open (the cache notices). */
+  pin(): Promise<void>;
   /** Adds a listener; returns its removal. */
   subscribe(listener: (event: FeedEvent) => void): () => void;
 }
@@ -55,6 +63,12 @@ abstract class BaseFeed implements LiveFeed {
   protected generation = 0;
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  private pinned = false;
+
+  pin(): Promise<void> {
+    this.pinned = true;
+    return this.start();
+  }
 
   subscribe(listener: (event: FeedEvent) => void): () => void {
     this.listeners.add(listener);
@@ -83,7 +97,9 @@ abstract class BaseFeed implements LiveFeed {
     return this.starting;
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { evenIfPinned?: boolean } = {}): Promise<void> {
+    if (this.pinned && !opts.evenIfPinned) return;
+    this.pinned = false;
     const starting = this.starting;
     if (!starting) return this.stopping ?? undefined;
     this.starting = null;
@@ -133,6 +149,7 @@ class NotifyFeed extends BaseFeed {
       this.lost(client, err);
     };
     client.on('notification', (n) => {
+      if (n.channel === CACHE_CHANNEL) return this.emit({ kind: 'cache', payload: n.payload ?? '' });
       if (n.channel !== CHANNEL) return;
       const event = parsePayload(n.payload);
       if (event) this.emit(event);
@@ -141,7 +158,7 @@ class NotifyFeed extends BaseFeed {
     client.on('end', () => onLost());
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${CHANNEL}; LISTEN ${CACHE_CHANNEL}`);
     } catch (err) {
       gone = true;
       void client.end().catch(() => undefined);

@@ -6,6 +6,7 @@ import type { Channel, Urgency } from '../../domain/enums.js';
 import { ALWAYS_OPEN, compileCalendar, type BusinessCalendar, type Calendar, type OpenSpan, type Weekday } from '../../domain/business-hours.js';
 import type { SlaTargets } from '../../domain/sla-clock.js';
 import { keptFor } from '../kept.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export interface PolicyTargets {
   firstResponseMinutes: number | null;
@@ -52,6 +53,8 @@ export function invalidateSlaSettings(): void {
   keptSettings.drop();
   keptCalendars.drop();
 }
+
+onCacheNotice('sla', () => invalidateSlaSettings());
 
 /** A calendar as stored (hours JSON, holiday dates) in the clock's terms. */
 export function calendarFrom(row: { timeZone: string; hours: unknown; holidays: readonly { date: Date }[] }): Calendar {

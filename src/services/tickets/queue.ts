@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { boundedSearchText } from '../search-text.js';
 import { ValidationError } from '../errors.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export const QUEUE_PAGE_SIZE = 50;
 
@@ -366,6 +367,9 @@ let changes = 0;
 export function invalidateQueueCounts(): void {
   changes++;
 }
+
+// Another instance changed a ticket (heard on the live feed, at most once a second: src/web/cache-sync.ts).
+onCacheNotice('queue', invalidateQueueCounts);
 
 /** This process created a ticket: it is added to the kept counts it belongs to. */
 export function countCreatedTicket(db: Db, ticket: CreatedTicket): void {
