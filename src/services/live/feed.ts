@@ -158,7 +158,8 @@ class NotifyFeed extends BaseFeed {
     client.on('end', () => onLost());
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}; LISTEN ${CACHE_CHANNEL}`);
+      await client.query(`LISTEN ${CACHE_CHANNEL}`);
+      await client.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
       gone = true;
       void client.end().catch(() => undefined);
