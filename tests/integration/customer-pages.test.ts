@@ -31,7 +31,9 @@ afterAll(() => db.close());
  * The public forms' counts are kept in PostgreSQL, shared by every app on this database (as by
  * every instance): a test with its own limit starts from nothing and leaves nothing to the others.
  */
-const clearThrottles = () => db.pool.query(`DELETE FROM "ApiRateLimit" WHERE key LIKE 'public:%'`);
+const clearThrottles = async () => {
+  await db.pool.query(`DELETE FROM "ApiRateLimit" WHERE key LIKE 'public:%'`);
+};
 
 /** An anonymous browser with a CSRF token from the given page. */
 async function visitor(page = '/status', on = app) {

@@ -12,6 +12,8 @@ import { shareCaches } from '../../src/web/cache-sync.js';
 import { listTeams } from '../../src/services/teams/teams.js';
 import { listAssignableUsers } from '../../src/services/users/list-users.js';
 import type { Actor } from '../../src/services/context.js';
+import { connectDatabase } from '../../src/db/client.js';
+import { migrate } from '../../src/db/migrate.js';
 
 let db: TestDatabase;
 let a: Express;
@@ -95,5 +97,26 @@ describe.skipIf(!process.env.DATABASE_URL)('caches dropped across instances (LIS
     expect((await listAssignableUsers(ctx)).some((u) => u.id === leaving.id)).toBe(true);
     await db.pool.query(`UPDATE "User" SET active = false WHERE id = $1`, [leaving.id]);
     await seenWithin(1000, async () => !(await listAssignableUsers(ctx)).some((u) => u.id === leaving.id));
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('instances started at the same moment on an empty database', () => {
+  it('migrate one at a time: every migration applied once, the job queue installed once, both start', async () => {
+    const empty = await createTestDatabase({ empty: true });
+    const one = connectDatabase(empty.url, 5);
+    const two = connectDatabase(empty.url, 5);
+    try {
+      const [first, second] = await Promise.all([migrate(one.pool), migrate(two.pool)]);
+      // One of them applied everything, the other found it done.
+      expect([first.length, second.length].sort((x, y) => x - y)[0]).toBe(0);
+      const { rows } = await empty.pool.query(`SELECT migration_name FROM "_prisma_migrations" GROUP BY 1 HAVING count(*) > 1`);
+      expect(rows).toEqual([]);
+      const queues = await empty.pool.query(`SELECT name FROM pgboss.queue`);
+      expect(queues.rowCount).toBeGreaterThan(0);
+    } finally {
+      await one.close();
+      await two.close();
+      await empty.close();
+    }
   });
 });
