@@ -9,6 +9,7 @@ import { setPasswordCost } from './services/passwords.js';
 import { bootstrapAdmin } from './services/users/bootstrap-admin.js';
 import { createApp, liveHubOf } from './app.js';
 import { shareCaches } from './web/cache-sync.js';
+import { runClusterPrimary } from './cluster.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
 import { startAutomationWorker } from './jobs/automation-worker.js';
@@ -34,6 +35,8 @@ process.on('unhandledRejection', (reason) => {
 
 async function main() {
   const config = loadConfig();
+  // WEB_CONCURRENCY > 1: this process only forks and supervises the workers (src/cluster.ts).
+  if (await runClusterPrimary(config)) return;
   setPasswordCost(config.PASSWORD_COST_LOG2);
   const db = await openDatabase(config);
   console.log(`[caseboard] database: ${db.description}`);
