@@ -11,12 +11,15 @@
 // - a ticket page open on one instance hears a change made on the other (live updates);
 // - through nginx, 4 technicians write (~200 writes); one instance is SIGKILLed among them: every
 //   acknowledged write is in the database, nothing is half-written, no ticket is logged twice, and
-//   the proxy's retries land on the survivor.
+//   the proxy's retries land on the survivor;
+// - WEB_CONCURRENCY=2: one primary, two workers on one port; a SIGKILLed worker is replaced, and
+//   SIGTERM to the primary stops them all.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AppProcess } from './lib/app-process.js';
 import { Browser, csrfOf, versionOf, urgencyOf } from './lib/browser.js';
@@ -244,5 +247,52 @@ describe.skipIf(!existsSync(NGINX_BIN))('two instances behind nginx on one Postg
     // The first requests nginx sent to the dead instance went on to the survivor.
     expect(retriedOk.length).toBeGreaterThan(0);
     expect(apps[B]!.crashes).toEqual([]);
+  });
+});
+
+describe('WEB_CONCURRENCY=2 on one host', () => {
+  const workersOf = (pid: number): number[] => {
+    try {
+      return execFileSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => Number(l.trim()))
+        .filter((n) => n > 0);
+    } catch {
+      return []; // ps exits 1 when there are none
+    }
+  };
+
+  test('two workers serve one port; a SIGKILLed worker is replaced; SIGTERM to the primary stops them all', async () => {
+    const clusterUrl = await cluster!.createDatabase('caseboard_workers');
+    const app = new AppProcess({
+      root: ROOT,
+      port: await freePort(),
+      databaseUrl: clusterUrl,
+      dataDir: join(dataDir, 'workers'),
+      adminEmail: ADMIN.email,
+      adminPassword: ADMIN.password,
+      logFile: join(ARTIFACTS, 'app-scale-workers.log'),
+      extraEnv: { WEB_CONCURRENCY: '2' },
+    });
+    apps.push(app);
+    await app.start();
+    const primary = app.pid!;
+    const { value: workers } = await until('two workers', async () => workersOf(primary).length === 2 && workersOf(primary), 30_000, 100);
+    process.kill(workers[0]!, 'SIGKILL');
+    const { value: after, ms } = await until(
+      'a new worker in place of the killed one',
+      async () => {
+        const now = workersOf(primary);
+        return now.length === 2 && !now.includes(workers[0]!) && now;
+      },
+      30_000,
+      100,
+    );
+    await until('the port to answer', async () => (await fetch(`${app.baseUrl}/health`).catch(() => null))?.ok, 30_000, 100);
+    report.push(`WEB_CONCURRENCY=2: a SIGKILLed worker was replaced after ${ms} ms (workers ${workers.join(', ')} → ${after.join(', ')})`);
+    expect(after).toContain(workers[1]);
+    await app.stop();
+    expect(app.exits.at(-1)?.code).toBe(0);
+    expect(workersOf(primary)).toEqual([]);
   });
 });
