@@ -30,7 +30,7 @@ export async function runClusterPrimary(config: Config): Promise<boolean> {
   if (generated) console.log(`[cluster] no SESSION_SECRET set: generated one in ${config.DATA_DIR}/session-secret`);
   const db = await openDatabase(config);
   try {
-    const applied = await migrate(db.pool);
+    const applied = await migrate(db.pool, undefined, { directUrl: config.DATABASE_DIRECT_URL });
     if (applied.length) console.log(`[cluster] applied migrations: ${applied.join(', ')}`);
   } finally {
     await db.close();

@@ -40,7 +40,7 @@ async function main() {
   setPasswordCost(config.PASSWORD_COST_LOG2);
   const db = await openDatabase(config);
   console.log(`[caseboard] database: ${db.description}`);
-  const applied = await migrate(db.pool);
+  const applied = await migrate(db.pool, undefined, { directUrl: config.DATABASE_URL ? config.DATABASE_DIRECT_URL : undefined });
   if (applied.length) console.log(`[caseboard] applied migrations: ${applied.join(', ')}`);
 
   const admin = await bootstrapAdmin(db.prisma, {

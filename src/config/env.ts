@@ -15,6 +15,13 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  // A connection that is not transaction-pooled (PostgreSQL itself, or a PgBouncer database in
+  // session mode), for what needs a session of its own: the LISTEN connection (live updates and
+  // cache notices) and the migrator's advisory lock. Default: DATABASE_URL.
+  DATABASE_DIRECT_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
   // Worker processes on this host (Node's cluster: src/cluster.ts); 1 = no fork at all.
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DATA_DIR: z.string().min(1).default('./data'),

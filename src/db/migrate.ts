@@ -46,14 +46,15 @@ const LOCK_KEY = 72_616_190; // any constant: serialises migrators of several ap
  * Applies pending migrations, each in its own transaction with its bookkeeping row.
  * Refuses to go on when an applied migration's file was edited or is missing.
  */
-export async function migrate(pool: pg.Pool, files = readMigrations()): Promise<string[]> {
+export async function migrate(pool: pg.Pool, files = readMigrations(), opts: { directUrl?: string } = {}): Promise<string[]> {
   // Instances started at the same moment (a deployment, WEB_CONCURRENCY workers) take turns: the
   // lock is held until the job queue is installed too, since pg-boss's first install (CREATE
   // SCHEMA pgboss) fails on a race ("duplicate key … pg_namespace"; seen with two instances
   // started at once on an empty database, tests/faults/scale-out.test.ts).
   // On a connection of its own, not the pool's: pg-boss installs through the pool meanwhile,
-  // which may hold a single connection.
-  const client = new pg.Client(pool.options);
+  // which may hold a single connection. A session lock needs a session: behind a
+  // transaction-pooling PgBouncer, DATABASE_DIRECT_URL.
+  const client = new pg.Client(opts.directUrl ? { connectionString: opts.directUrl } : pool.options);
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);

@@ -24,6 +24,8 @@ export interface LiveOptions {
   beatMs?: number;
   mode?: FeedMode;
   pollMs?: number;
+  /** The connection string the LISTEN connection uses (DATABASE_DIRECT_URL); default: the pool's. */
+  listenUrl?: string;
 }
 
 interface Stream {
@@ -56,7 +58,7 @@ export class TooManyStreams extends Error {
 const IDLE_STOP_MS = 5_000;
 
 export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
-  const feed = createLiveFeed(db, { mode: opts.mode, pollMs: opts.pollMs });
+  const feed = createLiveFeed(db, { mode: opts.mode, pollMs: opts.pollMs, listenUrl: opts.listenUrl });
   const beatMs = opts.beatMs ?? 25_000;
   const streams = new Map<string, Stream>();
   const byTicket = new Map<number, Set<Stream>>();

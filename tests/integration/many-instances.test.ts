@@ -100,6 +100,23 @@ describe.skipIf(!process.env.DATABASE_URL)('caches dropped across instances (LIS
   });
 });
 
+describe.skipIf(!process.env.DATABASE_URL)('DATABASE_DIRECT_URL (behind a transaction-pooling PgBouncer)', () => {
+  it('is what the LISTEN connection uses; the pool keeps DATABASE_URL', async () => {
+    const direct = new URL(db.url);
+    direct.searchParams.set('application_name', 'caseboard_direct');
+    const app = testApp(db, { DATABASE_URL: db.url, DATABASE_DIRECT_URL: direct.toString() });
+    try {
+      await shareCaches(liveHubOf(app));
+      const { rows } = await db.pool.query<{ query: string }>(
+        `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'caseboard_direct'`,
+      );
+      expect(rows.map((r) => r.query)).toEqual(['LISTEN caseboard_ticket']);
+    } finally {
+      await liveHubOf(app).stop();
+    }
+  });
+});
+
 describe.skipIf(!process.env.DATABASE_URL)('instances started at the same moment on an empty database', () => {
   it('migrate one at a time: every migration applied once, the job queue installed once, both start', async () => {
     const empty = await createTestDatabase({ empty: true });
