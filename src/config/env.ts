@@ -22,6 +22,9 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
+  // Named prepared statements on the server (query plans kept per connection). false behind a
+  // transaction-pooling PgBouncer older than 1.21 (Debian 12 ships 1.18), which cannot keep them.
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   // Worker processes on this host (Node's cluster: src/cluster.ts); 1 = no fork at all.
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DATA_DIR: z.string().min(1).default('./data'),

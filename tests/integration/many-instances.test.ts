@@ -14,6 +14,7 @@ import { listAssignableUsers } from '../../src/services/users/list-users.js';
 import type { Actor } from '../../src/services/context.js';
 import { connectDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
+import { createLiveFeed } from '../../src/services/live/feed.js';
 
 let db: TestDatabase;
 let a: Express;
@@ -113,6 +114,23 @@ describe.skipIf(!process.env.DATABASE_URL)('DATABASE_DIRECT_URL (behind a transa
       expect(rows.map((r) => r.query)).toEqual(['LISTEN caseboard_ticket']);
     } finally {
       await liveHubOf(app).stop();
+    }
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('DATABASE_PREPARED_STATEMENTS=false (PgBouncer before 1.21, transaction pooling)', () => {
+  it('prepares no named statement, and still LISTENs (a server, not the embedded database)', async () => {
+    for (const named of [true, false]) {
+      const one = connectDatabase(db.url, 1, { namedStatements: named, sharedSession: false });
+      try {
+        expect(createLiveFeed(one).mode).toBe('notify');
+        expect(await one.prisma.user.count({ where: { role: 'ADMIN' } })).toBeGreaterThan(0);
+        const { rows } = await one.pool.query(`SELECT name FROM pg_prepared_statements`);
+        if (named) expect(rows.length).toBeGreaterThan(0);
+        else expect(rows).toEqual([]);
+      } finally {
+        await one.close();
+      }
     }
   });
 });

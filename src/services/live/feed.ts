@@ -271,10 +271,10 @@ class PollFeed extends BaseFeed {
 
 /**
  * The feed for this database: LISTEN/NOTIFY on a server, polling on the embedded database (whose
- * connections share one session: `namedStatements` is false for exactly that reason).
+ * connections share one session: `sharedSession`).
  */
 export function createLiveFeed(db: Database, opts: { mode?: FeedMode; pollMs?: number; listenUrl?: string } = {}): LiveFeed {
-  const mode = opts.mode ?? (db.namedStatements ? 'notify' : 'poll');
+  const mode = opts.mode ?? (db.sharedSession ? 'poll' : 'notify');
   // LISTEN needs a session of its own: behind a transaction-pooling PgBouncer, DATABASE_DIRECT_URL.
   const options = opts.listenUrl ? { connectionString: opts.listenUrl } : db.pool.options;
   return mode === 'notify' ? new NotifyFeed(options) : new PollFeed(db, opts.pollMs ?? 1000);
