@@ -9,7 +9,7 @@
 // Prints requests/s, p50/p99 latency and any unexpected status, then EXPLAIN of the queue query.
 // Every run adds the tickets it creates to the database (history is append-only).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -25,7 +25,7 @@ import { queueExplainSql } from '../src/services/tickets/queue.js';
 import { hashToken } from '../src/services/api/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create'] as const;
+const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
 const DEFAULT_SCENARIOS = ['queue', 'ticket', 'create'];
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -38,17 +38,21 @@ const { values: args } = parseArgs({
     env: { type: 'string', default: 'production' },
     profile: { type: 'boolean', default: false },
     tool: { type: 'string', default: 'auto' },
+    'storm-seconds': { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
-  '       [--only queue,ticket,create,form,health,automated,api-create] [--env production|development] [--profile]\n' +
+  '       [--only queue,ticket,create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile]\n' +
   '  api-create: POST /api/v1/tickets (JSON, a service token the bench makes) beside the form\'s create.\n' +
   '       [--tool auto|wrk|autocannon]   (auto: wrk when installed, else autocannon)\n' +
   '  form (GET /tickets/new) and health (GET /health, no session) show the cost of the stack itself;\n' +
   '  automated: create again with an SLA policy (office hours, every urgency) and two active automation\n' +
-  '  rules on the created event, compared with the plain create (issue 12: within 15%).';
+  '  rules on the created event, compared with the plain create (issue 12: within 15%).\n' +
+  '  error-event: Sentry store events (4 distinct problems) from a bench error-reporting project.\n' +
+  '  error-storm: 10,000 events of one problem (20 at a time) while the queue page is timed, against idle\n' +
+  '  (--storm-seconds 60: spread over a minute, as the issue says; 0: as fast as they are taken).';
 if (args.help) {
   console.log(USAGE);
   process.exit(0);
@@ -125,6 +129,94 @@ async function ensureBenchToken(pool: pg.Pool, adminId: number): Promise<string>
     [token.slice(0, 12), hashToken(token), user!.id, adminId],
   );
   return token;
+}
+
+/**
+ * A bench error-reporting project (its service account, a customer), unthrottled, with a fresh
+ * key each run (only its hash is stored, as the app does). Returns its id and key.
+ */
+async function ensureErrorProject(pool: pg.Pool): Promise<{ id: number; key: string }> {
+  const key = randomBytes(16).toString('hex');
+  const hash = createHash('sha256').update(key).digest('hex');
+  const { rows } = await pool.query<{ id: number }>(
+    `WITH u AS (
+       INSERT INTO "User" (email, name, "passwordHash", role, kind, available) VALUES ('bench-errors@caseboard.invalid', 'Bench app', '!service-account', 'TECHNICIAN', 'SERVICE', false)
+       ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name RETURNING id
+     ), c AS (
+       INSERT INTO "Customer" (email, name) VALUES ('bench-errors@customer.example', 'Bench app owner')
+       ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name RETURNING id
+     )
+     INSERT INTO "ErrorProject" (name, "keyHash", "keyPrefix", "perMinute", "teamId", "customerId", "serviceUserId")
+     SELECT 'Bench app', $1, left($2, 6), 100000000, (SELECT id FROM "Team" WHERE "isDefault"), c.id, u.id FROM u, c
+     ON CONFLICT ("serviceUserId") DO UPDATE SET "keyHash" = EXCLUDED."keyHash", "keyPrefix" = EXCLUDED."keyPrefix", active = true
+     RETURNING id`,
+    [hash, key],
+  );
+  return { id: rows[0]!.id, key };
+}
+
+/**
+ * A storm: 10,000 Sentry events of one problem, 20 at a time, while one client loads the queue
+ * page over and over; the queue's latency then against idle, the events accepted per second, and
+ * the problem's final count (every accepted event counted: exactly the number accepted).
+ */
+async function errorStorm(pool: pg.Pool, base: string, cookie: string): Promise<void> {
+  const TOTAL = 10_000;
+  const pace = Math.max(0, Number(args['storm-seconds'])) * 1000;
+  const project = await ensureErrorProject(pool);
+  const type = `StormError${Date.now().toString(36)}`;
+  const body = (n: number) =>
+    JSON.stringify({ release: 'storm@1.0.0', environment: 'bench', exception: { values: [{ type, value: `storm ${n}`, stacktrace: { frames: [{ module: 'storm', function: 'handle', lineno: n % 50, in_app: true }] } }] } });
+  const time = async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/tickets`, { headers: { cookie } });
+    await res.arrayBuffer();
+    return performance.now() - t0;
+  };
+  const pct = (ms: number[], p: number) => [...ms].sort((a, b) => a - b)[Math.min(ms.length - 1, Math.floor((ms.length * p) / 100))]!;
+  // Warm (templates, caches, connections), then idle: the same client, nothing else sent.
+  for (let i = 0; i < 20; i++) await time();
+  const idle: number[] = [];
+  for (let i = 0; i < 300; i++) idle.push(await time());
+  let next = 0;
+  let stormOver = false;
+  const statuses: Record<number, number> = {};
+  const during: number[] = [];
+  const timing = (async () => {
+    while (!stormOver) during.push(await time());
+  })();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      for (let n = next++; n < TOTAL; n = next++) {
+        const due = t0 + (n * pace) / TOTAL;
+        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+        const res = await fetch(`${base}/api/${project.id}/store/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${project.key}` },
+          body: body(n),
+        });
+        await res.arrayBuffer();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  stormOver = true;
+  await timing;
+  // The last batch is written within ERROR_REPORTS_FLUSH_MS.
+  await new Promise((r) => setTimeout(r, 2000));
+  const { rows } = await pool.query<{ count: string; kept: number }>(
+    `SELECT p.count::text AS count, (SELECT count(*)::int FROM "ErrorEvent" e WHERE e."problemId" = p.id) AS kept
+     FROM "ErrorProblem" p WHERE p."projectId" = $1 AND p.type = $2`,
+    [project.id, type],
+  );
+  console.log(
+    `\nError storm: ${TOTAL.toLocaleString('en')} events of one problem in ${seconds.toFixed(1)} s = ${Math.round(TOTAL / seconds).toLocaleString('en')} events/s ` +
+      `(statuses ${JSON.stringify(statuses)}); problems made: ${rows.length}, final count ${rows[0]?.count ?? 0} (accepted ${statuses[200] ?? 0}), events kept ${rows[0]?.kept ?? 0}.\n` +
+      `Queue page (GET /tickets, one client): idle p50 ${pct(idle, 50).toFixed(1)} ms / p95 ${pct(idle, 95).toFixed(1)} ms; ` +
+      `during the storm p50 ${pct(during, 50).toFixed(1)} ms / p95 ${pct(during, 95).toFixed(1)} ms (${during.length} loads).`,
+  );
 }
 
 /**
@@ -231,6 +323,7 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       NODE_ENV: args.env,
       DATABASE_URL,
       ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+      ...(process.env.ERROR_REPORTS_FLUSH_MS ? { ERROR_REPORTS_FLUSH_MS: process.env.ERROR_REPORTS_FLUSH_MS } : {}),
       // MAIL_WORKER_CONCURRENCY=0 measures a web instance that leaves sending to another one.
       ...(process.env.MAIL_WORKER_CONCURRENCY ? { MAIL_WORKER_CONCURRENCY: process.env.MAIL_WORKER_CONCURRENCY } : {}),
       ...(process.env.WEBHOOK_WORKER_CONCURRENCY ? { WEBHOOK_WORKER_CONCURRENCY: process.env.WEBHOOK_WORKER_CONCURRENCY } : {}),
@@ -619,6 +712,25 @@ async function main() {
       } else if (scenario === 'queue') {
         results.push(await load(pool, app.child.pid!, app.base, {
           name: 'GET /tickets (queue)', method: 'GET', expected: 200, headers, paths: ['/tickets'],
+        }));
+      } else if (scenario === 'error-storm') {
+        await errorStorm(pool, app.base, cookie);
+      } else if (scenario === 'error-event') {
+        // What @sentry/node sends for an exception (store endpoint), of 4 distinct problems in turn.
+        const project = await ensureErrorProject(pool);
+        const event = (n: number) =>
+          `{"platform":"node","level":"error","release":"bench@1.0.0","environment":"bench","exception":{"values":[{"type":"BenchError${n % 4}",` +
+          `"value":"Bench failure","stacktrace":{"frames":[{"module":"bench","function":"handle${n % 4}","lineno":${n % 100},"in_app":true}]}}]},"tags":{"run":"bench"}}`;
+        results.push(await load(pool, app.child.pid!, app.base, {
+          name: 'POST /api/:id/store (error event)', method: 'POST', expected: 200, paths: [`/api/${project.id}/store/`],
+          headers: { 'content-type': 'application/json', 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${project.key}` },
+          body: {
+            js: (n) => event(n),
+            lua:
+              `${lua('{"platform":"node","level":"error","release":"bench@1.0.0","environment":"bench","exception":{"values":[{"type":"BenchError')} .. (n % 4) .. ` +
+              `${lua('","value":"Bench failure","stacktrace":{"frames":[{"module":"bench","function":"handle')} .. (n % 4) .. ${lua('","lineno":')} .. (n % 100) .. ` +
+              `${lua(',"in_app":true}]}}]},"tags":{"run":"bench"}}')}`,
+          },
         }));
       } else if (scenario === 'ticket') {
         results.push(await load(pool, app.child.pid!, app.base, {

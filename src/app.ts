@@ -15,7 +15,11 @@ import { multipartBody } from './web/middleware/multipart.js';
 import { configureAttachmentLimits } from './services/attachments/limits.js';
 import { configureOutgoing } from './services/outgoing/signed-request.js';
 import { cachedPgSessionStore } from './web/middleware/session-store.js';
-import { healthRoutes } from './web/routes/health.js';
+import { healthRoutes, type Lifecycle } from './web/routes/health.js';
+import { metricsRoutes } from './web/routes/metrics.js';
+import { requestLogging } from './web/middleware/request-log.js';
+import { log, type Logger } from './log.js';
+import { metricsFor } from './observability/metrics.js';
 import { authRoutes } from './web/routes/auth.js';
 import { ticketRoutes } from './web/routes/tickets.js';
 import { adminRoutes } from './web/routes/admin.js';
@@ -40,6 +44,9 @@ import { BULK_LIMIT } from './services/tickets/bulk.js';
 import { createLiveHub, type LiveHub } from './web/live.js';
 import { apiRouter } from './web/api/router.js';
 import { tokenRoutes } from './web/routes/tokens.js';
+import { ErrorIntake } from './services/errors/intake.js';
+import { errorIntakeRoutes } from './web/routes/error-intake.js';
+import { errorRoutes } from './web/routes/errors.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,11 +60,30 @@ export interface AppDeps {
   renderer?: Renderer;
   /** Live updates of ticket pages; default: one made from the configuration (see liveHubOf). */
   live?: LiveHub;
+  /** Where request log lines go; default: the process's logger (src/log.ts). */
+  logger?: Logger;
+  /** The error-report buffer; default: one made from the configuration (see errorIntakeOf). */
+  errorIntake?: ErrorIntake;
+}
+
+/** The app's error-report buffer: server.ts flushes it at shutdown. */
+export function errorIntakeOf(app: Express): ErrorIntake {
+  return app.locals.errorIntake as ErrorIntake;
 }
 
 /** The app's live-update hub: server.ts stops it at shutdown (it ends the open event streams). */
 export function liveHubOf(app: Express): LiveHub {
   return app.locals.live as LiveHub;
+}
+
+/** Whether the app is shutting down: server.ts sets `stopping` on SIGTERM (/ready answers 503). */
+export function lifecycleOf(app: Express): Lifecycle {
+  return app.locals.lifecycle as Lifecycle;
+}
+
+/** The metrics this app serves (the process's and its database's): server.ts serves them on METRICS_PORT. */
+export function metricsOf(app: Express): ReturnType<typeof metricsFor> {
+  return app.locals.metrics as ReturnType<typeof metricsFor>;
 }
 
 /** The customer-facing pages' paths (src/web/routes/public.ts). */
@@ -67,8 +93,12 @@ const hasNul = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\u0000') : v !== null && typeof v === 'object' && Object.values(v).some(hasNul);
 
 /** Builds the web app from its dependencies; server.ts listens, tests use it with supertest. */
-export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live }: AppDeps): Express {
+export function createApp({ db, config, sessionSecret, pruneSessions = true, renderer, live, logger, errorIntake }: AppDeps): Express {
   const app = express();
+  const lifecycle: Lifecycle = { stopping: false };
+  app.locals.lifecycle = lifecycle;
+  const metrics = metricsFor(db);
+  app.locals.metrics = metrics;
   const render = renderer ?? createRenderer(db, { workers: config.RENDER_WORKERS, timeoutMs: config.RENDER_TIMEOUT_MS });
   // Holds nothing until the first live page opens (the feed starts then: src/services/live/feed.ts).
   const hub = live ?? createLiveHub(db, {
@@ -92,12 +122,31 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   // page on every request costs more than the rare 304 saves. Static files keep theirs.
   app.set('etag', false);
 
+  // First: every request gets an id, a log line and its duration measured (src/web/middleware/request-log.ts).
+  app.use(requestLogging(logger ?? log));
+  // Shutting down: requests still arriving on open keep-alive connections are answered, and
+  // their clients told not to send more on that connection.
+  app.use((_req, res, next) => {
+    if (lifecycle.stopping) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"] } } }));
   app.use('/public', express.static(join(ROOT, 'public'), { maxAge: '1h', index: false }));
-  app.use(healthRoutes(db)); // no session: load balancers poll it
+  app.use(healthRoutes(db, lifecycle)); // no session: load balancers poll it
+  app.use(metricsRoutes(metrics, config.METRICS_TOKEN)); // a bearer token, no session
   // The REST API: bearer tokens only, before (and so without) the session, passport and CSRF
   // middleware; its own JSON body parser and problem+json errors (src/web/api/router.ts).
   app.use('/api/v1', apiRouter(db, config, { checkAnswers: config.NODE_ENV !== 'production' }));
+  // Error reports from applications (Sentry protocol, JSON): no session, no cookies, no CSRF.
+  const intake = errorIntake ?? new ErrorIntake(db.prisma, { flushMs: config.ERROR_REPORTS_FLUSH_MS, perMinute: config.ERROR_REPORTS_PER_MINUTE });
+  app.locals.errorIntake = intake;
+  app.use(
+    errorIntakeRoutes(db.prisma, intake, {
+      maxBodyBytes: config.ERROR_REPORTS_MAX_BYTES,
+      maxDecompressedBytes: config.ERROR_REPORTS_MAX_DECOMPRESSED_BYTES,
+      perMinute: config.ERROR_REPORTS_PER_MINUTE,
+    }),
+  );
 
   // Session rows are kept in memory for a second (src/db/session-cache.ts).
   app.use(
@@ -185,6 +234,7 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.use('/webhooks', requireSignIn, webhookRoutes(db));
   app.use('/admin/tokens', requireSignIn, tokenRoutes(db, true));
   app.use('/admin', requireSignIn, adminRoutes(db));
+  app.use('/errors', requireSignIn, errorRoutes(db, config));
   app.use('/notifications', requireSignIn, notificationRoutes(db));
   app.use('/profile/notifications', requireSignIn, notificationPreferenceRoutes(db));
   app.use('/profile/tokens', requireSignIn, tokenRoutes(db, false));

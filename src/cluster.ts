@@ -6,7 +6,7 @@
 //   lock that keeps instances on several hosts apart: src/db/migrate.ts).
 // - A worker that dies is replaced (after a second, longer if it keeps dying at start-up).
 // - SIGTERM/SIGINT go to every worker (each shuts down gracefully: server.ts); the primary exits
-//   when they have, or SIGKILLs them after 30 s.
+//   when they have, or SIGKILLs them 20 s after SHUTDOWN_GRACE_MS.
 // Job workers run in every process: pg-boss hands each job to one of them, and its cron schedules
 // queue one job per tick across all (as with several hosts).
 // WEB_CONCURRENCY=1 (the default): no fork at all; server.ts runs the app in this process.
@@ -15,8 +15,8 @@ import type { Config } from './config/env.js';
 import { sessionSecret } from './config/secret.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
+import { logError, logInfo } from './log.js';
 
-const STOP_TIMEOUT_MS = 30_000;
 /** A worker that dies sooner than this after its start counts as failing to start. */
 const EARLY_DEATH_MS = 10_000;
 
@@ -27,11 +27,11 @@ const EARLY_DEATH_MS = 10_000;
 export async function runClusterPrimary(config: Config): Promise<boolean> {
   if (config.WEB_CONCURRENCY <= 1 || !cluster.isPrimary) return false;
   const { generated } = sessionSecret(config.SESSION_SECRET, config.DATA_DIR);
-  if (generated) console.log(`[cluster] no SESSION_SECRET set: generated one in ${config.DATA_DIR}/session-secret`);
+  if (generated) logInfo(`[cluster] no SESSION_SECRET set: generated one in ${config.DATA_DIR}/session-secret`);
   const db = await openDatabase(config);
   try {
     const applied = await migrate(db.pool, undefined, { directUrl: config.DATABASE_DIRECT_URL });
-    if (applied.length) console.log(`[cluster] applied migrations: ${applied.join(', ')}`);
+    if (applied.length) logInfo(`[cluster] applied migrations: ${applied.join(', ')}`);
   } finally {
     await db.close();
   }
@@ -54,23 +54,23 @@ export async function runClusterPrimary(config: Config): Promise<boolean> {
     }
     failures = lived < EARLY_DEATH_MS ? failures + 1 : 0;
     const wait = Math.min(1000 * 2 ** Math.max(0, failures - 1), 30_000);
-    console.error(`[cluster] worker ${worker.process.pid} died (${signal ?? `code ${code}`}); a new one in ${wait} ms`);
+    logError(`[cluster] worker ${worker.process.pid} died (${signal ?? `code ${code}`}); a new one in ${wait} ms`);
     setTimeout(() => !stopping && fork(), wait);
   });
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[cluster] ${signal}: stopping ${startedAt.size} workers`);
+    logInfo(`[cluster] ${signal}: stopping ${startedAt.size} workers`);
     for (const worker of alive()) worker.process.kill('SIGTERM');
     if (startedAt.size === 0) process.exit(0);
     setTimeout(() => {
       for (const worker of alive()) worker.process.kill('SIGKILL');
       process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
+    }, config.SHUTDOWN_GRACE_MS + 20_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  console.log(`[cluster] primary ${process.pid}: starting ${config.WEB_CONCURRENCY} workers`);
+  logInfo(`[cluster] primary ${process.pid}: starting ${config.WEB_CONCURRENCY} workers`);
   for (let i = 0; i < config.WEB_CONCURRENCY; i++) fork();
   return true;
 }

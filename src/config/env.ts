@@ -123,6 +123,29 @@ const schema = z.object({
   API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Largest JSON body the API accepts, in bytes (then 413). */
   API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  // Automatic error reports (src/services/errors/, src/web/routes/error-intake.ts).
+  /** Events accepted per minute per project key, across all instances (a project may set its own). */
+  ERROR_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),
+  /** How often each process writes the events it buffered (ms); 0: each event at once. */
+  ERROR_REPORTS_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /** Bytes of an error report's body as sent (compressed or not). */
+  ERROR_REPORTS_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  /** Bytes of an error report's body once decompressed (zip bombs stop here). */
+  ERROR_REPORTS_MAX_DECOMPRESSED_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Kept events (stack traces, breadcrumbs) older than this are deleted; counters stay. */
+  ERROR_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+
+  // Running in production: logs, metrics, shutdown (README, "Running in production").
+  /** Log level of the JSON log lines on stdout (default info; silent under vitest unless set). */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** GET /metrics on the app's port needs `Authorization: Bearer <this>`; unset: no /metrics there. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A separate listener serving /metrics without a token (keep the port private); unset: none. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address METRICS_PORT listens on (default: HOST, else all interfaces). */
+  METRICS_HOST: z.string().min(1).optional(),
+  /** On SIGTERM: how long requests in flight and running jobs may take to finish (ms); then they are cut. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 
   // Rendering of users' texts (Markdown, comparisons of revisions) in worker threads.
   /** Render worker threads at most in this process. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { logError } from '../log.js';
 
 export type Db = PrismaClient;
 /** The client handed to services: the root client or an interactive transaction's. */
@@ -102,11 +103,11 @@ export function poolOf(db: Tx): pg.Pool | undefined {
 export function connectDatabase(url: string, poolSize = 10, opts: { namedStatements?: boolean; sharedSession?: boolean } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   // A dropped connection (database restart) must not crash the process; the pool replaces it.
-  pool.on('error', (err) => console.error('[db] idle connection error:', err.message));
+  pool.on('error', (err) => logError('[db] idle connection error:', err.message));
   // The same for a connection that is checked out (pg-pool only listens while it is idle): without
   // a listener of its own, its 'error' event would be unhandled and end the process. The holder
   // still gets the error from its next query.
-  pool.on('connect', (client) => client.on('error', (err) => console.error('[db] connection error:', err.message)));
+  pool.on('connect', (client) => client.on('error', (err) => logError('[db] connection error:', err.message)));
   const adapter = new PrismaPg(pool, opts.namedStatements === false ? {} : { statementNameGenerator: statementName });
   const prisma = new PrismaClient({ adapter });
   direct.set(prisma, { pool, namedStatements: opts.namedStatements !== false });

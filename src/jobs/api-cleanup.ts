@@ -7,6 +7,7 @@ import PgBoss from 'pg-boss';
 import type { Db } from '../db/client.js';
 import { deleteOldIdempotencyKeys } from '../web/api/idempotency.js';
 import { PostgresRateLimitStore } from '../web/middleware/pg-rate-limit.js';
+import { logError, logInfo } from '../log.js';
 import { API_CLEANUP_QUEUE, SCHEDULED_QUEUE_OPTIONS } from './queue.js';
 
 /** Created with the other queues at migration (src/jobs/queue.ts); here only if it is missing. */
@@ -21,7 +22,7 @@ export async function cleanUpApi(db: Db, pool: pg.Pool): Promise<{ keys: number;
 
 export async function startApiCleanup(pool: pg.Pool, db: Db): Promise<{ stop(): Promise<void> }> {
   const boss = new PgBoss({ db: through(pool), migrate: false, supervise: true, schedule: true });
-  boss.on('error', (err: Error) => console.error('[api cleanup] queue error:', err.message));
+  boss.on('error', (err: Error) => logError('[api cleanup] queue error:', err.message));
   await boss.start();
   if (!(await boss.getQueue(API_CLEANUP_QUEUE))) {
     try {
@@ -34,7 +35,7 @@ export async function startApiCleanup(pool: pg.Pool, db: Db): Promise<{ stop(): 
   await boss.schedule(API_CLEANUP_QUEUE, '17 * * * *');
   await boss.work(API_CLEANUP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 30 }, async () => {
     const done = await cleanUpApi(db, pool);
-    if (done.keys || done.windows) console.log(`[api cleanup] deleted ${done.keys} idempotency keys, ${done.windows} rate-limit windows`);
+    if (done.keys || done.windows) logInfo(`[api cleanup] deleted ${done.keys} idempotency keys, ${done.windows} rate-limit windows`);
   });
   return {
     async stop() {

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Db } from '../db/client.js';
 import { runRuleSweep } from '../services/automation/sweep.js';
+import { logError, logInfo } from '../log.js';
 import { AUTOMATION_SWEEP_QUEUE, SCHEDULED_QUEUE_OPTIONS } from './queue.js';
 
 /** Created with the other queues at migration (src/jobs/queue.ts); here only if it is missing. */
@@ -24,7 +25,7 @@ export interface AutomationSweeps {
 export async function startAutomationSweeps(pool: pg.Pool, db: Db, minutes: number): Promise<AutomationSweeps | null> {
   if (minutes === 0) return null;
   const boss = new PgBoss({ db: through(pool), migrate: false, supervise: true, schedule: true });
-  boss.on('error', (err: Error) => console.error('[automation] queue error:', err.message));
+  boss.on('error', (err: Error) => logError('[automation] queue error:', err.message));
   await boss.start();
   if (!(await boss.getQueue(AUTOMATION_QUEUE))) {
     try {
@@ -37,7 +38,7 @@ export async function startAutomationSweeps(pool: pg.Pool, db: Db, minutes: numb
   await boss.schedule(AUTOMATION_QUEUE, minutes === 60 ? '0 * * * *' : `*/${minutes} * * * *`);
   await boss.work(AUTOMATION_QUEUE, { batchSize: 1, pollingIntervalSeconds: 10 }, async () => {
     const result = await runRuleSweep(db);
-    if (result.fired || result.failed) console.log(`[automation] sweep: ${result.examined} tickets looked at, ${result.fired} rule firings, ${result.failed} failed`);
+    if (result.fired || result.failed) logInfo(`[automation] sweep: ${result.examined} tickets looked at, ${result.fired} rule firings, ${result.failed} failed`);
   });
   return {
     async stop() {

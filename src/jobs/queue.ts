@@ -6,6 +6,7 @@
 // while running one.
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
+import { logError } from '../log.js';
 
 /** The queue of outgoing mails; its settings are read by the outbox trigger too. */
 export const MAIL_QUEUE = 'send_mail';
@@ -105,7 +106,7 @@ const through = (pool: pg.Pool): PgBoss.Db => ({
 /** Creates or updates pg-boss's schema (it keeps its own migrations and lock) and the queues. */
 export async function installJobQueue(pool: pg.Pool): Promise<void> {
   const boss = new PgBoss({ db: through(pool), migrate: true, supervise: false, schedule: false });
-  boss.on('error', (err: Error) => console.error('[jobs] error:', err.message));
+  boss.on('error', (err: Error) => logError('[jobs] error:', err.message));
   await boss.start();
   try {
     if (!(await boss.getQueue(MAIL_QUEUE))) await boss.createQueue(MAIL_QUEUE, { name: MAIL_QUEUE, ...MAIL_QUEUE_OPTIONS });
@@ -148,7 +149,7 @@ export async function startWorker(
   const boss = new PgBoss({ db: through(pool), migrate: false, supervise: true, schedule: false });
   // Polling and maintenance errors (the database restarting, say) are reported, never thrown:
   // the workers keep polling and carry on once the database is back.
-  boss.on('error', (err: Error) => console.error('[jobs] error:', err.message));
+  boss.on('error', (err: Error) => logError('[jobs] error:', err.message));
   await boss.start();
   const pollingIntervalSeconds = Math.max(0.5, opts.pollInterval / 1000);
   for (let i = 0; i < opts.concurrency; i++) {

@@ -8,6 +8,7 @@ import { configureOutgoing } from '../services/outgoing/signed-request.js';
 import { configureWebhookLinks } from '../services/webhooks/handler.js';
 import { configureWebhooks, deliverWebhook, sweepWebhookDeliveries } from '../services/webhooks/deliver.js';
 import { startWorker, WEBHOOK_QUEUE, type JobRunner } from './queue.js';
+import { logError, logInfo } from '../log.js';
 
 export function configureWebhooksFrom(config: Config): void {
   configureOutgoing({ allowPrivate: config.AUTOMATION_ALLOW_PRIVATE, timeoutMs: config.AUTOMATION_TIMEOUT_MS });
@@ -36,8 +37,8 @@ export async function startWebhookWorker(db: Database, config: Config): Promise<
   if (config.WEBHOOK_SWEEP_SECONDS > 0) {
     const sweep = () => {
       sweeping = sweepWebhookDeliveries(db).then(
-        (n) => n > 0 && console.log(`[webhooks] queued again ${n} deliveries whose job was lost`),
-        (err: unknown) => console.error('[webhooks] sweep failed:', (err as Error).message),
+        (n) => n > 0 && logInfo(`[webhooks] queued again ${n} deliveries whose job was lost`),
+        (err: unknown) => logError('[webhooks] sweep failed:', (err as Error).message),
       );
     };
     sweep();

@@ -23,7 +23,9 @@ import type { Config } from '../config/env.js';
 import type { Database } from '../db/client.js';
 import { MailTooLargeError, receiveMail } from '../services/mail/inbound.js';
 import type { MessageIds } from './message-id.js';
+import { countInboundMail } from '../observability/metrics.js';
 import { decodeMessage, DecodeError, stopMailWorkers, toParsedInbound, type DecodedMail } from './parse.js';
+import { logError, logInfo } from '../log.js';
 
 export interface InboundSmtp {
   /** The port it listens on (the real one when INBOUND_SMTP_PORT is 0). */
@@ -44,7 +46,9 @@ function refusal(code: number, message: string): Error {
 }
 
 function describeSession(session: SMTPServerSession): string {
-  const from = session.envelope.mailFrom ? session.envelope.mailFrom.address || '<>' : '?';
+  // The sender's domain only: addresses are personal data and stay out of the logs.
+  const address = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
+  const from = address === undefined ? '?' : address ? `…@${address.split('@').pop()}` : '<>';
   return `from ${session.remoteAddress} (MAIL FROM ${from})`;
 }
 
@@ -59,10 +63,12 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
     } catch (err) {
       if (err instanceof DecodeError && err.temporary) {
         // Truly overloaded (every decoder busy and a long queue): the MTA keeps it and retries.
-        console.error(`[inbound] too busy to read a message ${describeSession(session)}: ${err.message}`);
+        countInboundMail('failed');
+        logError(`[inbound] too busy to read a message ${describeSession(session)}: ${err.message}`);
         throw refusal(451, '4.3.2 Too busy to take the message now; try again later');
       }
-      console.error(`[inbound] unreadable message ${describeSession(session)}: ${(err as Error).message}`);
+      countInboundMail('refused');
+      logError(`[inbound] unreadable message ${describeSession(session)}: ${(err as Error).message}`);
       throw refusal(554, '5.6.0 Message refused: it could not be read as an email message within our limits');
     }
     const envelopeSender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
@@ -77,16 +83,19 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
         ackMaxPerAddress: config.MAIL_ACK_MAX_PER_ADDRESS,
         ackMaxPerDomain: config.MAIL_ACK_MAX_PER_DOMAIN,
       });
+      countInboundMail(redelivered ? 'redelivered' : mail.state);
       const what = redelivered ? `already received as #${mail.id}` : `#${mail.id} ${mail.state}`;
-      console.log(`[inbound] ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address || '(no From address)'}: ${what}${mail.reason && !redelivered ? ` (${mail.reason})` : ''}`);
+      // Who sent it and why it was held is on the Mail page (/mail), not in the log (addresses).
+      logInfo(`[inbound] ${msg.messageId ?? '(no Message-ID)'} ${describeSession(session)}: ${what}`);
       return `2.0.0 Accepted as #${mail.id}`;
     } catch (err) {
       // Files past the attachment limits: permanent, like a message past INBOUND_MAX_BYTES.
+      countInboundMail(err instanceof MailTooLargeError ? 'refused' : 'failed');
       if (err instanceof MailTooLargeError) {
-        console.error(`[inbound] refused ${msg.messageId ?? '(no Message-ID)'} ${describeSession(session)}: ${err.message}`);
+        logError(`[inbound] refused ${msg.messageId ?? '(no Message-ID)'} ${describeSession(session)}: ${err.message}`);
         throw refusal(552, `5.3.4 Message refused: ${err.message.replace(/[\r\n]+/g, ' ').slice(0, 300)}`);
       }
-      console.error(`[inbound] could not take ${msg.messageId ?? '(no Message-ID)'} from ${msg.from.address}; the sender will retry:`, err);
+      logError(`[inbound] could not take ${msg.messageId ?? '(no Message-ID)'} ${describeSession(session)}; the sender will retry:`, err);
       throw refusal(451, '4.3.0 Temporary failure while storing the message; try again later');
     }
   }
@@ -106,12 +115,13 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
       if (bytes <= maxBytes) chunks.push(chunk);
     });
     stream.on('error', (err) => {
-      console.error(`[inbound] receiving failed ${describeSession(session)}: ${err.message}`);
+      logError(`[inbound] receiving failed ${describeSession(session)}: ${err.message}`);
       answer(refusal(451, '4.3.0 Temporary failure while receiving the message; try again later'));
     });
     stream.on('end', () => {
       if (stream.sizeExceeded || bytes > maxBytes) {
-        console.error(`[inbound] refused a message of ${bytes} bytes ${describeSession(session)} (limit ${maxBytes})`);
+        countInboundMail('refused');
+        logError(`[inbound] refused a message of ${bytes} bytes ${describeSession(session)} (limit ${maxBytes})`);
         answer(refusal(552, `5.3.4 Message too big: Caseboard accepts at most ${maxBytes} bytes`));
         return;
       }
@@ -120,7 +130,7 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
         (err: unknown) => {
           const e = err as { responseCode?: number };
           if (typeof e?.responseCode === 'number') return answer(err as Error);
-          console.error(`[inbound] unexpected failure ${describeSession(session)}:`, err);
+          logError(`[inbound] unexpected failure ${describeSession(session)}:`, err);
           answer(refusal(451, '4.3.0 Temporary failure; try again later'));
         },
       );
@@ -142,7 +152,7 @@ export async function startInboundSmtp({ db, ids, config }: InboundSmtpDeps): Pr
     onData,
   });
   // Socket errors of one client (resets, timeouts) are reported here; they must not end the process.
-  server.on('error', (err: Error) => console.error('[inbound] connection error:', err.message));
+  server.on('error', (err: Error) => logError('[inbound] connection error:', err.message));
 
   const port = await new Promise<number>((resolve, reject) => {
     const net = server.server;

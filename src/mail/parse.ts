@@ -18,6 +18,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { AUTOMATIC_HEADERS } from './automatic.js';
 import { cutQuotes } from './quotes.js';
 import type { DecodedFile, DecodedForward, Task } from './worker.js';
+import { logError } from '../log.js';
 
 /** What is kept of a message's text (the work log's limit). */
 export const MAX_BODY_CHARS = 20_000;
@@ -248,7 +249,7 @@ export async function visibleText(raw: string): Promise<string> {
     task,
     { timeoutMs: TRIM_BUDGET_MS, deadline: Date.now() + TRIM_BUDGET_MS },
   );
-  if (!out.ok && out.reason !== 'stopped') console.error(`[inbound] quote trimming not done (${out.message}): using the simple trim`);
+  if (!out.ok && out.reason !== 'stopped') logError(`[inbound] quote trimming not done (${out.message}): using the simple trim`);
   let visible = ((out.ok ? out.value : null) ?? simpleTrim(input)).trim();
   // Nothing of its own (a bare forward: all of it under "Original Message"): keep what came.
   if (!visible) visible = input.trim();

@@ -22,6 +22,7 @@ import { issueAccessToken } from '../services/public/access-links.js';
 import type { MessageIds } from './message-id.js';
 import { renderMail, renderStaffNotice, type MailFileNames } from './render.js';
 import type { MailTransport } from './transport.js';
+import { logError, logInfo } from '../log.js';
 
 export interface MailSender {
   pool: pg.Pool;
@@ -127,7 +128,7 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
           WHERE id = $1 AND state <> 'SENT'`,
         [mail.id, (err as Error).message.slice(0, 1000), lastAttempt],
       )
-      .catch((e: unknown) => console.error(`[mail] could not record the failure of mail ${mail.id}:`, (e as Error).message));
+      .catch((e: unknown) => logError(`[mail] could not record the failure of mail ${mail.id}:`, (e as Error).message));
     throw err;
   }
 
@@ -139,6 +140,6 @@ export async function sendQueuedMail(s: MailSender, mailId: number, lastAttempt 
   );
   const { attached, withdrawn } = files.names;
   const filed = attached.length || withdrawn.length ? ` with ${attached.length} file(s)${withdrawn.length ? `, ${withdrawn.length} withdrawn` : ''}` : '';
-  console.log(`[mail] ${mail.kind} for ${mail.payload.reference ?? 'staff'} to ${mail.recipient}${filed}: ${where}`);
+  logInfo(`[mail] #${mail.id} ${mail.kind} for ${mail.payload.reference ?? 'staff'}${filed}: ${where}`); // no address: personal data
   return 'sent';
 }

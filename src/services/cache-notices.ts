@@ -15,6 +15,8 @@
 // heard and the local drops (each service's invalidate… call) are all there is, as before.
 //
 // Each module with a cache registers how to drop it, under its name, when it is loaded.
+import { logError } from '../log.js';
+
 export const CACHE_CHANNEL = 'caseboard_cache';
 
 type Drop = (arg?: string) => void;
@@ -31,7 +33,7 @@ function run(drop: Drop, arg?: string): void {
   try {
     drop(arg);
   } catch (err) {
-    console.error('[caches] dropping a cache failed:', (err as Error).message);
+    logError('[caches] dropping a cache failed:', (err as Error).message);
   }
 }
 

@@ -35,7 +35,9 @@ export type Permission =
   | 'profile.update'
   | 'webhook.manage'
   | 'token.own'
-  | 'token.manage';
+  | 'token.manage'
+  | 'errors.read'
+  | 'errors.manage';
 
 /**
  * Technicians work tickets, keep customer records current (they gather the details on the call),
@@ -67,11 +69,13 @@ const STAFF: readonly Permission[] = [
   'automation.read',
   // Their own API tokens (src/services/api/tokens.ts); admins also make service tokens and revoke anyone's.
   'token.own',
+  // Error-reporting projects and their problems (admins manage the projects and their keys).
+  'errors.read',
 ];
 
 const GRANTS: Record<Actor['role'], readonly Permission[]> = {
   TECHNICIAN: STAFF,
-  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'webhook.manage', 'token.manage'],
+  ADMIN: [...STAFF, 'user.manage', 'customer.merge', 'organization.manage', 'article.manage', 'attachment.redact', 'team.manage', 'sla.manage', 'automation.manage', 'macro.shared', 'runbook.manage', 'webhook.manage', 'token.manage', 'errors.manage'],
 };
 
 export function can(actor: Actor | undefined, permission: Permission): boolean {

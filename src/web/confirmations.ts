@@ -27,6 +27,7 @@ const MESSAGES = new Map<string, string>([
   ['unassign', 'Ticket unassigned.'],
   ...RESOLUTION_CODES.map((r): [string, string] => [`resolve-${slug(r)}`, `Ticket resolved: ${RESOLUTION_LABEL[r]}.`]),
   ['reopen', 'Ticket reopened.'],
+  ['fixed-in', 'Fixed-in release set for its error reports.'],
   ['worklog-note', 'Note added.'],
   ['worklog-attempted-fix', 'Attempted fix logged.'],
   ['worklog-reply', 'Reply sent to the customer.'],
@@ -68,6 +69,8 @@ const MESSAGES = new Map<string, string>([
   ['user-password', 'Password reset.'],
   // Teams.
   ['team-created', 'Team created.'],
+  // Error-reporting projects.
+  ['error-project-saved', 'Project saved.'],
   ['team-saved', 'Team saved.'],
   ['team-member-added', 'Member added.'],
   ['team-member-removed', 'Member removed.'],

@@ -15,6 +15,7 @@ import type { Database } from '../db/client.js';
 import type { Actor } from '../services/context.js';
 import { createLiveFeed, type FeedEvent, type FeedMode, type LiveFeed } from '../services/live/feed.js';
 import { keepViewing, startViewing, stopViewing, viewersOf, type Viewer } from '../services/live/presence.js';
+import { logError } from '../log.js';
 
 export interface LiveOptions {
   /** Open streams per user in this process. */
@@ -98,7 +99,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
     }
   }
   const refresh = (ids: number[], force = false) =>
-    void refreshPresence(ids, force).catch((err: unknown) => console.error('[live] could not read presence:', (err as Error).message));
+    void refreshPresence(ids, force).catch((err: unknown) => logError('[live] could not read presence:', (err as Error).message));
 
   feed.subscribe((event: FeedEvent) => {
     if (event.kind === 'ticket') {
@@ -116,7 +117,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
   /** Every beat: a comment to each stream, rows kept fresh, sessions checked, presence re-read. */
   async function onBeat() {
     for (const s of streams.values()) if (!s.res.writableEnded) s.res.write(': beat\n\n');
-    await keepViewing(db.prisma, [...streams.keys()]).catch((err: unknown) => console.error('[live] could not refresh presence:', (err as Error).message));
+    await keepViewing(db.prisma, [...streams.keys()]).catch((err: unknown) => logError('[live] could not refresh presence:', (err as Error).message));
     for (const s of [...streams.values()]) {
       s.req.sessionStore.get(s.sid, (err, sess) => {
         const user = (sess as { passport?: { user?: { id?: unknown } } } | null | undefined)?.passport?.user;
@@ -137,7 +138,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
     const n = (perUser.get(s.userId) ?? 1) - 1;
     if (n > 0) perUser.set(s.userId, n);
     else perUser.delete(s.userId);
-    void stopViewing(db.prisma, [s.id]).catch((err: unknown) => console.error('[live] could not record a page closed:', (err as Error).message));
+    void stopViewing(db.prisma, [s.id]).catch((err: unknown) => logError('[live] could not record a page closed:', (err as Error).message));
     if (streams.size === 0 && pending === 0) idleSoon();
   }
 

@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { logError } from '../log.js';
 
 /** Why a task gave no value. */
 export type Failure =
@@ -118,7 +119,7 @@ export class WorkerPool {
     // its memory limit was too small). Answer what waits rather than let it wait for nothing.
     this.piscina.on('error', (err: unknown) => {
       const message = `${options.name}: a worker could not start (${describe(err)})`;
-      console.error(`[workers] ${message}`);
+      logError(`[workers] ${message}`);
       for (const task of this.tasks.values()) if (!task.started) this.end(task, { ok: false, reason: 'unavailable', message });
     });
   }
@@ -178,7 +179,7 @@ export class WorkerPool {
     const { timeoutMs, deadline } = task.opts;
     const limit = Math.min(timeoutMs, deadline === undefined ? Infinity : Math.max(0, deadline - Date.now()));
     task.timer = setTimeout(() => {
-      console.error(`[workers] ${this.options.name}: a task ran over ${Math.round(limit)} ms: its worker is ended`);
+      logError(`[workers] ${this.options.name}: a task ran over ${Math.round(limit)} ms: its worker is ended`);
       this.end(task, { ok: false, reason: 'timeout', message: `took longer than ${Math.round(limit)} ms` });
     }, limit).unref();
   }

@@ -90,6 +90,13 @@ const PAGES: PageToAudit[] = [
   { name: 'macros and canned replies', path: '/macros' },
   { name: 'new macro', path: '/macros/new' },
   { name: 'new canned reply', path: '/macros/canned/new' },
+  { name: 'webhooks', path: '/webhooks' },
+  { name: 'new webhook', path: '/webhooks/new' },
+  { name: 'error-reporting projects', path: '/errors' },
+  { name: 'new error-reporting project', path: '/errors/new' },
+  { name: 'my API tokens', path: '/profile/tokens' },
+  { name: 'API tokens (admin)', path: '/admin/tokens' },
+  { name: 'API reference', as: 'anonymous', path: '/api/v1/docs' },
   // Customer-facing pages (no sign-in).
   { name: 'public status lookup', as: 'anonymous', path: '/status' },
   { name: 'public status, not found', as: 'anonymous', status: 404, open: lookUpWrongTicket },

@@ -64,6 +64,7 @@ export async function countRows(db: Database): Promise<Record<string, number>> {
     'WebhookEndpoint', 'WebhookEndpointHistory', 'WebhookDelivery', 'WebhookAttempt',
     // The REST API (ApiRateLimit holds request counters, not records: left out).
     'ApiToken', 'ApiTokenHistory', 'ApiIdempotencyKey',
+    'ErrorProject', 'ErrorProjectHistory', 'ErrorProblem', 'ErrorEvent', 'ErrorRateWindow',
   ];
   const { rows } = await db.pool.query<{ t: string; n: number }>(
     tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '),

@@ -158,7 +158,7 @@ describe('history', () => {
       GROUP BY c.relname ORDER BY c.relname`);
     expect(rows).toEqual(
       [
-        'ApiTokenHistory', 'ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret',
+        'ApiTokenHistory', 'ArticleHistory', 'ArticleRevision', 'AutomationRuleHistory', 'CustomerHistory', 'ErrorProjectHistory', 'OrganizationHistory', 'RunbookHistory', 'RunbookSecret',
         'RunbookStep', 'SlaEvent', 'SlaHistory', 'TeamHistory', 'TicketHistory', 'TicketRunbook', 'TicketRunbookStep', 'UserHistory',
         'WebhookAttempt', 'WebhookEndpointHistory',
       ].map((table) => ({

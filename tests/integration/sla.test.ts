@@ -12,6 +12,7 @@ import type { Actor } from '../../src/services/context.js';
 import { createCalendar, createPolicy, updatePolicy, addHoliday, type PolicyInput } from '../../src/services/sla/manage.js';
 import { readSla } from '../../src/services/sla/recompute.js';
 import { checkSlaTicket } from '../../src/services/sla/timer.js';
+import { slaBreachesTotal } from '../../src/observability/metrics.js';
 import { sweepSlaBatch } from '../../src/services/sla/sweep.js';
 import { invalidateSlaSettings } from '../../src/services/sla/policies.js';
 import { submitWebRequest } from '../../src/services/public/web-request.js';
@@ -151,12 +152,17 @@ describe('warnings and breaches', () => {
     expect(await checkSlaTicket(db.prisma, t.id, new Date(created + 91 * MIN))).toEqual(['FIRST_RESPONSE:1:warning']);
     expect(await checkSlaTicket(db.prisma, t.id, new Date(created + 92 * MIN))).toEqual([]);
     const before = await countRows(db);
+    const breachesCounted = async () =>
+      (await slaBreachesTotal.get()).values.find((v) => v.labels.target === 'FIRST_RESPONSE')?.value ?? 0;
+    const countedBefore = await breachesCounted();
     // Past the target: the breach, acted on once whoever runs the job.
     const acted = await Promise.all([
       checkSlaTicket(db.prisma, t.id, new Date(created + 121 * MIN)),
       checkSlaTicket(db.prisma, t.id, new Date(created + 121 * MIN)),
     ]);
     expect(acted.flat()).toEqual(['FIRST_RESPONSE:1:breach']);
+    // …and counted once in caseboard_sla_breaches_total (src/observability/metrics.ts).
+    expect((await breachesCounted()) - countedBefore).toBe(1);
     const after = await countRows(db);
     expect(after.SlaEvent! - before.SlaEvent!).toBe(1);
     const now = await row(t.id);

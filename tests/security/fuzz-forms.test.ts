@@ -37,6 +37,9 @@ import { resolveTicket } from '../../src/services/tickets/resolve-ticket.js';
 import { createRunbook } from '../../src/services/runbooks/manage-runbooks.js';
 import { attachRunbook } from '../../src/services/runbooks/ticket-runbooks.js';
 import { createEndpoint } from '../../src/services/webhooks/endpoints.js';
+import { createErrorProject } from '../../src/services/errors/projects.js';
+import { recordProblemBatch } from '../../src/services/errors/record.js';
+import { fromSentryEvent } from '../../src/services/errors/event.js';
 import { consistencyViolations, encodeFields, mergeForms, parseForms, snapshot, type FormField, type FormSpec } from './fuzz-support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 15);
@@ -103,6 +106,22 @@ async function resolvedTicket(): Promise<string[]> {
 async function webhookEndpoint(): Promise<string[]> {
   const { endpoint } = await createEndpoint(as(db, admin), { url: `https://hooks-${uniq()}.example.test/caseboard`, description: 'Fuzz', events: ['ticket.updated'], active: false });
   return [`/webhooks/${endpoint.id}`];
+}
+/** An error-reporting project of its own, whose page (settings, key) is crawled. */
+async function errorProject() {
+  const team = await db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
+  const n = uniq();
+  return (await createErrorProject(as(db, admin), { name: `Fuzz app ${n}`, teamId: team.id, urgency: 'NORMAL', perMinute: null, customerName: 'Fuzz', customerEmail: `errors-${n}@customer.test` })).project;
+}
+async function errorProjectPage(): Promise<string[]> {
+  return [`/errors/${(await errorProject()).id}`];
+}
+/** An automatic error report's ticket: its Error reports panel has the fixed-in form. */
+async function errorTicket(): Promise<string[]> {
+  const project = await errorProject();
+  const event = fromSentryEvent({ exception: { values: [{ type: 'FuzzError', value: 'boom' }] }, release: '1.0.0' });
+  const recorded = await recordProblemBatch(db.prisma, { project, fingerprint: event.fingerprint, count: 1, firstSeen: event.receivedAt, lastSeen: event.receivedAt, releases: ['1.0.0'], environments: [], kept: [event] });
+  return [recorded.reference];
 }
 async function customerPair(): Promise<string[]> {
   const a = await buildTicket(db, admin, { customer: { name: 'Keep Me', email: `keep-${uniq()}@customer.test` } });
@@ -362,6 +381,8 @@ async function targets(): Promise<Target[]> {
   const pair = await customerPair();
   const customer = (await db.prisma.customer.findFirstOrThrow({ where: { name: 'Fuzz Customer' } })).id;
   const hook = await webhookEndpoint();
+  const errorsPage = await errorProjectPage();
+  const [reported] = await errorTicket();
   return [
     { page: '/tickets', tokens: [] },
     { page: '/tickets/new', tokens: [] },
@@ -390,6 +411,9 @@ async function targets(): Promise<Target[]> {
     { page: `/admin/users/${tech.id}`, tokens: [] },
     { page: '/webhooks/new', tokens: [] },
     { page: hook[0]!, tokens: hook, renew: webhookEndpoint },
+    { page: '/errors/new', tokens: [] },
+    { page: errorsPage[0]!, tokens: errorsPage, renew: errorProjectPage },
+    { page: `/tickets/${reported}`, tokens: [reported!], renew: errorTicket },
   ];
 }
 

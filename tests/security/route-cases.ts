@@ -36,6 +36,9 @@ import { createCannedReply, createMacro } from '../../src/services/automation/ma
 import { createRunbook, saveVersion } from '../../src/services/runbooks/manage-runbooks.js';
 import { attachRunbook, completeRunbookStep } from '../../src/services/runbooks/ticket-runbooks.js';
 import { csrfOf } from '../helpers/http.js';
+import { createErrorProject } from '../../src/services/errors/projects.js';
+import { recordProblemBatch } from '../../src/services/errors/record.js';
+import { fromSentryEvent } from '../../src/services/errors/event.js';
 import { createEndpoint } from '../../src/services/webhooks/endpoints.js';
 import { randomUUID } from 'node:crypto';
 import { createPersonalToken } from '../../src/services/api/tokens.js';
@@ -60,6 +63,11 @@ export interface RouteCase {
   call?: (w: World, role: Role) => Promise<Call> | Call;
   /** The request ends the caller's session (sign-out): run it on a session of its own. */
   endsSession?: boolean;
+  /**
+   * Why the route takes no CSRF token: it is authenticated by a key in the request, never by a
+   * cookie (the error intake), so a forged cross-site request carries nothing that lets it in.
+   */
+  noCsrf?: string;
 }
 
 // The usual rows.
@@ -176,6 +184,21 @@ export class World {
     const token = await this.accessToken(mine.id);
     await confirmAccessLink(this.db.prisma, token);
     return { token, reference: theirs.reference };
+  }
+
+  /** An error-reporting project of its own (and its key). */
+  async errorProject() {
+    const team = await this.db.prisma.team.findFirstOrThrow({ where: { isDefault: true } });
+    const n = this.unique();
+    return createErrorProject(as(this.db, this.admin), { name: `Matrix app ${n}`, teamId: team.id, urgency: 'NORMAL', perMinute: null, customerName: 'Matrix', customerEmail: `errors-${n}@customer.test` });
+  }
+
+  /** The ticket of an automatically reported problem. */
+  async errorTicket(): Promise<Ticket> {
+    const { project } = await this.errorProject();
+    const event = fromSentryEvent({ exception: { values: [{ type: 'MatrixError', value: 'boom' }] }, release: '1.0.0' });
+    const recorded = await recordProblemBatch(this.db.prisma, { project, fingerprint: event.fingerprint, count: 1, firstSeen: event.receivedAt, lastSeen: event.receivedAt, releases: ['1.0.0'], environments: [], kept: [event] });
+    return this.db.prisma.ticket.findUniqueOrThrow({ where: { id: recorded.ticketId } });
   }
 
   unique(): string {
@@ -408,6 +431,21 @@ const userPage = (w: World): Call => ({ params: { id: w.user.id } });
 export const ROUTE_CASES: Record<string, RouteCase> = {
   // No session needed.
   'GET /health': { expect: PUBLIC_PAGE },
+  // Readiness (database, migrations, not shutting down): no session, like /health.
+  'GET /ready': { expect: PUBLIC_PAGE },
+  // Prometheus metrics: a bearer token (METRICS_TOKEN), never a session. The matrix's app has no
+  // token set, so the route answers 404 to everyone; with a token: tests/integration/observability.test.ts.
+  'GET /metrics': { expect: { anonymous: 404, technician: 404, admin: 404, deactivated: 404 } },
+
+  // Error reports from applications: a project key in the request, never a cookie; no CSRF token.
+  // Whoever is signed in, a request without the project's key is refused (401).
+  'POST /api/:projectId/store': { expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 401 }, noCsrf: 'project key', call: async (w) => ({ params: { projectId: (await w.errorProject()).project.id }, body: { message: 'x' } }) },
+  'POST /api/:projectId/envelope': {
+    expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 401 },
+    noCsrf: 'project key',
+    call: async (w) => ({ params: { projectId: (await w.errorProject()).project.id }, query: `sentry_key=${'0'.repeat(32)}` }),
+  },
+  'POST /api/:projectId/events': { expect: { anonymous: 401, technician: 401, admin: 401, deactivated: 401 }, noCsrf: 'project key', call: async (w) => ({ params: { projectId: (await w.errorProject()).project.id }, body: { type: 'X' } }) },
 
   // Signing in and out.
   'GET /login': { expect: { anonymous: 200, technician: 303, admin: 303, deactivated: 200 } },
@@ -537,6 +575,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   }),
   'POST /tickets/:reference/follow': ticketAction(() => ({})),
   // Run books on a ticket: attach one, do its next step, run a done step's automation again.
+  'POST /tickets/:reference/fixed-in': ticketAction(() => ({ release: '2.0.0' }), (w) => w.errorTicket()),
   'POST /tickets/:reference/runbooks': ticketAction(async (_t, w) => ({ runbookId: (await w.runbook()).id, how: 'BY_HAND' })),
   'POST /tickets/:reference/runbooks/:attached/steps/:step': {
     expect: STAFF_POST,
@@ -712,6 +751,23 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   // Teams: staff read them; admins manage them and anyone's availability (a technician sets only their own).
   'GET /teams': { expect: STAFF_PAGE },
   'GET /teams/new': { expect: ADMIN_PAGE },
+  // Error-reporting projects: technicians read them, admins manage them; creating and rolling the key redirect to the page that shows the DSN once.
+  'GET /errors': { expect: STAFF_PAGE },
+  'GET /errors/new': { expect: ADMIN_PAGE },
+  'POST /errors': {
+    expect: ADMIN_POST,
+    call: async (w) => ({ body: { name: `App ${w.unique()}`, teamId: (await w.db.prisma.team.findFirstOrThrow({ where: { isDefault: true } })).id, urgency: 'NORMAL', customerName: 'C', customerEmail: `c-${w.unique()}@customer.test` } }),
+  },
+  'GET /errors/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
+  'POST /errors/:id': {
+    expect: ADMIN_POST,
+    call: async (w) => {
+      const { project } = await w.errorProject();
+      return { params: { id: project.id }, body: { version: project.version, name: `Renamed ${w.unique()}`, teamId: project.teamId, urgency: 'HIGH', perMinute: '100', active: '1' } };
+    },
+  },
+  'POST /errors/:id/key': { expect: ADMIN_POST, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
+  'GET /errors/:id/key': { expect: ADMIN_PAGE, call: async (w) => ({ params: { id: (await w.errorProject()).project.id } }) },
   'POST /teams': { expect: ADMIN_POST, call: (w) => ({ body: { name: `Team ${w.unique()}`, autoAssign: 'OFF' } }) },
   'GET /teams/:id': { expect: STAFF_PAGE, call: async (w) => ({ params: { id: (await w.freshTeam()).id } }) },
   'POST /teams/:id': {

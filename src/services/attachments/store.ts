@@ -20,6 +20,7 @@
 // that no attachment references after a grace period.
 import { poolOf, type Db, type Tx } from '../../db/client.js';
 import type { IncomingFile } from './files.js';
+import { logError } from '../../log.js';
 
 /** The bytes to keep: a file's hash and bytes, and where they were staged (if they were). */
 export type FileBytes = Pick<IncomingFile, 'sha256' | 'bytes' | 'stagedId'>;
@@ -102,7 +103,7 @@ export async function withStagedFiles<T>(db: Db, files: readonly IncomingFile[],
     if (ids.size > 0) {
       await pool
         .query('DELETE FROM "FileUpload" WHERE id = ANY($1::uuid[])', [[...ids.values()]])
-        .catch((err: unknown) => console.error('[files] could not delete staged uploads (swept later):', (err as Error).message));
+        .catch((err: unknown) => logError('[files] could not delete staged uploads (swept later):', (err as Error).message));
     }
   }
 }

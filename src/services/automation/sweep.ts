@@ -11,6 +11,7 @@ import { evaluateConditions, needsCalendars, needsLatestMessage } from './condit
 import { fireRule, loadSnapshots, logFirings, withCalendars } from './engine.js';
 import { activeRules, invalidateRulesCache } from './rules.js';
 import { invalidateQueueCounts } from '../tickets/queue.js';
+import { logError } from '../../log.js';
 
 export const SWEEP_BATCH = 100;
 /** Tickets looked at per rule per sweep; the rest wait for the next sweep. */
@@ -68,7 +69,7 @@ export async function runRuleSweep(db: Db, now = new Date()): Promise<SweepResul
         } catch (err) {
           // One ticket's failure (a conflict with a person's change) does not stop the sweep.
           result.failed++;
-          console.error(`[automation] rule ${rule.id} on ticket ${id}:`, (err as Error).message);
+          logError(`[automation] rule ${rule.id} on ticket ${id}:`, (err as Error).message);
         }
       }
     }

@@ -19,6 +19,7 @@
 // src/web/cache-sync.ts pins the feed for them), so each process holds one LISTEN connection in all.
 import pg from 'pg';
 import { isDatabaseUnavailable, sql, type Database } from '../../db/client.js';
+import { logError } from '../../log.js';
 import { CACHE_CHANNEL } from '../cache-notices.js';
 
 export const CHANNEL = 'caseboard_ticket';
@@ -80,7 +81,7 @@ abstract class BaseFeed implements LiveFeed {
       try {
         l(event);
       } catch (err) {
-        console.error('[live] a listener failed:', (err as Error).message);
+        logError('[live] a listener failed:', (err as Error).message);
       }
     }
   }
@@ -183,7 +184,7 @@ class NotifyFeed extends BaseFeed {
     if (client) void client.end().catch(() => undefined);
     if (!this.running || this.retry) return;
     const quiet = err === undefined || isDatabaseUnavailable(err);
-    console.error(`[live] listener connection ${quiet ? 'lost' : 'failed'}${err ? `: ${(err as Error).message}` : ''}; again in ${this.backoff} ms`);
+    logError(`[live] listener connection ${quiet ? 'lost' : 'failed'}${err ? `: ${(err as Error).message}` : ''}; again in ${this.backoff} ms`);
     const wait = this.backoff;
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
     this.retry = setTimeout(() => {
@@ -257,7 +258,7 @@ class PollFeed extends BaseFeed {
       for (const [ticketId, version] of latest) this.emit({ kind: 'ticket', ticketId, version });
       this.emit({ kind: 'tick' });
     } catch (err) {
-      if (!this.failing) console.error('[live] could not read the latest changes:', (err as Error).message);
+      if (!this.failing) logError('[live] could not read the latest changes:', (err as Error).message);
       this.failing = true;
     }
     this.schedule(full ? 0 : this.intervalMs, generation);

@@ -11,6 +11,7 @@ import type { Database, Tx } from '../../db/client.js';
 import type { RunbookStep, Ticket, TicketRunbookStep } from '../../generated/prisma/client.js';
 import { historyActorColumns, systemActor, type Actor } from '../context.js';
 import { OutgoingRefused, sendSignedRequest, type OutgoingPolicy, outgoingPolicy } from '../outgoing/signed-request.js';
+import { logError } from '../../log.js';
 
 /** What the request says, fixed when the step is done (the delivery id is added when it is sent). */
 export interface AutomationPayload {
@@ -116,7 +117,7 @@ export async function deliverAutomation(db: Database, id: number, lastAttempt = 
       data: { attempts: { increment: 1 }, lastAttemptAt: now, responseStatus: status, responseExcerpt: status === null ? null : text, lastError: (status === null ? text : `HTTP ${status}`).slice(0, 1000) },
     });
     // Never the URL's query nor the secret in the log: the delivery id and what went wrong.
-    console.error(`[automation] delivery ${d.id} attempt failed (will retry): ${status === null ? text : `HTTP ${status}`}`);
+    logError(`[automation] delivery ${d.id} attempt failed (will retry): ${status === null ? text : `HTTP ${status}`}`);
     throw new Error(`automation delivery ${d.id} failed; retrying`);
   }
   await db.prisma.$transaction(async (tx) => {

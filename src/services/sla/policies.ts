@@ -6,6 +6,7 @@ import type { Channel, Urgency } from '../../domain/enums.js';
 import { ALWAYS_OPEN, compileCalendar, type BusinessCalendar, type Calendar, type OpenSpan, type Weekday } from '../../domain/business-hours.js';
 import type { SlaTargets } from '../../domain/sla-clock.js';
 import { keptFor } from '../kept.js';
+import { logError } from '../../log.js';
 import { onCacheNotice } from '../cache-notices.js';
 
 export interface PolicyTargets {
@@ -77,7 +78,7 @@ async function load(db: Db | Tx): Promise<SlaSettings> {
       calendar = compileCalendar(p.calendar ? calendarFrom(p.calendar) : ALWAYS_OPEN);
     } catch (err) {
       // Saved calendars are checked; a zone this runtime no longer knows leaves the policy out.
-      console.error(`[sla] policy ${p.name} left out: ${(err as Error).message}`);
+      logError(`[sla] policy ${p.name} left out: ${(err as Error).message}`);
       continue;
     }
     policies.push({

@@ -18,6 +18,7 @@ import { invalidateQueueCounts } from '../tickets/queue.js';
 import type { ActivePolicy } from './policies.js';
 import { readSla, recomputeSla } from './recompute.js';
 import { runSlaSweepJob } from './sweep.js';
+import { countSlaActions } from '../../observability/metrics.js';
 
 export const TARGET_LABEL: Record<SlaTargetKind, string> = {
   FIRST_RESPONSE: 'First response',
@@ -110,6 +111,7 @@ export async function checkSlaTicket(db: Db, ticketId: number, now = new Date())
     await recomputeSla(tx, [ticketId]);
   });
   if (acted.length) invalidateQueueCounts();
+  countSlaActions(acted); // after the commit: a rolled-back breach is not counted
   return acted;
 }
 

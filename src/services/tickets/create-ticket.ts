@@ -140,15 +140,18 @@ type CreatedRow = Omit<Ticket, 'createdAt' | 'updatedAt'> & { createdAt: number;
  */
 export async function createTicket(ctx: ServiceContext, input: NewTicket, opts: { tx?: Tx } = {}): Promise<Ticket> {
   assertCan(ctx.actor, 'ticket.create');
-  const team = await ticketTeam(ctx.db, input.teamId);
+  // `tx`: inside the caller's transaction (an error report records its problem with its ticket),
+  // which then settles the ticket events before it commits; every read goes through it.
+  const db = opts.tx ?? ctx.db;
+  const team = await ticketTeam(db, input.teamId);
   const teamId = team.id;
   // Deactivated users and non-members cannot be given tickets, not even their own new one.
-  if (input.assignToMe) await findAssignableUser(ctx.db, ctx.actor.id, teamId, 'assignToMe');
+  if (input.assignToMe) await findAssignableUser(db, ctx.actor.id, teamId, 'assignToMe');
   // The organization is picked by name from those on record (it applies to a new customer only).
-  const org = await organizationByName(ctx.db, input.customer.organization, 'customerOrganization');
+  const org = await organizationByName(db, input.customer.organization, 'customerOrganization');
   const customer = { ...input.customer, organizationId: org?.id ?? input.customer.organizationId ?? null };
-  // In a caller's transaction (an API create records its idempotency key with it): the caller
-  // settles the ticket events (settleTicketEvents) before it commits.
+  // In a caller's transaction (an API create records its idempotency key with it; an error report
+  // its problem): the caller settles the ticket events (settleTicketEvents) before it commits.
   return insertTicket(ctx.db, { ...input, customer, teamId }, ctx.actor, opts.tx, team);
 }
 

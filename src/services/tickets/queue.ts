@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context.js';
 import { assertCan } from '../policy.js';
 import { boundedSearchText } from '../search-text.js';
 import { ValidationError } from '../errors.js';
+import { logError } from '../../log.js';
 import { onCacheNotice } from '../cache-notices.js';
 
 export const QUEUE_PAGE_SIZE = 50;
@@ -437,7 +438,7 @@ async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Co
   const entry = cache.entries.get(key);
   if (!entry || entry.dirty || entry.changes !== changes) return recount(ctx, cache, key, filter);
   if (Date.now() - entry.at >= COUNTS_TTL_MS) {
-    recount(ctx, cache, key, filter).catch((err: unknown) => console.error('[queue] counting failed:', err));
+    recount(ctx, cache, key, filter).catch((err: unknown) => logError('[queue] counting failed:', err));
   }
   return entry.value;
 }

@@ -15,6 +15,7 @@ import { assertCan } from '../policy.js';
 import { countQueueBounded, type QueueFilter, type QueueSort } from './queue.js';
 import { SavedViewFilters } from '../../web/schemas/tickets.js';
 import { teamIdsOf } from '../teams/teams.js';
+import { logError } from '../../log.js';
 import { onCacheNotice } from '../cache-notices.js';
 
 export const VIEW_COUNT_LIMIT = 1000;
@@ -120,7 +121,7 @@ export async function listSavedViews(ctx: ServiceContext): Promise<{ views: Save
     const read = readView(r.filters, r.sort);
     if (read && r.stale) {
       const viewerId = read.filter.assignee === 'me' || read.filter.team === 'mine' ? ctx.actor.id : r.ownerId;
-      stale.push(recount(ctx, r.id, viewerId, read.filter).catch((err: unknown) => console.error('[views] counting failed:', err)));
+      stale.push(recount(ctx, r.id, viewerId, read.filter).catch((err: unknown) => logError('[views] counting failed:', err)));
     }
     return {
       id: r.id,

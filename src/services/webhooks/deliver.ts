@@ -15,6 +15,7 @@ import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { OutgoingRefused, outgoingPolicy, sendSignedRequest, type OutgoingPolicy } from '../outgoing/signed-request.js';
 import { assertCan } from '../policy.js';
+import { logError } from '../../log.js';
 
 export const EVENT_ID_HEADER = 'Caseboard-Event-Id';
 export const EVENT_TYPE_HEADER = 'Caseboard-Event';
@@ -112,7 +113,7 @@ export async function deliverWebhook(
     );
     if (state === 'QUEUED') await c.query(`SELECT "caseboard_queue_webhook"($1, (SELECT "nextAttemptAt" FROM "WebhookDelivery" WHERE id = $1))`, [id]);
   });
-  if (!ok && !final) console.error(`[webhooks] delivery ${id} attempt ${number} failed (retry in ${Math.round(wait / 1000)} s): ${error ?? `HTTP ${status}`}`);
+  if (!ok && !final) logError(`[webhooks] delivery ${id} attempt ${number} failed (retry in ${Math.round(wait / 1000)} s): ${error ?? `HTTP ${status}`}`);
   return ok ? 'succeeded' : final ? 'failed' : 'retry';
 }
 

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { AppError, PreconditionFailedError, ValidationError } from '../../services/errors.js';
 import { isRecordNotFound, isUniqueViolation } from '../../db/errors.js';
 import { isDatabaseUnavailable } from '../../db/client.js';
+import { logError } from '../../log.js';
+import { loggablePath } from '../middleware/request-log.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -94,6 +96,6 @@ export function apiErrorHandler(err: unknown, req: Request, res: Response, _next
   if (e?.type === 'entity.parse.failed') return sendProblem(res, 400, 'The body is not valid JSON.');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return sendProblem(res, e.status, 'The request could not be read.');
   if (isDatabaseUnavailable(err)) return sendProblem(res, 503, 'The database is not answering right now. Try again in a moment.');
-  console.error(`[api error] ${req.method} ${req.originalUrl}:`, err);
+  logError(`[api error] ${req.method} ${loggablePath(req.originalUrl)} (request ${String(req.id)}):`, err); // no query: it can hold personal data
   sendProblem(res, 500, 'An unexpected error; nothing was saved. Try again.');
 }

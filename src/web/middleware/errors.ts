@@ -2,6 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../services/errors.js';
 import { isRecordNotFound, isUniqueViolation } from '../../db/errors.js';
 import { isDatabaseUnavailable } from '../../db/client.js';
+import { logError } from '../../log.js';
+import { loggablePath } from './request-log.js';
 
 const TITLES: Record<number, string> = {
   400: 'That request was not understood',
@@ -44,7 +46,7 @@ function describe(err: unknown): { status: number; message: string } {
 /** The one error handler: typed errors become pages with their status; the rest are logged. */
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   const { status, message } = describe(err);
-  if (status >= 500) console.error(`[error] ${req.method} ${req.originalUrl}:`, err);
+  if (status >= 500) logError(`[error] ${req.method} ${loggablePath(req.originalUrl)} (request ${String(req.id)}):`, err); // no query: it can hold personal data
   if (res.headersSent) return;
   res.status(status).render('error', { status, title: TITLES[status] ?? 'Error', message });
 }

@@ -10,6 +10,7 @@ import type { DiffPart } from '../presenters/diff.js';
 import { RENDERER_ID, plainTextHtml } from '../presenters/markdown.js';
 import { WorkerPool, type Outcome } from '../../workers/pool.js';
 import type { Task } from './worker.js';
+import { logError } from '../../log.js';
 
 export interface RenderedText {
   /** Safe HTML: the rendered Markdown, or the escaped text as written. */
@@ -114,7 +115,7 @@ function renderPool(opts: RendererOptions): ((task: Task) => Promise<RenderOutco
     if (out.ok) return out;
     if (out.reason === 'timeout') return { ok: false, reason: 'timeout', detail: out.message };
     if (out.reason === 'failed') {
-      console.error(`[render] a ${task.kind} task failed: ${out.message}`);
+      logError(`[render] a ${task.kind} task failed: ${out.message}`);
       return { ok: false, reason: 'error', detail: out.message };
     }
     return { ok: false, reason: 'unavailable', detail: out.message };
@@ -138,7 +139,7 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
       const row = rows[0];
       return row ? { html: row.html, failure: row.failure, size: row.html?.length ?? 0, at: row.createdAt.getTime() } : null;
     } catch (err) {
-      console.error('[render] could not read the rendering cache:', (err as Error).message);
+      logError('[render] could not read the rendering cache:', (err as Error).message);
       return null;
     }
   }
@@ -153,7 +154,7 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
         [key, kept.html, kept.failure],
       );
     } catch (err) {
-      console.error('[render] could not keep a rendering:', (err as Error).message);
+      logError('[render] could not keep a rendering:', (err as Error).message);
     }
   }
 
@@ -170,7 +171,7 @@ export function createRenderer(db: Database, opts: RendererOptions): Renderer {
           ? { html, failure: null, size: html.length, at: Date.now() }
           : { html: null, failure: 'the formatted text would be too large', size: 0, at: Date.now() };
     } else if (outcome.reason === 'unavailable') {
-      console.error(`[render] Markdown not rendered: ${outcome.detail}`);
+      logError(`[render] Markdown not rendered: ${outcome.detail}`);
       return null;
     } else {
       kept = { html: null, failure: outcome.reason === 'timeout' ? `formatting ${outcome.detail}` : outcome.detail, size: 0, at: Date.now() };

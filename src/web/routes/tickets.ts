@@ -1,3 +1,5 @@
+import { problemPanel } from '../../services/errors/read.js';
+import { setFixedInRelease } from '../../services/errors/fixed-in.js';
 import { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import type { Database } from '../../db/client.js';
@@ -49,6 +51,7 @@ import {
   QueueQuery,
   TypingForm,
   ReopenForm,
+  FixedInForm,
   ResolveForm,
   StatusForm,
   TeamForm,
@@ -125,6 +128,8 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
     const cannedText = canned.find((r) => r.id === cannedId)?.text ?? null;
     // The SLA clocks explained, when a policy applies (one more query, only then).
     const sla = view.ticket.slaPolicyId != null ? slaPanel(await explainTicketSla(c, view.ticket.id), new Date(), timeZoneOf(res)) : null;
+    // An automatic error report's problem: counts, releases, the latest events (one query, only then).
+    const errors = view.ticket.channel === 'AUTOMATIC' ? await problemPanel(c.db, view.ticket.id) : null;
     // Who the ticket can be given to: the active members of its team.
     const staff = teams.find((tm) => tm.id === view.ticket.teamId)?.members ?? [];
     // Articles to link: only when asked (?kb=words, or ?kb= for articles matching the title).
@@ -149,6 +154,15 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
       title: `${view.ticket.reference} · ${view.ticket.title}`,
       t: view.ticket,
       sla,
+      errorReport: errors
+        ? {
+            ...errors,
+            first: when(errors.firstSeen, timeZoneOf(res)),
+            last: when(errors.lastSeen, timeZoneOf(res)),
+            lastAgo: ago(errors.lastSeen, now),
+            events: errors.events.map((e) => ({ ...e, at: when(e.receivedAt, timeZoneOf(res)) })),
+          }
+        : null,
       slaDue: sla ? dueShown(view.ticket.slaDueAt, view.ticket.slaPolicyId, view.ticket.status, new Date()) : null,
       workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now), parts: mentions(e) })),
       markMentions: (text: string) => mentionParts(text, handles),
@@ -566,6 +580,7 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
     (f) => doneKey.resolve(f.resolutionCode),
   );
   action('reopen', ReopenForm, (c, ref, f) => reopenTicket(c, target(ref, f), f.reason));
+  action('fixed-in', FixedInForm, (c, ref, f) => setFixedInRelease(c, ref, f.release));
   action(
     'worklog',
     WorkLogForm,

@@ -80,6 +80,8 @@ export const ResolveForm = z.object({
     .transform((v) => v ?? null),
 });
 export const ReopenForm = z.object({ version, reason: optionalText('A reason', LONG) });
+/** An error report's "fixed in release" (the Error reports panel). */
+export const FixedInForm = z.object({ release: requiredText('A release', 200) });
 export const WorkLogForm = z.object({
   kind: choice('kind of entry', ['NOTE', 'ATTEMPTED_FIX', 'REPLY'] as const),
   // Required unless files come with it (the service decides: it sees the files).
