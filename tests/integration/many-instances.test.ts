@@ -15,6 +15,7 @@ import type { Actor } from '../../src/services/context.js';
 import { connectDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createLiveFeed } from '../../src/services/live/feed.js';
+import { ConfigError, loadConfig } from '../../src/config/env.js';
 
 let db: TestDatabase;
 let a: Express;
@@ -153,5 +154,14 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started at the same moment
       await two.close();
       await empty.close();
     }
+  });
+});
+
+describe('WEB_CONCURRENCY', () => {
+  it('is 1 by default (no fork), and more than 1 needs a PostgreSQL server (the embedded one is one process)', () => {
+    expect(loadConfig({}).WEB_CONCURRENCY).toBe(1);
+    expect(loadConfig({ WEB_CONCURRENCY: '4', DATABASE_URL: 'postgresql://h/db' }).WEB_CONCURRENCY).toBe(4);
+    expect(() => loadConfig({ WEB_CONCURRENCY: '2' })).toThrow(ConfigError);
+    expect(() => loadConfig({ WEB_CONCURRENCY: '0', DATABASE_URL: 'postgresql://h/db' })).toThrow(/WEB_CONCURRENCY/);
   });
 });
