@@ -101,7 +101,14 @@ export function createApp({ db, config, sessionSecret, pruneSessions = true, ren
   app.locals.metrics = metrics;
   const render = renderer ?? createRenderer(db, { workers: config.RENDER_WORKERS, timeoutMs: config.RENDER_TIMEOUT_MS });
   // Holds nothing until the first live page opens (the feed starts then: src/services/live/feed.ts).
-  const hub = live ?? createLiveHub(db, { maxPerUser: config.LIVE_MAX_PER_USER, maxStreams: config.LIVE_MAX_STREAMS });
+  const hub =
+    live ??
+    createLiveHub(db, {
+      maxPerUser: config.LIVE_MAX_PER_USER,
+      maxStreams: config.LIVE_MAX_STREAMS,
+      // The LISTEN connection needs a session of its own (behind PgBouncer: DATABASE_DIRECT_URL).
+      listenUrl: config.DATABASE_URL ? config.DATABASE_DIRECT_URL : undefined,
+    });
   app.locals.live = hub;
   app.set('views', join(ROOT, 'views'));
   app.set('view engine', 'ejs');

@@ -12,6 +12,8 @@ import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { log, setLogLevel } from './log.js';
 import { serveMetrics } from './web/routes/metrics.js';
+import { shareCaches } from './web/cache-sync.js';
+import { runClusterPrimary } from './cluster.js';
 import { createMailer } from './mail/mailer.js';
 import { startAutomationSweeps } from './jobs/automation.js';
 import { startAutomationWorker } from './jobs/automation-worker.js';
@@ -39,10 +41,12 @@ process.on('unhandledRejection', (reason) => {
 async function main() {
   const config = loadConfig();
   if (config.LOG_LEVEL) setLogLevel(config.LOG_LEVEL);
+  // WEB_CONCURRENCY > 1: this process only forks and supervises the workers (src/cluster.ts).
+  if (await runClusterPrimary(config)) return;
   setPasswordCost(config.PASSWORD_COST_LOG2);
   const db = await openDatabase(config);
   log.info(`database: ${db.description}`);
-  const applied = await migrate(db.pool);
+  const applied = await migrate(db.pool, undefined, { directUrl: config.DATABASE_URL ? config.DATABASE_DIRECT_URL : undefined });
   if (applied.length) log.info({ migrations: applied }, `applied migrations: ${applied.join(', ')}`);
 
   const admin = await bootstrapAdmin(db.prisma, {
@@ -91,6 +95,8 @@ async function main() {
   }
 
   const app = createApp({ db, config, sessionSecret: secret });
+  // Caches kept per process are dropped when another instance changes what they copy (LISTEN).
+  await shareCaches(liveHubOf(app));
   const listen = async (server: Server, port: number, host: string) => {
     server.listen(port, host);
     await new Promise<void>((resolve, reject) => {

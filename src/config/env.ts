@@ -15,6 +15,18 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  // A connection that is not transaction-pooled (PostgreSQL itself, or a PgBouncer database in
+  // session mode), for what needs a session of its own: the LISTEN connection (live updates and
+  // cache notices) and the migrator's advisory lock. Default: DATABASE_URL.
+  DATABASE_DIRECT_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
+  // Named prepared statements on the server (query plans kept per connection). false behind a
+  // transaction-pooling PgBouncer older than 1.21 (Debian 12 ships 1.18), which cannot keep them.
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
+  // Worker processes on this host (Node's cluster: src/cluster.ts); 1 = no fork at all.
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DATA_DIR: z.string().min(1).default('./data'),
   EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -157,6 +169,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.data.MAIL_REQUIRE_AUTHENTICATION && !parsed.data.MAIL_TRUSTED_AUTHSERV_ID) {
     throw new ConfigError('Invalid configuration:\n  MAIL_REQUIRE_AUTHENTICATION: needs MAIL_TRUSTED_AUTHSERV_ID (whose results to believe)');
+  }
+  if (parsed.data.WEB_CONCURRENCY > 1 && !parsed.data.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  WEB_CONCURRENCY: more than 1 needs DATABASE_URL (the embedded database belongs to one process)',
+    );
   }
   return Object.freeze(parsed.data);
 }

@@ -12,8 +12,10 @@ export interface Database {
   prisma: PrismaClient;
   /** The same pool Prisma uses; shared with the session store and the migrator. */
   pool: pg.Pool;
-  /** False on the embedded PGlite, whose connections share one session (no named statements). */
+  /** False on the embedded PGlite, whose connections share one session (no named statements), and behind an old PgBouncer. */
   namedStatements: boolean;
+  /** True on the embedded PGlite: its connections share one session (LISTEN cannot work there). */
+  sharedSession: boolean;
   close(): Promise<void>;
 }
 
@@ -94,9 +96,11 @@ export function poolOf(db: Tx): pg.Pool | undefined {
 
 /**
  * namedStatements: cache query plans per connection. Off for the embedded PGlite, whose socket
- * connections all share one PostgreSQL session (a second PREPARE of a name would collide).
+ * connections all share one PostgreSQL session (a second PREPARE of a name would collide), and
+ * behind a transaction-pooling PgBouncer older than 1.21 (DATABASE_PREPARED_STATEMENTS=false).
+ * sharedSession: the embedded PGlite (default: whenever named statements are off, as there).
  */
-export function connectDatabase(url: string, poolSize = 10, opts: { namedStatements?: boolean } = {}): Database {
+export function connectDatabase(url: string, poolSize = 10, opts: { namedStatements?: boolean; sharedSession?: boolean } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   // A dropped connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => logError('[db] idle connection error:', err.message));
@@ -111,6 +115,7 @@ export function connectDatabase(url: string, poolSize = 10, opts: { namedStateme
     prisma,
     pool,
     namedStatements: opts.namedStatements !== false,
+    sharedSession: opts.sharedSession ?? opts.namedStatements === false,
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -7,7 +7,7 @@ import { openDatabase } from './open.js';
 const config = loadConfig();
 const db = await openDatabase(config);
 try {
-  const applied = await migrate(db.pool);
+  const applied = await migrate(db.pool, undefined, { directUrl: config.DATABASE_URL ? config.DATABASE_DIRECT_URL : undefined });
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.');
   // What only the application can compute (the server would fill it in the background).
   const filled = await backfillEmailSkeletons(db.pool);

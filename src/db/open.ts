@@ -14,7 +14,10 @@ export interface OpenDatabase extends Database {
  */
 export async function openDatabase(config: Config): Promise<OpenDatabase> {
   if (config.DATABASE_URL) {
-    const db = connectDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+    const db = connectDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, {
+      namedStatements: config.DATABASE_PREPARED_STATEMENTS,
+      sharedSession: false,
+    });
     const u = new URL(config.DATABASE_URL);
     return { ...db, description: `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}` };
   }

@@ -1,3 +1,4 @@
+import { onCacheNotice } from '../services/cache-notices.js';
 /**
  * A short-lived, bounded copy of session rows, kept by this process in front of the "session"
  * table (see src/web/middleware/session-store.ts), so that a burst of requests on one session
@@ -101,6 +102,12 @@ export class SessionCache {
     for (const [sid, entry] of this.entries) if (entry.userId === userId) this.entries.delete(sid);
   }
 
+  /** Every entry goes (another instance ended a session: src/services/cache-notices.ts). */
+  forgetAll(): void {
+    this.epoch++;
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -117,3 +124,17 @@ export function forgetSessionsOfUser(userId: number): void {
     else caches.delete(ref);
   }
 }
+
+/** Every kept session of this process goes (a session ended somewhere, or notices were missed). */
+export function forgetAllSessions(): void {
+  for (const ref of caches) {
+    const cache = ref.deref();
+    if (cache) cache.forgetAll();
+    else caches.delete(ref);
+  }
+}
+
+// Other instances' changes (src/services/cache-notices.ts): a user's row changed ('user:<id>'),
+// or a session ended ('sessions').
+onCacheNotice('user', (id) => (id === undefined ? forgetAllSessions() : forgetSessionsOfUser(Number(id))));
+onCacheNotice('sessions', () => forgetAllSessions());

@@ -6,10 +6,12 @@ import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Db } from '../db/client.js';
 import { deleteOldIdempotencyKeys } from '../web/api/idempotency.js';
-import { PostgresRateLimitStore } from '../web/api/rate-limit.js';
+import { PostgresRateLimitStore } from '../web/middleware/pg-rate-limit.js';
 import { logError, logInfo } from '../log.js';
+import { API_CLEANUP_QUEUE, SCHEDULED_QUEUE_OPTIONS } from './queue.js';
 
-export const API_CLEANUP_QUEUE = 'api_cleanup';
+/** Created with the other queues at migration (src/jobs/queue.ts); here only if it is missing. */
+export { API_CLEANUP_QUEUE };
 
 const through = (pool: pg.Pool): PgBoss.Db => ({ executeSql: (text, values) => pool.query(text, values) });
 
@@ -24,7 +26,7 @@ export async function startApiCleanup(pool: pg.Pool, db: Db): Promise<{ stop(): 
   await boss.start();
   if (!(await boss.getQueue(API_CLEANUP_QUEUE))) {
     try {
-      await boss.createQueue(API_CLEANUP_QUEUE, { name: API_CLEANUP_QUEUE, policy: 'stately', retryLimit: 0, expireInSeconds: 600, retentionMinutes: 24 * 60 });
+      await boss.createQueue(API_CLEANUP_QUEUE, { name: API_CLEANUP_QUEUE, ...SCHEDULED_QUEUE_OPTIONS[API_CLEANUP_QUEUE] });
     } catch (err) {
       // Another instance created it at the same moment.
       if (!(await boss.getQueue(API_CLEANUP_QUEUE))) throw err;

@@ -7,8 +7,10 @@ import PgBoss from 'pg-boss';
 import type { Db } from '../db/client.js';
 import { runRuleSweep } from '../services/automation/sweep.js';
 import { logError, logInfo } from '../log.js';
+import { AUTOMATION_SWEEP_QUEUE, SCHEDULED_QUEUE_OPTIONS } from './queue.js';
 
-export const AUTOMATION_QUEUE = 'automation_sweep';
+/** Created with the other queues at migration (src/jobs/queue.ts); here only if it is missing. */
+export const AUTOMATION_QUEUE = AUTOMATION_SWEEP_QUEUE;
 
 const through = (pool: pg.Pool): PgBoss.Db => ({ executeSql: (text, values) => pool.query(text, values) });
 
@@ -27,8 +29,7 @@ export async function startAutomationSweeps(pool: pg.Pool, db: Db, minutes: numb
   await boss.start();
   if (!(await boss.getQueue(AUTOMATION_QUEUE))) {
     try {
-      // A sweep that has not finished in 30 minutes (its process died) may run again.
-      await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, policy: 'stately', retryLimit: 0, expireInSeconds: 1800, retentionMinutes: 24 * 60 });
+      await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, ...SCHEDULED_QUEUE_OPTIONS[AUTOMATION_QUEUE] });
     } catch (err) {
       // Another instance created it at the same moment.
       if (!(await boss.getQueue(AUTOMATION_QUEUE))) throw err;

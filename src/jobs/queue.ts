@@ -84,6 +84,20 @@ const WEBHOOK_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
   retentionMinutes: 7 * 24 * 60,
 };
 
+/**
+ * The scheduled jobs' queues (src/jobs/automation.ts, src/jobs/api-cleanup.ts): "stately", one
+ * run at a time across instances. Created here, under the migrator's lock, rather than by each
+ * instance as it starts: two instances creating one at the same moment deadlocked in pg-boss's
+ * createQueue (seen in tests/faults/scale-out.test.ts).
+ */
+export const AUTOMATION_SWEEP_QUEUE = 'automation_sweep';
+export const API_CLEANUP_QUEUE = 'api_cleanup';
+export const SCHEDULED_QUEUE_OPTIONS: Record<string, Omit<PgBoss.Queue, 'name'>> = {
+  // A sweep that has not finished in 30 minutes (its process died) may run again.
+  [AUTOMATION_SWEEP_QUEUE]: { policy: 'stately', retryLimit: 0, expireInSeconds: 1800, retentionMinutes: 24 * 60 },
+  [API_CLEANUP_QUEUE]: { policy: 'stately', retryLimit: 0, expireInSeconds: 600, retentionMinutes: 24 * 60 },
+};
+
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
 const through = (pool: pg.Pool): PgBoss.Db => ({
   executeSql: (text, values) => pool.query(text, values),
@@ -100,6 +114,9 @@ export async function installJobQueue(pool: pg.Pool): Promise<void> {
     if (!(await boss.getQueue(SLA_QUEUE))) await boss.createQueue(SLA_QUEUE, { name: SLA_QUEUE, ...SLA_QUEUE_OPTIONS });
     if (!(await boss.getQueue(AUTOMATION_QUEUE))) await boss.createQueue(AUTOMATION_QUEUE, { name: AUTOMATION_QUEUE, ...AUTOMATION_QUEUE_OPTIONS });
     if (!(await boss.getQueue(WEBHOOK_QUEUE))) await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, ...WEBHOOK_QUEUE_OPTIONS });
+    for (const [name, options] of Object.entries(SCHEDULED_QUEUE_OPTIONS)) {
+      if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, ...options });
+    }
   } finally {
     await boss.stop({ graceful: false, close: false });
   }

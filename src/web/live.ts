@@ -25,6 +25,8 @@ export interface LiveOptions {
   beatMs?: number;
   mode?: FeedMode;
   pollMs?: number;
+  /** The connection string the LISTEN connection uses (DATABASE_DIRECT_URL); default: the pool's. */
+  listenUrl?: string;
 }
 
 interface Stream {
@@ -57,7 +59,7 @@ export class TooManyStreams extends Error {
 const IDLE_STOP_MS = 5_000;
 
 export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
-  const feed = createLiveFeed(db, { mode: opts.mode, pollMs: opts.pollMs });
+  const feed = createLiveFeed(db, { mode: opts.mode, pollMs: opts.pollMs, listenUrl: opts.listenUrl });
   const beatMs = opts.beatMs ?? 25_000;
   const streams = new Map<string, Stream>();
   const byTicket = new Map<number, Set<Stream>>();
@@ -107,7 +109,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
     } else if (event.kind === 'resync') {
       for (const s of streams.values()) send(s, 'changed', { version: 0 });
       refresh([...byTicket.keys()], true);
-    } else {
+    } else if (event.kind === 'tick') {
       refresh([...byTicket.keys()]);
     }
   });
@@ -226,7 +228,7 @@ export function createLiveHub(db: Database, opts: LiveOptions): LiveHub {
       streams.clear();
       byTicket.clear();
       await stopViewing(db.prisma, ids).catch(() => undefined);
-      await feed.stop();
+      await feed.stop({ evenIfPinned: true });
     },
   };
 }

@@ -1,6 +1,6 @@
 // The customer-facing side over HTTP: status by reference + email, private access links and
 // replies, the web request form, the public help centre. No staff sign-in anywhere here.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createTestDatabase, countRows, type TestDatabase } from '../helpers/db.js';
@@ -26,6 +26,14 @@ beforeAll(async () => {
   admin = await buildUser(db, { role: 'ADMIN' });
 });
 afterAll(() => db.close());
+
+/**
+ * The public forms' counts are kept in PostgreSQL, shared by every app on this database (as by
+ * every instance): a test with its own limit starts from nothing and leaves nothing to the others.
+ */
+const clearThrottles = async () => {
+  await db.pool.query(`DELETE FROM "ApiRateLimit" WHERE key LIKE 'public:%'`);
+};
 
 /** An anonymous browser with a CSRF token from the given page. */
 async function visitor(page = '/status', on = app) {
@@ -90,6 +98,8 @@ describe('status by reference number and email', () => {
   });
 
   it('is throttled per client', async () => {
+    await clearThrottles();
+    onTestFinished(clearThrottles);
     const strict = testApp(db, { PUBLIC_FORM_LIMIT: '3' });
     const { agent, csrf } = await visitor('/status', strict);
     for (let i = 0; i < 3; i++) {
@@ -256,6 +266,7 @@ describe('reading a stranger’s replies by proxy (issue 9, finding 4)', () => {
   });
 
   it('/status says "not found" alike, and as fast, for a wrong address, an unknown reference and an unconfirmed web request', async () => {
+    onTestFinished(clearThrottles);
     const loose = testApp(db, { PUBLIC_FORM_LIMIT: '10000' });
     const real = await buildTicket(db, tech, { customer: { name: 'Tim', email: `timing-${Date.now()}@customer.test` } });
     const email = `timing-web-${Date.now()}@customer.test`;

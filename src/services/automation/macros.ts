@@ -11,6 +11,7 @@ import { findTicketOrThrow } from '../tickets/rules.js';
 import { Actions, checkActions, executeActions, templateValues, type Action, type ActionResult } from './actions.js';
 import { checkTemplate, fillTemplate } from './templates.js';
 import { keptFor } from '../kept.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 /** Macros and canned replies listed at most (each list). */
 export const MACROS_MAX = 200;
@@ -91,6 +92,8 @@ const kept = keptFor(10_000, (db: ServiceContext['db']) => {
     ([macros, canned]) => ({ macros, canned }),
   );
 });
+
+onCacheNotice('macros', () => kept.drop());
 
 /** A change to macros or canned replies, then the kept copy dropped (after the write: no stale re-read). */
 async function changed<T>(write: Promise<T>): Promise<T> {

@@ -12,6 +12,7 @@ import { isUniqueViolation } from '../../db/errors.js';
 import { ConditionGroup, describeCondition, type LeafCondition, type Names } from './conditions.js';
 import { Action, Actions, checkActions, describeAction, type ActionNames } from './actions.js';
 import { keptFor } from '../kept.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export const RULE_EVENTS = ['CREATED', 'UPDATED', 'CUSTOMER_REPLIED', 'SLA_WARNING', 'SLA_BREACH', 'NO_UPDATE'] as const satisfies readonly RuleEvent[];
 export const RULE_EVENT_LABEL: Record<RuleEvent, string> = {
@@ -69,6 +70,8 @@ const kept = keptFor<ActiveRules, Db | Tx>(RULES_TTL_MS, loadRules);
 export function invalidateRulesCache(): void {
   kept.drop();
 }
+
+onCacheNotice('rules', invalidateRulesCache);
 
 /** Names of the teams, people and organizations the given rules mention (for their words). */
 export async function namesFor(db: Db | Tx, rules: readonly ParsedRule[]): Promise<Names & ActionNames> {

@@ -13,11 +13,14 @@
 //   last look, by primary key, every second (PGlite runs one transaction at a time, so ids appear
 //   in commit order and none is skipped), and ticks, so that presence is re-read as often.
 //
-// The feed runs only while this process has open pages (started by the first, stopped a little
-// after the last), so an instance nobody watches through holds no connection and polls nothing.
+// The feed runs while this process has open pages (started by the first, stopped a little
+// after the last), and always once pinned: on a server, the same connection also LISTENs on
+// caseboard_cache, the notices that drop caches kept by every instance (src/services/cache-notices.ts,
+// src/web/cache-sync.ts pins the feed for them), so each process holds one LISTEN connection in all.
 import pg from 'pg';
 import { isDatabaseUnavailable, sql, type Database } from '../../db/client.js';
 import { logError } from '../../log.js';
+import { CACHE_CHANNEL } from '../cache-notices.js';
 
 export const CHANNEL = 'caseboard_ticket';
 
@@ -27,7 +30,9 @@ export type FeedEvent =
   /** Changes may have been missed (the connection was lost): every page should check itself. */
   | { kind: 'resync' }
   /** Poll mode: a poll went by (presence is re-read on it). */
-  | { kind: 'tick' };
+  | { kind: 'tick' }
+  /** A cache notice (notify mode only): the payload names the cache (src/services/cache-notices.ts). */
+  | { kind: 'cache'; payload: string };
 
 export type FeedMode = 'notify' | 'poll';
 
@@ -35,7 +40,10 @@ export interface LiveFeed {
   readonly mode: FeedMode;
   /** Starts hearing changes (once); resolves when changes committed from now on will be heard. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops hearing changes, unless pinned (then only with evenIfPinned: the process is stopping). */
+  stop(opts?: { evenIfPinned?: boolean }): Promise<void>;
+  /** Starts the feed and keeps it running whether or not pages are open (the cache notices). */
+  pin(): Promise<void>;
   /** Adds a listener; returns its removal. */
   subscribe(listener: (event: FeedEvent) => void): () => void;
 }
@@ -56,6 +64,12 @@ abstract class BaseFeed implements LiveFeed {
   protected generation = 0;
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  private pinned = false;
+
+  pin(): Promise<void> {
+    this.pinned = true;
+    return this.start();
+  }
 
   subscribe(listener: (event: FeedEvent) => void): () => void {
     this.listeners.add(listener);
@@ -84,7 +98,9 @@ abstract class BaseFeed implements LiveFeed {
     return this.starting;
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { evenIfPinned?: boolean } = {}): Promise<void> {
+    if (this.pinned && !opts.evenIfPinned) return;
+    this.pinned = false;
     const starting = this.starting;
     if (!starting) return this.stopping ?? undefined;
     this.starting = null;
@@ -134,6 +150,7 @@ class NotifyFeed extends BaseFeed {
       this.lost(client, err);
     };
     client.on('notification', (n) => {
+      if (n.channel === CACHE_CHANNEL) return this.emit({ kind: 'cache', payload: n.payload ?? '' });
       if (n.channel !== CHANNEL) return;
       const event = parsePayload(n.payload);
       if (event) this.emit(event);
@@ -142,6 +159,7 @@ class NotifyFeed extends BaseFeed {
     client.on('end', () => onLost());
     try {
       await client.connect();
+      await client.query(`LISTEN ${CACHE_CHANNEL}`);
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
       gone = true;
@@ -254,9 +272,11 @@ class PollFeed extends BaseFeed {
 
 /**
  * The feed for this database: LISTEN/NOTIFY on a server, polling on the embedded database (whose
- * connections share one session: `namedStatements` is false for exactly that reason).
+ * connections share one session: `sharedSession`).
  */
-export function createLiveFeed(db: Database, opts: { mode?: FeedMode; pollMs?: number } = {}): LiveFeed {
-  const mode = opts.mode ?? (db.namedStatements ? 'notify' : 'poll');
-  return mode === 'notify' ? new NotifyFeed(db.pool.options) : new PollFeed(db, opts.pollMs ?? 1000);
+export function createLiveFeed(db: Database, opts: { mode?: FeedMode; pollMs?: number; listenUrl?: string } = {}): LiveFeed {
+  const mode = opts.mode ?? (db.sharedSession ? 'poll' : 'notify');
+  // LISTEN needs a session of its own: behind a transaction-pooling PgBouncer, DATABASE_DIRECT_URL.
+  const options = opts.listenUrl ? { connectionString: opts.listenUrl } : db.pool.options;
+  return mode === 'notify' ? new NotifyFeed(options) : new PollFeed(db, opts.pollMs ?? 1000);
 }

@@ -8,6 +8,7 @@ import { boundedSearchText } from '../search-text.js';
 import { andQuery, orQuery } from '../knowledge/read-articles.js';
 import { assertCanSeeRunbook, authoredBy } from './manage-runbooks.js';
 import { keptFor } from '../kept.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export const RUNBOOK_PAGE_SIZE = 30;
 
@@ -133,6 +134,8 @@ const published = keptFor(10_000, (db: Db) =>
 export function invalidatePublishedRunbooks(): void {
   published.drop();
 }
+
+onCacheNotice('runbooks', invalidatePublishedRunbooks);
 
 export function attachableRunbooks(db: Db): Promise<{ id: number; title: string }[]> {
   return published.get(db);

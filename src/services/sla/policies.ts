@@ -7,6 +7,7 @@ import { ALWAYS_OPEN, compileCalendar, type BusinessCalendar, type Calendar, typ
 import type { SlaTargets } from '../../domain/sla-clock.js';
 import { keptFor } from '../kept.js';
 import { logError } from '../../log.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export interface PolicyTargets {
   firstResponseMinutes: number | null;
@@ -53,6 +54,8 @@ export function invalidateSlaSettings(): void {
   keptSettings.drop();
   keptCalendars.drop();
 }
+
+onCacheNotice('sla', () => invalidateSlaSettings());
 
 /** A calendar as stored (hours JSON, holiday dates) in the clock's terms. */
 export function calendarFrom(row: { timeZone: string; hours: unknown; holidays: readonly { date: Date }[] }): Calendar {

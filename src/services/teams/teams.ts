@@ -3,6 +3,7 @@ import type { AutoAssignMode } from '../../generated/prisma/enums.js';
 import type { ServiceContext } from '../context.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { assertCan } from '../policy.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export interface TeamSummary {
   id: number;
@@ -23,6 +24,9 @@ export function invalidateTeamsCache(): void {
   teamsCache = undefined;
   routingCache = undefined;
 }
+
+// Another instance's change: dropped when PostgreSQL announces it (src/services/cache-notices.ts).
+onCacheNotice('teams', invalidateTeamsCache);
 
 /** Every team (the default first, then by name) with its active members. */
 export async function listTeams(ctx: ServiceContext): Promise<TeamSummary[]> {

@@ -8,6 +8,7 @@ import { assertCan } from '../policy.js';
 import { boundedSearchText } from '../search-text.js';
 import { ValidationError } from '../errors.js';
 import { logError } from '../../log.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export const QUEUE_PAGE_SIZE = 50;
 
@@ -367,6 +368,9 @@ let changes = 0;
 export function invalidateQueueCounts(): void {
   changes++;
 }
+
+// Another instance changed a ticket (heard on the live feed, at most once a second: src/web/cache-sync.ts).
+onCacheNotice('queue', invalidateQueueCounts);
 
 /** This process created a ticket: it is added to the kept counts it belongs to. */
 export function countCreatedTicket(db: Db, ticket: CreatedTicket): void {

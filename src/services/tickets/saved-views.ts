@@ -16,6 +16,7 @@ import { countQueueBounded, type QueueFilter, type QueueSort } from './queue.js'
 import { SavedViewFilters } from '../../web/schemas/tickets.js';
 import { teamIdsOf } from '../teams/teams.js';
 import { logError } from '../../log.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export const VIEW_COUNT_LIMIT = 1000;
 const VIEW_COUNT_TTL_MS = 60_000;
@@ -139,7 +140,11 @@ export async function listSavedViews(ctx: ServiceContext): Promise<{ views: Save
 }
 
 const LIST_TTL_MS = 10_000;
-const listCaches = new WeakMap<object, Map<number, { at: number; views: SavedViewLine[] }>>();
+let listCaches = new WeakMap<object, Map<number, { at: number; views: SavedViewLine[] }>>();
+// Another instance saved or deleted a view: every kept list goes (src/services/cache-notices.ts).
+onCacheNotice('saved-views', () => {
+  listCaches = new WeakMap();
+});
 
 /** A view was saved or deleted here: every user's kept list is read again (shared views are everyone's). */
 export function invalidateSavedViews(ctx: ServiceContext): void {

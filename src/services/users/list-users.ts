@@ -1,6 +1,7 @@
 import type { ServiceContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assertCan } from '../policy.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export interface StaffMember {
   id: number;
@@ -17,6 +18,8 @@ let staffCache: { at: number; value: StaffMember[] } | undefined;
 export function invalidateStaffCache(): void {
   staffCache = undefined;
 }
+
+onCacheNotice('staff', invalidateStaffCache);
 
 /** Active technicians and admins, by name: who can own a ticket. */
 export async function listAssignableUsers(ctx: ServiceContext): Promise<StaffMember[]> {

@@ -11,6 +11,7 @@ import { keptFor } from '../kept.js';
 import { urlProblem } from '../outgoing/signed-request.js';
 import { assertCan } from '../policy.js';
 import { isWebhookEvent, WEBHOOK_EVENTS, type WebhookEvent } from './events.js';
+import { onCacheNotice } from '../cache-notices.js';
 
 export interface EndpointInput {
   url: string;
@@ -36,6 +37,8 @@ export function activeEndpoints(db: Db | Tx): Promise<ActiveEndpoint[]> {
 export function invalidateEndpointCache(): void {
   kept.drop();
 }
+
+onCacheNotice('webhooks', invalidateEndpointCache);
 
 /** A new signing secret: 32 random bytes, prefixed so that it is recognisable in a config file. */
 export const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;

@@ -14,7 +14,7 @@ import { API_OPERATIONS } from './operations/index.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ApiProblem, apiErrorHandler, InputError, sendProblem, zodErrors } from './problem.js';
 import { checkKey, requestHash, withIdempotencyKey, type StoredAnswer } from './idempotency.js';
-import { PostgresRateLimitStore } from './rate-limit.js';
+import { PostgresRateLimitStore } from '../middleware/pg-rate-limit.js';
 import type { Operation } from './registry.js';
 
 export interface ApiOptions {

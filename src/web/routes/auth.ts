@@ -9,6 +9,7 @@ import type { Actor } from '../../services/context.js';
 import { authenticate } from '../../services/users/authenticate.js';
 import { sessionUser, type SessionIdentity, type SignedInUser } from '../../services/users/sessions.js';
 import { safeReturnPath } from '../middleware/auth.js';
+import { PostgresRateLimitStore } from '../middleware/pg-rate-limit.js';
 
 const LoginForm = z.object({
   email: z.string().trim().max(254).default(''),
@@ -38,8 +39,10 @@ export function authRoutes(db: Database, config: Config, passport: InstanceType<
     done(null, { ...sessionUser(user), timeZone: user.timeZone, theme: user.theme }),
   );
 
-  // Throttles guessing: per client address and account, counting only failed attempts.
+  // Throttles guessing: per client address and account, counting only failed attempts. Counted
+  // in PostgreSQL, so that every instance behind the load balancer shares the count.
   const throttle = rateLimit({
+    store: new PostgresRateLimitStore(db.pool, 'login:'),
     windowMs: config.LOGIN_WINDOW_MINUTES * 60_000,
     limit: config.LOGIN_MAX_ATTEMPTS,
     skipSuccessfulRequests: true,
@@ -60,6 +63,7 @@ export function authRoutes(db: Database, config: Config, passport: InstanceType<
   // Password spraying (a few passwords against many accounts from one address): a wider limit
   // per client address alone.
   const sprayThrottle = rateLimit({
+    store: new PostgresRateLimitStore(db.pool, 'spray:'),
     windowMs: config.LOGIN_WINDOW_MINUTES * 60_000,
     limit: config.LOGIN_MAX_ATTEMPTS * 10,
     skipSuccessfulRequests: true,

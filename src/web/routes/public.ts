@@ -5,6 +5,7 @@
 // the text typed); no page stores anything for a visitor who only reads (no session, no row).
 import { Router, type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { PostgresRateLimitStore } from '../middleware/pg-rate-limit.js';
 import type { Config } from '../../config/env.js';
 import type { Database } from '../../db/client.js';
 import { NotFoundError, ValidationError } from '../../services/errors.js';
@@ -85,6 +86,8 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
   const router = Router();
   const throttle = (what: string, times = 1) =>
     rateLimit({
+      // Counted in PostgreSQL: every instance shares the count (src/web/middleware/pg-rate-limit.ts).
+      store: new PostgresRateLimitStore(db.pool, 'public:'),
       windowMs: 15 * 60_000,
       limit: config.PUBLIC_FORM_LIMIT * times,
       standardHeaders: 'draft-8',
@@ -148,7 +151,7 @@ export function publicRoutes(db: Database, config: Config, renderer: Renderer): 
   // A colleague's ticket, when the customer's organization shares tickets: read-only, its public
   // conversation only, no files, through the customer's own confirmed link. Whatever is wrong
   // (no such reference, not a colleague's, sharing off) gets the same 404 as a missing ticket.
-  router.get('/s/:token/org/:reference', throttle('link', 4), async (req, res) => {
+  router.get('/s/:token/org/:reference', throttle('org-link', 4), async (req, res) => {
     privatePage(res);
     const token = String(req.params.token);
     const link = await accessLinkFor(db.prisma, token);

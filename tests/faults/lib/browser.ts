@@ -32,6 +32,18 @@ export class Browser {
     this.jar.clear();
   }
 
+  /** The Cookie header this browser sends. */
+  cookieHeader(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  /** The same browser at another address (another instance): the cookies go along. */
+  at(baseUrl: string): Browser {
+    const other = new Browser(baseUrl, this.timeoutMs);
+    for (const [k, v] of this.jar) other.jar.set(k, v);
+    return other;
+  }
+
   async get(path: string): Promise<Page> {
     return this.request('GET', path);
   }
