@@ -6,7 +6,9 @@ import type { Db } from '../db/client.js';
 import { pruneErrorEvents } from '../services/errors/retention.js';
 import { logError, logInfo } from '../log.js';
 
-export const ERROR_RETENTION_QUEUE = 'error_event_retention';
+import { ERROR_RETENTION_QUEUE, SCHEDULED_QUEUE_OPTIONS } from './queue.js';
+
+export { ERROR_RETENTION_QUEUE };
 
 const through = (pool: pg.Pool): PgBoss.Db => ({ executeSql: (text, values) => pool.query(text, values) });
 
@@ -16,7 +18,9 @@ export async function startErrorRetention(pool: pg.Pool, db: Db, days: number): 
   await boss.start();
   if (!(await boss.getQueue(ERROR_RETENTION_QUEUE))) {
     try {
-      await boss.createQueue(ERROR_RETENTION_QUEUE, { name: ERROR_RETENTION_QUEUE, policy: 'stately', retryLimit: 0, expireInSeconds: 1800, retentionMinutes: 24 * 60 });
+      // Normally made by installJobQueue under the migrator's lock (two instances creating it at
+      // once deadlocked); here for a database whose queues were installed before it existed.
+      await boss.createQueue(ERROR_RETENTION_QUEUE, { name: ERROR_RETENTION_QUEUE, ...SCHEDULED_QUEUE_OPTIONS[ERROR_RETENTION_QUEUE] });
     } catch (err) {
       if (!(await boss.getQueue(ERROR_RETENTION_QUEUE))) throw err;
     }

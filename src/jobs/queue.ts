@@ -85,17 +85,19 @@ const WEBHOOK_QUEUE_OPTIONS: Omit<PgBoss.Queue, 'name'> = {
 };
 
 /**
- * The scheduled jobs' queues (src/jobs/automation.ts, src/jobs/api-cleanup.ts): "stately", one
+ * The scheduled jobs' queues (src/jobs/automation.ts, api-cleanup.ts, error-retention.ts): "stately", one
  * run at a time across instances. Created here, under the migrator's lock, rather than by each
  * instance as it starts: two instances creating one at the same moment deadlocked in pg-boss's
  * createQueue (seen in tests/faults/scale-out.test.ts).
  */
 export const AUTOMATION_SWEEP_QUEUE = 'automation_sweep';
 export const API_CLEANUP_QUEUE = 'api_cleanup';
+export const ERROR_RETENTION_QUEUE = 'error_event_retention';
 export const SCHEDULED_QUEUE_OPTIONS: Record<string, Omit<PgBoss.Queue, 'name'>> = {
   // A sweep that has not finished in 30 minutes (its process died) may run again.
   [AUTOMATION_SWEEP_QUEUE]: { policy: 'stately', retryLimit: 0, expireInSeconds: 1800, retentionMinutes: 24 * 60 },
   [API_CLEANUP_QUEUE]: { policy: 'stately', retryLimit: 0, expireInSeconds: 600, retentionMinutes: 24 * 60 },
+  [ERROR_RETENTION_QUEUE]: { policy: 'stately', retryLimit: 0, expireInSeconds: 1800, retentionMinutes: 24 * 60 },
 };
 
 /** pg-boss runs its SQL through the app's pool (one pool, one place that knows the database). */
