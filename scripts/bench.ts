@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 10 --connections 24 --only queue,ticket,create --profile --env production --tool wrk]
+// npm run bench [-- --duration 10 --connections 24 --only hello,queue,sql-queue,ticket,create --profile --env production --tool wrk]
 //
 // Measures the three pages a help desk lives on, against DATABASE_URL's PostgreSQL (seed it
 // first: npm run seed -- --tickets 1000000): the app runs as a child process on a free loopback
@@ -25,8 +25,10 @@ import { queueExplainSql } from '../src/services/tickets/queue.js';
 import { hashToken } from '../src/services/api/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
-const DEFAULT_SCENARIOS = ['queue', 'ticket', 'create'];
+const SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
+// With the references (issue 14): hello world (the HTTP layer's ceiling here, now) and the queue's
+// statement alone (the database's ceiling for that page), measured in the same run.
+const DEFAULT_SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'create'];
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -45,6 +47,9 @@ const { values: args } = parseArgs({
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
   '       [--only queue,ticket,create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile]\n' +
+  '  hello: an Express 5 "hello world" in a child process (the HTTP stack\'s ceiling on this machine, now);\n' +
+  '  sql-queue: the queue page\'s statement alone over pg, as many clients as connections (at most 8);\n' +
+  '  with them, the run ends with ratios: each page ÷ hello world (rate, app CPU), the queue ÷ its SQL.\n' +
   '  api-create: POST /api/v1/tickets (JSON, a service token the bench makes) beside the form\'s create.\n' +
   '       [--tool auto|wrk|autocannon]   (auto: wrk when installed, else autocannon)\n' +
   '  form (GET /tickets/new) and health (GET /health, no session) show the cost of the stack itself;\n' +
@@ -662,6 +667,97 @@ const DESCRIPTION =
   'fifteen people share this printer and the team needs it for delivery notes before the afternoon pickup.';
 const URGENCY_MIX = ['NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'LOW', 'LOW', 'HIGH', 'NONE'];
 
+const HELLO = 'GET / (Express 5 hello world: reference)';
+const SQL_QUEUE = "The queue's statement alone (pg: reference)";
+
+/** An Express 5 "hello world" in a child process on a free port: the HTTP layer's ceiling here. */
+async function startHello(): Promise<{ pid: number; base: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const source =
+    "import express from 'express'; const app = express(); app.get('/', (req, res) => { res.send('Hello world'); });" +
+    ` app.listen(${port}, '127.0.0.1', () => console.log('ready'));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`hello world exited (${code})`)));
+  });
+  return {
+    pid: child.pid!,
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A statement alone, as fast as min(connections, 8) pg clients run it for the bench's time. */
+async function sqlAlone(name: string, query: { text: string; values: unknown[] }): Promise<Figures> {
+  const clients = Math.min(CONNECTIONS, 8);
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: clients });
+  try {
+    const runFor = async (seconds: number, times: number[] | null) => {
+      const end = performance.now() + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          const client = await pool.connect();
+          try {
+            while (performance.now() < end) {
+              const t0 = performance.now();
+              await client.query({ name: 'bench_sql_alone', text: query.text, values: query.values as unknown[] });
+              times?.push(performance.now() - t0);
+            }
+          } finally {
+            client.release();
+          }
+        }),
+      );
+    };
+    if (WARMUP > 0) await runFor(WARMUP, null);
+    const times: number[] = [];
+    const cpu0 = { me: process.cpuUsage(), db: postgresCpuSeconds(), all: machineBusySeconds() };
+    const t0 = performance.now();
+    await runFor(DURATION, times);
+    const seconds = (performance.now() - t0) / 1000;
+    const me = process.cpuUsage(cpu0.me);
+    const db = postgresCpuSeconds() - cpu0.db;
+    const all = machineBusySeconds() - cpu0.all;
+    times.sort((a, b) => a - b);
+    const per = (s: number) => (s * 1000) / (times.length || 1);
+    const bench = (me.user + me.system) / 1e6;
+    return {
+      name, rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)] ?? 0, p99: times[Math.floor(times.length * 0.99)] ?? 0,
+      requests: times.length, unexpected: 0, detail: '', txPerRequest: 1, bytes: 0,
+      cpu: { app: 0, db: per(db), bench: per(bench) },
+      otherCpu: Math.max(0, (all - db - bench) / (seconds * availableParallelism())),
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Issue 14's targets: each page's rate ÷ hello world's, its app CPU ÷ hello world's, the queue ÷ its SQL. */
+function printRatios(results: Figures[]): void {
+  const hello = results.find((r) => r.name === HELLO);
+  const sql = results.find((r) => r.name === SQL_QUEUE);
+  const pages = results.filter((r) => r !== hello && r !== sql);
+  if (!hello || pages.length === 0) return;
+  const target = (name: string) => (name.startsWith('POST') ? 30 : 25);
+  console.log(`\nAgainst the references of this run (targets: pages ≥ 25% of hello world's rate, create ≥ 30%, app CPU ≤ 3.5× hello world's):\n`);
+  console.log('| Page | ÷ hello world (rate) | target | app CPU ÷ hello world | ÷ its SQL alone (rate) |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of pages) {
+    const rate = (r.rps / hello.rps) * 100;
+    const cpu = hello.cpu.app > 0 ? r.cpu.app / hello.cpu.app : NaN;
+    const alone = sql && r.name === 'GET /tickets (queue)' ? `${Math.round((r.rps / sql.rps) * 100)}%` : '';
+    console.log(
+      `| ${r.name} | ${rate.toFixed(0)}%${rate >= target(r.name) ? '' : ' (below)'} | ${target(r.name)}% | ` +
+        `${cpu.toFixed(1)}×${cpu <= 3.5 ? '' : ' (above)'} | ${alone} |`,
+    );
+  }
+}
+
 let app: App | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'caseboard-bench-'));
 
@@ -709,6 +805,17 @@ async function main() {
         results.push(await load(pool, app.child.pid!, app.base, {
           name: 'GET /health (no session)', method: 'GET', expected: 200, headers: {}, paths: ['/health'],
         }));
+      } else if (scenario === 'hello') {
+        const hello = await startHello();
+        try {
+          results.push(await load(pool, hello.pid, hello.base, {
+            name: HELLO, method: 'GET', expected: 200, headers: {}, paths: ['/'],
+          }));
+        } finally {
+          await hello.stop();
+        }
+      } else if (scenario === 'sql-queue') {
+        results.push(await sqlAlone(SQL_QUEUE, queueExplainSql({ id: benchUserId }, { statuses: ACTIVE_STATUSES, assignee: 'anyone' })));
       } else if (scenario === 'queue') {
         results.push(await load(pool, app.child.pid!, app.base, {
           name: 'GET /tickets (queue)', method: 'GET', expected: 200, headers, paths: ['/tickets'],
@@ -812,6 +919,7 @@ async function main() {
       );
     }
     for (const r of results) if (r.unexpected) console.log(`  ${r.name}: statuses ${r.detail}`);
+    printRatios(results);
     const busy = results.filter((r) => r.otherCpu > 0.1);
     if (busy.length) {
       console.log(
