@@ -96,7 +96,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe.skipIf(!existsSync(NGINX_BIN))('two instances behind nginx on one PostgreSQL', () => {
+// Without Debian's nginx on a developer's machine the test is skipped; in CI (.ci/run installs it)
+// a missing nginx fails it instead of passing it by skipping.
+describe.skipIf(!existsSync(NGINX_BIN) && !process.env.CI)('two instances behind nginx on one PostgreSQL', () => {
   test('both start at the same moment on an empty database: the migrations run once', async () => {
     const ms = await Promise.all(apps.map((a) => a.start()));
     report.push(`both instances started at once on an empty database: ${ms.join(' ms, ')} ms`);
