@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: DEFAULT_SCENARIOS.join(',') },
     env: { type: 'string', default: 'production' },
     profile: { type: 'boolean', default: false },
+    // dist: the compiled app (npm run build first), as a profile then names each function.
+    app: { type: 'string', default: 'tsx' },
     tool: { type: 'string', default: 'auto' },
     'storm-seconds': { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h' },
@@ -46,7 +48,9 @@ const { values: args } = parseArgs({
 });
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
-  '       [--only queue,ticket,create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile]\n' +
+  '       [--only queue,ticket,create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile] [--app tsx|dist]\n' +
+  '  --app dist: run the compiled app (npm run build first): a profile then names each function;\n' +
+  '  --app PATH/server.js: another build (e.g. of the previous commit, to compare in alternate runs).\n' +
   '  hello: an Express 5 "hello world" in a child process (the HTTP stack\'s ceiling on this machine, now);\n' +
   '  sql-queue: the queue page\'s statement alone over pg, as many clients as connections (at most 8);\n' +
   '  with them, the run ends with ratios: each page ÷ hello world (rate, app CPU), the queue ÷ its SQL.\n' +
@@ -318,9 +322,12 @@ interface App {
 }
 
 async function startApp(port: number, dataDir: string): Promise<App> {
-  const nodeArgs = ['--import', 'tsx'];
+  const compiled = args.app !== 'tsx';
+  const nodeArgs = compiled ? [] : ['--import', 'tsx'];
   if (args.profile) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'data', 'profiles')}`);
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'src/server.ts')], {
+  // --app dist, or the server.js of another build (to compare two versions in alternate runs).
+  const entry = !compiled ? join(ROOT, 'src/server.ts') : args.app === 'dist' ? join(ROOT, 'dist/server.js') : args.app!;
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
