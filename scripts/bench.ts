@@ -22,13 +22,17 @@ import pg from 'pg';
 import { ACTIVE_STATUSES } from '../src/domain/status.js';
 import { hashPassword, setPasswordCost } from '../src/services/passwords.js';
 import { queueExplainSql } from '../src/services/tickets/queue.js';
+import { ticketViewSql } from '../src/services/tickets/ticket-view.js';
+import { createTicket } from '../src/services/tickets/create-ticket.js';
+import { connectDatabase } from '../src/db/client.js';
+import type { Role } from '../src/domain/enums.js';
 import { hashToken } from '../src/services/api/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
+const SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'sql-ticket', 'create', 'service-create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
 // With the references (issue 14): hello world (the HTTP layer's ceiling here, now) and the queue's
 // statement alone (the database's ceiling for that page), measured in the same run.
-const DEFAULT_SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'create'];
+const DEFAULT_SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'sql-ticket', 'create', 'service-create'];
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -48,12 +52,13 @@ const { values: args } = parseArgs({
 });
 const USAGE =
   'Usage: DATABASE_URL=postgresql://... npm run bench -- [--duration S] [--warmup S] [--connections N]\n' +
-  '       [--only queue,ticket,create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile] [--app tsx|dist]\n' +
+  '       [--only hello,queue,sql-queue,ticket,sql-ticket,create,service-create,form,health,automated,api-create,error-event,error-storm] [--env production|development] [--profile] [--app tsx|dist]\n' +
   '  --app dist: run the compiled app (npm run build first): a profile then names each function;\n' +
   '  --app PATH/server.js: another build (e.g. of the previous commit, to compare in alternate runs).\n' +
   '  hello: an Express 5 "hello world" in a child process (the HTTP stack\'s ceiling on this machine, now);\n' +
-  '  sql-queue: the queue page\'s statement alone over pg, as many clients as connections (at most 8);\n' +
-  '  with them, the run ends with ratios: each page ÷ hello world (rate, app CPU), the queue ÷ its SQL.\n' +
+  '  sql-queue, sql-ticket: the queue\'s or the ticket page\'s statement alone over pg, as many clients as\n' +
+  '  connections (at most 8); service-create: createTicket in the bench process (service + SQL, no HTTP);\n' +
+  '  with them, the run ends with ratios: each page ÷ hello world (rate, app CPU), each page ÷ its SQL alone.\n' +
   '  api-create: POST /api/v1/tickets (JSON, a service token the bench makes) beside the form\'s create.\n' +
   '       [--tool auto|wrk|autocannon]   (auto: wrk when installed, else autocannon)\n' +
   '  form (GET /tickets/new) and health (GET /health, no session) show the cost of the stack itself;\n' +
@@ -676,6 +681,14 @@ const URGENCY_MIX = ['NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL',
 
 const HELLO = 'GET / (Express 5 hello world: reference)';
 const SQL_QUEUE = "The queue's statement alone (pg: reference)";
+const SQL_TICKET = "The ticket page's statement alone (pg: reference)";
+const SERVICE_CREATE = 'createTicket alone (service + SQL, no HTTP: reference)';
+/** Each page's own reference besides hello world: its SQL alone, or for create its service alone. */
+const REFERENCE_OF: Record<string, string> = {
+  'GET /tickets (queue)': SQL_QUEUE,
+  'GET /tickets/:reference': SQL_TICKET,
+  'POST /tickets (create)': SERVICE_CREATE,
+};
 
 /** An Express 5 "hello world" in a child process on a free port: the HTTP layer's ceiling here. */
 async function startHello(): Promise<{ pid: number; base: string; stop(): Promise<void> }> {
@@ -700,10 +713,11 @@ async function startHello(): Promise<{ pid: number; base: string; stop(): Promis
 }
 
 /** A statement alone, as fast as min(connections, 8) pg clients run it for the bench's time. */
-async function sqlAlone(name: string, query: { text: string; values: unknown[] }): Promise<Figures> {
+async function sqlAlone(name: string, query: { text: string; values: unknown[] }, valuesFor?: (n: number) => unknown[]): Promise<Figures> {
   const clients = Math.min(CONNECTIONS, 8);
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: clients });
   try {
+    let sent = 0;
     const runFor = async (seconds: number, times: number[] | null) => {
       const end = performance.now() + seconds * 1000;
       await Promise.all(
@@ -712,7 +726,8 @@ async function sqlAlone(name: string, query: { text: string; values: unknown[] }
           try {
             while (performance.now() < end) {
               const t0 = performance.now();
-              await client.query({ name: 'bench_sql_alone', text: query.text, values: query.values as unknown[] });
+              const values = valuesFor ? valuesFor(sent++) : query.values;
+              await client.query({ name: 'bench_sql_alone', text: query.text, values });
               times?.push(performance.now() - t0);
             }
           } finally {
@@ -744,20 +759,81 @@ async function sqlAlone(name: string, query: { text: string; values: unknown[] }
   }
 }
 
+/**
+ * The create service alone: createTicket in this process (no HTTP, session, form parsing or
+ * redirect), the same tickets as the form's, as many at once as the load generator's connections
+ * (at most 8). Its CPU (this process's) is reported as the app's.
+ */
+async function serviceCreate(pool: pg.Pool, userId: number): Promise<Figures> {
+  const { rows: [u] } = await pool.query<{ id: number; role: Role; name: string; email: string }>('SELECT id, role, name, email FROM "User" WHERE id = $1', [userId]);
+  const clients = Math.min(CONNECTIONS, 8);
+  const db = connectDatabase(DATABASE_URL!, clients);
+  const ctx = { db: db.prisma, actor: { id: u!.id, role: u!.role, name: u!.name, email: u!.email } };
+  const run = randomBytes(3).toString('hex');
+  let n = 0;
+  try {
+    const runFor = async (seconds: number, times: number[] | null) => {
+      const end = performance.now() + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (performance.now() < end) {
+            const i = n++;
+            const t0 = performance.now();
+            await createTicket(ctx, {
+              title: `Printer on floor 3 drops jobs (bench ${run}-${i})`,
+              description: DESCRIPTION,
+              urgency: URGENCY_MIX[i % URGENCY_MIX.length] as 'NORMAL',
+              channel: 'PHONE',
+              customer: { name: `Bench Customer ${i % 5000}`, email: `bench-customer-${i % 2 ? i % 5000 : `${run}-${i}`}@customer.example` },
+              notifyCustomer: true,
+              files: [],
+            });
+            times?.push(performance.now() - t0);
+          }
+        }),
+      );
+    };
+    if (WARMUP > 0) await runFor(WARMUP, null);
+    const times: number[] = [];
+    const tx0 = await dbTransactions(pool);
+    const cpu0 = { me: process.cpuUsage(), db: postgresCpuSeconds(), all: machineBusySeconds() };
+    const t0 = performance.now();
+    await runFor(DURATION, times);
+    const seconds = (performance.now() - t0) / 1000;
+    const me = process.cpuUsage(cpu0.me);
+    const dbCpu = postgresCpuSeconds() - cpu0.db;
+    const all = machineBusySeconds() - cpu0.all;
+    const tx = (await dbTransactions(pool)) - tx0;
+    times.sort((a, b) => a - b);
+    const per = (s: number) => (s * 1000) / (times.length || 1);
+    const appCpu = (me.user + me.system) / 1e6;
+    return {
+      name: SERVICE_CREATE, rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)] ?? 0, p99: times[Math.floor(times.length * 0.99)] ?? 0,
+      requests: times.length, unexpected: 0, detail: '', txPerRequest: tx / (times.length || 1), bytes: 0,
+      cpu: { app: per(appCpu), db: per(dbCpu), bench: 0 },
+      otherCpu: Math.max(0, (all - dbCpu - appCpu) / (seconds * availableParallelism())),
+    };
+  } finally {
+    await db.prisma.$disconnect();
+    await db.pool.end().catch(() => undefined);
+  }
+}
+
 /** Issue 14's targets: each page's rate ÷ hello world's, its app CPU ÷ hello world's, the queue ÷ its SQL. */
 function printRatios(results: Figures[]): void {
   const hello = results.find((r) => r.name === HELLO);
-  const sql = results.find((r) => r.name === SQL_QUEUE);
-  const pages = results.filter((r) => r !== hello && r !== sql);
+  const references = new Set(Object.values(REFERENCE_OF));
+  const pages = results.filter((r) => r !== hello && !references.has(r.name));
   if (!hello || pages.length === 0) return;
   const target = (name: string) => (name.startsWith('POST') ? 30 : 25);
   console.log(`\nAgainst the references of this run (targets: pages ≥ 25% of hello world's rate, create ≥ 30%, app CPU ≤ 3.5× hello world's):\n`);
-  console.log('| Page | ÷ hello world (rate) | target | app CPU ÷ hello world | ÷ its SQL alone (rate) |');
+  console.log('| Page | ÷ hello world (rate) | target | app CPU ÷ hello world | ÷ its SQL alone (create: its service alone), rate |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of pages) {
     const rate = (r.rps / hello.rps) * 100;
     const cpu = hello.cpu.app > 0 ? r.cpu.app / hello.cpu.app : NaN;
-    const alone = sql && r.name === 'GET /tickets (queue)' ? `${Math.round((r.rps / sql.rps) * 100)}%` : '';
+    const reference = results.find((x) => x.name === REFERENCE_OF[r.name]);
+    const alone = reference ? `${Math.round((r.rps / reference.rps) * 100)}%` : '';
     console.log(
       `| ${r.name} | ${rate.toFixed(0)}%${rate >= target(r.name) ? '' : ' (below)'} | ${target(r.name)}% | ` +
         `${cpu.toFixed(1)}×${cpu <= 3.5 ? '' : ' (above)'} | ${alone} |`,
@@ -823,6 +899,12 @@ async function main() {
         }
       } else if (scenario === 'sql-queue') {
         results.push(await sqlAlone(SQL_QUEUE, queueExplainSql({ id: benchUserId }, { statuses: ACTIVE_STATUSES, assignee: 'anyone' })));
+      } else if (scenario === 'sql-ticket') {
+        // The ticket page's statement for the same tickets the ticket scenario opens, in turn.
+        const first = ticketViewSql({ id: benchUserId }, refs[0]!.reference);
+        results.push(await sqlAlone(SQL_TICKET, first, (n) => ticketViewSql({ id: benchUserId }, refs[n % refs.length]!.reference).values));
+      } else if (scenario === 'service-create') {
+        results.push(await serviceCreate(pool, benchUserId));
       } else if (scenario === 'queue') {
         results.push(await load(pool, app.child.pid!, app.base, {
           name: 'GET /tickets (queue)', method: 'GET', expected: 200, headers, paths: ['/tickets'],

@@ -233,6 +233,11 @@ const systemAuthor = (key: string, ruleId: number | null = null, ruleName: strin
 
 const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
+/** The ticket page's one statement, as getTicketView runs it (npm run bench's "SQL alone" reference). */
+export function ticketViewSql(actor: { id: number }, reference: string): { text: string; values: unknown[] } {
+  return { text: TICKET_VIEW, values: [reference, actor.id] };
+}
+
 /** Everything the ticket page shows: the ticket, its people, its work log and its whole history. */
 export async function getTicketView(ctx: ServiceContext, reference: string): Promise<TicketView> {
   assertCan(ctx.actor, 'ticket.read');
@@ -246,12 +251,14 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   } = row;
   const mailOf = new Map(json(inboundMails).map((m) => [m.entry, m.id] as const));
   const byEntry = new Map<number | null, FileLine[]>();
-  for (const { redactedAt, redactedBy, ...f } of json(files)) {
-    const line: FileLine = {
-      ...f,
+  // The parsed rows are this request's own: completed in place (in Node 20, `{ ...row, newKey }`
+  // costs tens of microseconds per object, scripts/bench-spread.ts; a ticket has hundreds of rows).
+  for (const f of json(files)) {
+    const { redactedAt, redactedBy } = f;
+    const line = Object.assign(f, {
       createdAt: new Date(f.createdAt),
       redacted: redactedAt === null ? null : { at: new Date(redactedAt), by: redactedBy ?? '' },
-    };
+    }) as unknown as FileLine;
     const list = byEntry.get(f.workLogEntryId);
     if (list) list.push(line);
     else byEntry.set(f.workLogEntryId, [line]);
@@ -282,25 +289,23 @@ export async function getTicketView(ctx: ServiceContext, reference: string): Pro
   };
   return {
     ticket,
-    workLog: json(workLog).map(({ authorName, tokenName, ...e }) => ({
-      ...e,
-      createdAt: new Date(e.createdAt),
-      author: e.authorSystem !== null ? systemAuthor(e.authorSystem, e.authorRuleId, authorName) : authorOf(e.authorId, e.authorCustomerId, authorName, e.apiTokenId, tokenName),
-      files: byEntry.get(e.id) ?? [],
-      mailId: mailOf.get(e.id) ?? null,
-    })),
+    workLog: json(workLog).map((e) =>
+      Object.assign(e, {
+        createdAt: new Date(e.createdAt),
+        author: e.authorSystem !== null ? systemAuthor(e.authorSystem, e.authorRuleId, e.authorName) : authorOf(e.authorId, e.authorCustomerId, e.authorName, e.apiTokenId, e.tokenName),
+        files: byEntry.get(e.id) ?? [],
+        mailId: mailOf.get(e.id) ?? null,
+      }),
+    ),
     reportFiles: byEntry.get(null) ?? [],
     reportMailId: mailOf.get(null) ?? null,
-    history: json(history).map(({ actorName, tokenName, ...h }) => ({
-      ...h,
-      createdAt: new Date(h.createdAt),
-      actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, actorName) : authorOf(h.actorId, h.actorCustomerId, actorName, h.apiTokenId, tokenName),
-    })),
-    mails: json(mails).map((m) => ({
-      ...m,
-      createdAt: new Date(m.createdAt),
-      sentAt: m.sentAt === null ? null : new Date(m.sentAt),
-    })),
+    history: json(history).map((h) =>
+      Object.assign(h, {
+        createdAt: new Date(h.createdAt),
+        actor: h.actorSystem !== null ? systemAuthor(h.actorSystem, h.actorRuleId, h.actorName) : authorOf(h.actorId, h.actorCustomerId, h.actorName, h.apiTokenId, h.tokenName),
+      }),
+    ),
+    mails: json(mails).map((m) => Object.assign(m, { createdAt: new Date(m.createdAt), sentAt: m.sentAt === null ? null : new Date(m.sentAt) })),
     activeLinks,
     followers: json(followers),
     followerCount,

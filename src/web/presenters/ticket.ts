@@ -114,20 +114,26 @@ function summarize(row: HistoryRow): Pick<TimelineEntry, 'summary' | 'before' | 
 }
 
 export function timeline(rows: HistoryRow[], now = new Date(), zone?: string): TimelineEntry[] {
-  return rows.map((row) => ({
-    id: row.id,
-    actor: row.actor.customer
-      ? `${row.actor.name} (customer)`
-      : row.actor.system && row.actor.ruleId === undefined ? `${row.actor.name} (rule)` : row.actor.name,
-    system: row.actor.system === true,
-    ruleId: row.actor.ruleId ?? null,
-    via: tokenLabel(row.actor.token),
-    ...summarize(row),
-    at: when(row.createdAt, zone),
-    ago: ago(row.createdAt, now),
-    iso: row.createdAt.toISOString(),
-    version: row.ticketVersion,
-  }));
+  // A literal with every key (no `...summarize(row)` amid them: slow in Node 20, bench-spread.ts).
+  return rows.map((row) => {
+    const { summary, before, after } = summarize(row);
+    return {
+      id: row.id,
+      actor: row.actor.customer
+        ? `${row.actor.name} (customer)`
+        : row.actor.system && row.actor.ruleId === undefined ? `${row.actor.name} (rule)` : row.actor.name,
+      system: row.actor.system === true,
+      ruleId: row.actor.ruleId ?? null,
+      via: tokenLabel(row.actor.token),
+      summary,
+      before,
+      after,
+      at: when(row.createdAt, zone),
+      ago: ago(row.createdAt, now),
+      iso: row.createdAt.toISOString(),
+      version: row.ticketVersion,
+    };
+  });
 }
 
 /** How a change made through the REST API names its token: API token “deploy script”. */

@@ -164,13 +164,14 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
           }
         : null,
       slaDue: sla ? dueShown(view.ticket.slaDueAt, view.ticket.slaPolicyId, view.ticket.status, new Date()) : null,
-      workLog: view.workLog.map((e) => ({ ...e, at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now), parts: mentions(e) })),
+      // Completed in place (this request's own objects): a spread with new keys is slow (bench-spread.ts).
+      workLog: view.workLog.map((e) => Object.assign(e, { at: when(e.createdAt, timeZoneOf(res)), ago: ago(e.createdAt, now), parts: mentions(e) })),
       markMentions: (text: string) => mentionParts(text, handles),
       followers: view.followers,
       followerCount: view.followerCount,
       following: view.following,
       timeline: timeline(view.history, now, timeZoneOf(res)),
-      mails: view.mails.map((m) => ({ ...m, at: when(m.sentAt ?? m.createdAt, timeZoneOf(res)), ago: ago(m.sentAt ?? m.createdAt, now) })),
+      mails: view.mails.map((m) => Object.assign(m, { at: when(m.sentAt ?? m.createdAt, timeZoneOf(res)), ago: ago(m.sentAt ?? m.createdAt, now) })),
       activeLinks: view.activeLinks,
       opened: { at: when(view.ticket.createdAt, timeZoneOf(res)), ago: ago(view.ticket.createdAt, now) },
       updated: { at: when(view.ticket.updatedAt, timeZoneOf(res)), ago: ago(view.ticket.updatedAt, now) },
