@@ -340,6 +340,10 @@ async function startApp(port: number, dataDir: string): Promise<App> {
       NODE_ENV: args.env,
       DATABASE_URL,
       ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+      // Behind PgBouncer (README, "Past one database server"): its settings reach the app too.
+      ...(process.env.DATABASE_DIRECT_URL ? { DATABASE_DIRECT_URL: process.env.DATABASE_DIRECT_URL } : {}),
+      ...(process.env.DATABASE_PREPARED_STATEMENTS ? { DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS } : {}),
+      ...(process.env.WEB_CONCURRENCY ? { WEB_CONCURRENCY: process.env.WEB_CONCURRENCY } : {}),
       ...(process.env.ERROR_REPORTS_FLUSH_MS ? { ERROR_REPORTS_FLUSH_MS: process.env.ERROR_REPORTS_FLUSH_MS } : {}),
       // MAIL_WORKER_CONCURRENCY=0 measures a web instance that leaves sending to another one.
       ...(process.env.MAIL_WORKER_CONCURRENCY ? { MAIL_WORKER_CONCURRENCY: process.env.MAIL_WORKER_CONCURRENCY } : {}),
