@@ -11,6 +11,7 @@ import { liveHubOf } from '../../src/app.js';
 import { shareCaches } from '../../src/web/cache-sync.js';
 import { listTeams } from '../../src/services/teams/teams.js';
 import { listAssignableUsers } from '../../src/services/users/list-users.js';
+import { organizationNames } from '../../src/services/organizations/read-organizations.js';
 import type { Actor } from '../../src/services/context.js';
 import { connectDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -99,6 +100,16 @@ describe.skipIf(!process.env.DATABASE_URL)('caches dropped across instances (LIS
     expect((await listAssignableUsers(ctx)).some((u) => u.id === leaving.id)).toBe(true);
     await db.pool.query(`UPDATE "User" SET active = false WHERE id = $1`, [leaving.id]);
     await seenWithin(1000, async () => !(await listAssignableUsers(ctx)).some((u) => u.id === leaving.id));
+  });
+
+  it('sees an organization added or renamed elsewhere in the forms\' suggestions within a second (kept a minute otherwise)', async () => {
+    const ctx = as(db, admin);
+    const before = await organizationNames(ctx);
+    expect(before).not.toContain('Added Elsewhere Ltd');
+    await db.pool.query(`INSERT INTO "Organization" (name, "nameKey", "updatedAt") VALUES ('Added Elsewhere Ltd', 'added elsewhere ltd', now())`);
+    await seenWithin(1000, async () => (await organizationNames(ctx)).includes('Added Elsewhere Ltd'));
+    await db.pool.query(`UPDATE "Organization" SET name = 'Renamed Elsewhere Ltd', "nameKey" = 'renamed elsewhere ltd' WHERE name = 'Added Elsewhere Ltd'`);
+    await seenWithin(1000, async () => (await organizationNames(ctx)).includes('Renamed Elsewhere Ltd'));
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Organization } from '../../generated/prisma/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { ServiceContext } from '../context.js';
+import { invalidateOrganizationNames } from './read-organizations.js';
 import { ValidationError } from '../errors.js';
 import { assertCan } from '../policy.js';
 import { changeOrganization, recordOrganizationEvents, type OrganizationEvent } from './organization-history.js';
@@ -65,6 +66,8 @@ export async function createOrganization(ctx: ServiceContext, edit: Organization
   } catch (err) {
     if (isUniqueViolation(err)) throw await explainUniqueViolation(ctx, o.name, o.domains, null);
     throw err;
+  } finally {
+    invalidateOrganizationNames(); // the forms' suggestions (other instances: the table's notice)
   }
 }
 
@@ -101,5 +104,7 @@ export async function updateOrganization(ctx: ServiceContext, id: number, versio
   } catch (err) {
     if (isUniqueViolation(err)) throw await explainUniqueViolation(ctx, o.name, o.domains, id);
     throw err;
+  } finally {
+    invalidateOrganizationNames();
   }
 }
