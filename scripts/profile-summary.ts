@@ -42,6 +42,20 @@ function bucket(frame: Frame): string {
   return src >= 0 ? url.slice(src + 1) : url;
 }
 
+/** The layer of the stack a part belongs to (the README's "where a page's time goes"). */
+function layer(part: string, fn: string): string {
+  if (part === '(garbage collector)') return 'garbage collection';
+  if (part === '(native: V8 builtins)' && /^(writev|writeBuffer|writeString|writeUtf8String|read|close)$/.test(fn)) return 'HTTP and sockets (node:http, net, streams)';
+  if (/^node:(_http|net|internal\/(streams|stream_base|http|net)|events|buffer|internal\/buffer)/.test(part) || /^(on-headers|on-finished|finalhandler|parseurl|statuses|content-type|mime|mime-types|send|vary|encodeurl|fresh|range-parser)$/.test(part)) return 'HTTP and sockets (node:http, net, streams)';
+  if (/^(express|router|path-to-regexp|body-parser|raw-body|qs|type-is|media-typer|negotiator|accepts)$/.test(part)) return 'Express and its router, body parsing';
+  if (/^(express-session|passport|cookie|cookie-parser|cookie-signature|csrf-csrf|helmet|uid-safe|random-bytes|crc)$/.test(part) || /crypto/.test(part) || /session-cache|session-store|middleware\/(auth|csrf|locals|unread)/.test(part)) return 'session, sign-in, CSRF, headers';
+  if (/^(pino|pino-http|pino-std-serializers|@pinojs\/redact|prom-client|sonic-boom|fast-redact)$/.test(part) || /request-log|observability|log\.js/.test(part)) return 'request log and metrics';
+  if (/^(pg|pg-pool|pg-protocol|pg-types|postgres-array|postgres-date|@prisma\/.*|@electric-sql\/.*)$/.test(part) || part.startsWith('wasm://') || /\/db\//.test(part)) return 'database client (pg, Prisma)';
+  if (/^views\//.test(part) || part === 'ejs' || part === '(template or eval)' || /view-engine|presenters\//.test(part)) return 'templates and presenters';
+  if (/^(src|dist)\//.test(part) || part.includes('/dist/') || part.includes('/src/')) return 'the app\'s own code (routes, services)';
+  return 'other (V8 builtins, microtasks, timers, libraries)';
+}
+
 for (const file of positionals) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -65,6 +79,7 @@ for (const file of positionals) {
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   const buckets = new Map<string, number>();
+  const layers = new Map<string, number>();
   const functions = new Map<string, number>();
   let busy = 0;
   let idle = 0;
@@ -77,6 +92,8 @@ for (const file of positionals) {
     }
     busy += us;
     buckets.set(b, (buckets.get(b) ?? 0) + us);
+    const l = layer(b, frame.functionName);
+    layers.set(l, (layers.get(l) ?? 0) + us);
     const name = `${frame.functionName || '(anonymous)'}  ${b}:${frame.lineNumber + 1}`;
     functions.set(name, (functions.get(name) ?? 0) + us);
     if (args.who && b.includes(args.who)) {
@@ -87,7 +104,9 @@ for (const file of positionals) {
   const top = Number(args.top);
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
   console.log(`${file}: busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s\n`);
-  console.log('Self time by part:');
+  console.log('Self time by layer:');
+  for (const [l, us] of [...layers].sort((a, c) => c[1] - a[1])) console.log(`${pct(us)}  ${l}`);
+  console.log('\nSelf time by part:');
   for (const [b, us] of [...buckets].sort((a, c) => c[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${b}`);
   console.log('\nSelf time by function:');
   for (const [f, us] of [...functions].sort((a, c) => c[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${f}`);
