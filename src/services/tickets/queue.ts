@@ -233,7 +233,17 @@ async function hiddenDoneMatches(ctx: ServiceContext, filter: QueueFilter): Prom
 }
 
 const HIDDEN_TTL_MS = 30_000;
-const hiddenCaches = new WeakMap<Db, Map<string, { at: number; n: number }>>();
+let hiddenCaches = new WeakMap<Db, Map<string, { at: number; n: number }>>();
+
+/**
+ * Forgets this process's kept search counts (per urgency, and the resolved or closed matches):
+ * the next page of any search counts again, as a search nobody made in the last seconds does.
+ * For the search benchmark (scripts/bench-search.ts), which measures every search as a new one.
+ */
+export function forgetSearchCounts(): void {
+  hiddenCaches = new WeakMap();
+  invalidateQueueCounts();
+}
 
 async function countHiddenDone(ctx: ServiceContext, filter: QueueFilter): Promise<number> {
   const done: QueueFilter = { ...filter, statuses: DONE_STATUSES, after: undefined };
@@ -319,9 +329,9 @@ function queueRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
     LIMIT ${limit}`;
 }
 
-/** A queue page's SQL with its values, as listQueue runs it: for EXPLAIN in scripts/bench.ts. */
+/** A queue page's SQL with its values, as listQueue runs it (a text search's too): for EXPLAIN in scripts/bench*.ts. */
 export function queueExplainSql(actor: { id: number }, filter: QueueFilter): { text: string; values: unknown[] } {
-  const query = queueRowsSql(actor.id, filter);
+  const query = filter.text?.trim() ? rankedRowsSql(actor.id, filter) : queueRowsSql(actor.id, filter);
   if (!query) throw new Error('That filter matches nothing.');
   return { text: query.text, values: query.values };
 }
