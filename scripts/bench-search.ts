@@ -141,7 +141,9 @@ export async function benchSearch(databaseUrl: string, opts: { actorId?: number;
       // The status-filtered common-word page, and the slowest queue searches' pages.
       const explainOf = [searches[0]!, ...worst.filter((w) => w.s.kind === 'queue' && w.s !== searches[0]).sort((a, b) => b.p99 - a.p99).slice(0, 2).map((w) => w.s)];
       for (const s of explainOf) {
-        const q = queueExplainSql(ctx.actor, { statuses: s.statuses!, assignee: 'anyone', text: s.q });
+        // As listQueue runs it: the words parsed into a tsquery first.
+        const { rows: parsed } = await db.pool.query<{ q: string }>(`SELECT websearch_to_tsquery('caseboard', caseboard_search_text($1))::text AS q`, [s.q]);
+        const q = queueExplainSql(ctx.actor, { statuses: s.statuses!, assignee: 'anyone', text: s.q, parsed: parsed[0]!.q });
         const { rows: plan } = await db.pool.query<{ 'QUERY PLAN': string }>({ text: `EXPLAIN (ANALYZE, BUFFERS) ${q.text}`, values: q.values });
         console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the queue page for ${s.name}:\n`);
         console.log(plan.map((r) => r['QUERY PLAN']).join('\n'));

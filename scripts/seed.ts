@@ -78,15 +78,17 @@ const P = {
 } as const;
 
 /**
- * A term of a vocabulary (text[] parameter) drawn with a Zipf-like law over its order: rank k with
- * probability ln((k + 1) / k) / ln(n + 1), about 1/k (seed-data.ts, "The vocabulary").
+ * A term of a vocabulary drawn with a Zipf-like law over its order: rank k with probability
+ * ln((k + 1) / k) / ln(n + 1), about 1/k (seed-data.ts, "The vocabulary"). The vocabularies are
+ * jsonb arrays: reaching element k of a text[] walks the k before it, of a jsonb array at most 32.
  */
-const zipf = (param: string) => `(${param}::text[])[floor(power(cardinality(${param}::text[]) + 1, random()))::int]`;
+const zipf = (param: string) => `(${param}::jsonb ->> (floor(power(jsonb_array_length(${param}::jsonb) + 1, random()))::int - 1))`;
 
 /**
- * A sentence template (an SQL text expression) with its slots filled, each slot type drawn anew:
+ * A sentence template (an SQL text expression that gives the same template each time it is
+ * evaluated: pick() over a row's column) with its slots filled, each slot type drawn anew:
  * {problem}, {p}/{p2} products, {c}/{c2} ordinary words, {v} versions, {e} error codes, {h} hosts.
- * `v` names the vocabulary parameters (the ticket statement's P, or the article statement's).
+ * Only the slots the template has are drawn. `v` names the vocabulary parameters.
  */
 function fill(template: string, v: { problems: string; products: string; components: string; versions: string; errors: string; hosts: string }): string {
   let out = template;
@@ -94,7 +96,7 @@ function fill(template: string, v: { problems: string; products: string; compone
     ['{problem}', pick(v.problems, 'random()')], ['{p2}', zipf(v.products)], ['{p}', zipf(v.products)], ['{c2}', zipf(v.components)],
     ['{c}', zipf(v.components)], ['{v}', zipf(v.versions)], ['{e}', zipf(v.errors)], ['{h}', zipf(v.hosts)],
   ] as const) {
-    out = `replace(${out}, '${slot}', ${term})`;
+    out = `replace(${out}, '${slot}', CASE WHEN strpos(${template}, '${slot}') > 0 THEN ${term} ELSE '' END)`;
   }
   return out;
 }
@@ -399,6 +401,9 @@ const oddBelow = (bits: number) => BigInt(randomInt(2 ** (bits - 1), 2 ** bits) 
 
 const ARTICLE_CATEGORIES = ['Network', 'Email', 'Printing', 'Accounts', 'Hardware', 'Software', 'Security', 'Telephony'];
 
+/** The vocabularies as jsonb parameters (see zipf): products, components, versions, errors, hosts. */
+const VOCABULARIES = [W.VOCAB_PRODUCTS, W.VOCAB_COMPONENTS, W.VOCAB_VERSIONS, W.VOCAB_ERRORS, W.VOCAB_HOSTS].map((v) => JSON.stringify(v));
+
 /** The article statement's vocabulary parameters (for fill). */
 const AV = { problems: '$5', products: '$13', components: '$14', versions: '$15', errors: '$16', hosts: '$17' };
 
@@ -446,8 +451,7 @@ async function seedArticles(pool: pg.Pool, n: number, authorIds: number[], now: 
        SELECT id, "authorId", 'CREATED', json_build_object('title', title, 'status', status, 'visibility', visibility)::text, "createdAt" FROM made`,
       [
         batch, done, now, W.TITLE_TEMPLATES, W.TITLE_PROBLEMS, W.DESCRIPTION_CONTEXT, W.DESCRIPTION_DETAIL, W.FIX_TEMPLATES,
-        W.RESOLUTION_NOTES, ARTICLE_CATEGORIES, authorIds, W.DESCRIPTION_IMPACT, W.VOCAB_PRODUCTS, W.VOCAB_COMPONENTS,
-        W.VOCAB_VERSIONS, W.VOCAB_ERRORS, W.VOCAB_HOSTS,
+        W.RESOLUTION_NOTES, ARTICLE_CATEGORIES, authorIds, W.DESCRIPTION_IMPACT, ...VOCABULARIES,
       ],
     );
     bar.update(done + batch);
@@ -484,9 +488,9 @@ async function main() {
     const m2 = oddBelow(27);
     const off = BigInt(randomInt(2 ** 47)) & MASK35;
     const pools = [
-      W.TITLE_TEMPLATES, W.TITLE_PROBLEMS, W.DESCRIPTION_CONTEXT, W.DESCRIPTION_DETAIL, W.DESCRIPTION_IMPACT, W.VOCAB_PRODUCTS,
+      W.TITLE_TEMPLATES, W.TITLE_PROBLEMS, W.DESCRIPTION_CONTEXT, W.DESCRIPTION_DETAIL, W.DESCRIPTION_IMPACT, VOCABULARIES[0],
       W.DESCRIPTION_ASK, W.ENVIRONMENTS, W.OCCURRENCES, W.WORKAROUNDS, W.RESOLUTION_NOTES, W.NOTE_TEMPLATES, W.FIX_TEMPLATES,
-      W.VOCAB_COMPONENTS, W.VOCAB_VERSIONS, W.VOCAB_ERRORS, W.VOCAB_HOSTS,
+      ...VOCABULARIES.slice(1),
     ];
     let nextRef = 0;
     const runBatch = async (client: pg.PoolClient, pos0: number, size: number): Promise<number> => {
