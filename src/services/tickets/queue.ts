@@ -158,6 +158,15 @@ async function parseQuery(ctx: ServiceContext, filter: QueueFilter): Promise<Que
  */
 function statusOr(statuses: readonly TicketStatus[]): Prisma.Sql {
   if (STATUSES.every((s) => statuses.includes(s))) return Prisma.sql`TRUE`;
+  // Resolved and closed tickets are nine in ten: intersecting their huge entries in the index with
+  // the words' costs more than checking the status on the rows the words find, which a LIMIT stops
+  // early ("jira mailbox", first 1,001 resolved or closed: 93–113 ms through the index, 50–65 ms
+  // on the rows; the open ones: 38–40 ms through the index, 280–400 ms on the rows). Compared
+  // as text, so that the planner cannot make it an index condition.
+  if (statuses.some((s) => DONE_STATUSES.includes(s))) {
+    for (const st of statuses) literal(st, STATUSES, 'TicketStatus');
+    return Prisma.sql`t.status::text IN (${Prisma.raw(statuses.map((st) => `'${st}'`).join(', '))})`;
+  }
   return Prisma.sql`(${Prisma.join(statuses.map((s) => Prisma.sql`t.status = ${literal(s, STATUSES, 'TicketStatus')}`), ' OR ')})`;
 }
 const statusIn = (statuses: readonly TicketStatus[]) => Prisma.sql`t.status IN (${Prisma.join(statuses.map((s) => literal(s, STATUSES, 'TicketStatus')))})`;
