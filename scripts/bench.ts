@@ -27,11 +27,12 @@ import { createTicket } from '../src/services/tickets/create-ticket.js';
 import { connectDatabase } from '../src/db/client.js';
 import type { Role } from '../src/domain/enums.js';
 import { hashToken } from '../src/services/api/tokens.js';
+import { benchSearch } from './bench-search.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'sql-ticket', 'create', 'service-create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm'] as const;
-// With the references (issue 14): hello world (the HTTP layer's ceiling here, now) and the queue's
-// statement alone (the database's ceiling for that page), measured in the same run.
+const SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'sql-ticket', 'create', 'service-create', 'form', 'health', 'automated', 'api-create', 'error-event', 'error-storm', 'search'] as const;
+// With the references (issue 14): hello world (the HTTP layer's ceiling here, now), the queue's and
+// the ticket page's statements alone and the create service alone, measured in the same run.
 const DEFAULT_SCENARIOS = ['hello', 'queue', 'sql-queue', 'ticket', 'sql-ticket', 'create', 'service-create'];
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -915,6 +916,8 @@ async function main() {
         }));
       } else if (scenario === 'error-storm') {
         await errorStorm(pool, app.base, cookie);
+      } else if (scenario === 'search') {
+        await benchSearch(DATABASE_URL!, { actorId: benchUserId }); // scripts/bench-search.ts: the services alone, its own table
       } else if (scenario === 'error-event') {
         // What @sentry/node sends for an exception (store endpoint), of 4 distinct problems in turn.
         const project = await ensureErrorProject(pool);

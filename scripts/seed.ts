@@ -72,9 +72,34 @@ function referenceSql(v: string): string {
 const P = {
   count: '$1', pos0: '$2', ref0: '$3', total: '$4', span: '$5', m1: '$6', off: '$7', m2: '$8',
   custIds: '$9', custNames: '$10', staffIds: '$11', staffNames: '$12', now: '$13',
-  subjects: '$14', problems: '$15', openers: '$16', details: '$17', impacts: '$18', tried: '$19',
+  titles: '$14', problems: '$15', contexts: '$16', details: '$17', impacts: '$18', products: '$19',
   asks: '$20', envs: '$21', occs: '$22', workarounds: '$23', resNotes: '$24', notes: '$25', fixes: '$26',
+  components: '$27', versions: '$28', errors: '$29', hosts: '$30',
 } as const;
+
+/**
+ * A term of a vocabulary drawn with a Zipf-like law over its order: rank k with probability
+ * ln((k + 1) / k) / ln(n + 1), about 1/k (seed-data.ts, "The vocabulary"). The vocabularies are
+ * jsonb arrays: reaching element k of a text[] walks the k before it, of a jsonb array at most 32.
+ */
+const zipf = (param: string) => `(${param}::jsonb ->> (floor(power(jsonb_array_length(${param}::jsonb) + 1, random()))::int - 1))`;
+
+/**
+ * A sentence template (an SQL text expression that gives the same template each time it is
+ * evaluated: pick() over a row's column) with its slots filled, each slot type drawn anew:
+ * {problem}, {p}/{p2} products, {c}/{c2} ordinary words, {v} versions, {e} error codes, {h} hosts.
+ * Only the slots the template has are drawn. `v` names the vocabulary parameters.
+ */
+function fill(template: string, v: { problems: string; products: string; components: string; versions: string; errors: string; hosts: string }): string {
+  let out = template;
+  for (const [slot, term] of [
+    ['{problem}', pick(v.problems, 'random()')], ['{p2}', zipf(v.products)], ['{p}', zipf(v.products)], ['{c2}', zipf(v.components)],
+    ['{c}', zipf(v.components)], ['{v}', zipf(v.versions)], ['{e}', zipf(v.errors)], ['{h}', zipf(v.hosts)],
+  ] as const) {
+    out = `replace(${out}, '${slot}', CASE WHEN strpos(${template}, '${slot}') > 0 THEN ${term} ELSE '' END)`;
+  }
+  return out;
+}
 
 /** One batch of tickets with their history and work log, in one statement (so one transaction). */
 /** The files work-log entries carry (constant names and types: written into the SQL as literals). */
@@ -156,7 +181,7 @@ e AS (
          CASE WHEN d.resolved_at IS NULL THEN NULL
               WHEN d.rr < 0.50 THEN 0 WHEN d.rr < 0.65 THEN 1 WHEN d.rr < 0.73 THEN 2 WHEN d.rr < 0.80 THEN 3
               WHEN d.rr < 0.85 THEN 4 WHEN d.rr < 0.95 THEN 5 ELSE 6 END AS rcode_i,
-         ${pick(P.subjects, 'd.rt1')} || ' ' || ${pick(P.problems, 'd.rt2')} AS title
+         ${fill(pick(P.titles, 'd.rt1'), P)} AS title
   FROM d
 ),
 f AS (
@@ -175,8 +200,9 @@ h AS (
                        WHEN 'OPEN' THEN CASE WHEN f.took THEN f.t_take ELSE f.t_prog END WHEN 'IN_PROGRESS' THEN f.t_prog
                        WHEN 'WAITING_ON_CUSTOMER' THEN f.t_wait WHEN 'RESOLVED' THEN f.resolved_at
                        ELSE f.closed_at END AS updated,
-         'Customer reports: ' || f.title || '. ' || ${pick(P.openers, 'f.rd1')} || ' ' || ${pick(P.details, 'f.rd2')}
-           || ' ' || ${pick(P.impacts, 'f.rd3')} || ' ' || ${pick(P.tried, 'f.rd4')} || ' ' || ${pick(P.asks, 'f.rd5')} AS description,
+         ${fill(pick(P.contexts, 'f.rd1'), P)} || ' ' || ${fill(pick(P.details, 'f.rd2'), P)}
+           || CASE WHEN f.rd4 < 0.5 THEN ' ' || ${fill(pick(P.details, 'f.rd4 * 2'), P)} ELSE '' END
+           || ' ' || ${fill(pick(P.impacts, 'f.rd3'), P)} || ' ' || ${fill(pick(P.asks, 'f.rd5'), P)} AS description,
          CASE WHEN f.re < 0.6 THEN ${pick(P.envs, 'f.re / 0.6')} END AS environment,
          CASE WHEN f.ro < 0.5 THEN ${pick(P.occs, 'f.ro / 0.5')} END AS occurrence,
          CASE WHEN f.rw < 0.2 THEN ${pick(P.workarounds, 'f.rw / 0.2')} END AS workaround,
@@ -209,7 +235,7 @@ w AS MATERIALIZED (
          CASE WHEN w2.wl_kind = 'NOTE' THEN NULL
               WHEN w2.resolved_at IS NOT NULL AND w2.rwo < 0.5 THEN 'SOLVED'
               WHEN w2.rwo < 0.65 THEN 'PARTIAL' WHEN w2.rwo < 0.9 THEN 'FAILED' ELSE 'UNKNOWN' END AS wl_outcome,
-         CASE WHEN w2.wl_kind = 'NOTE' THEN ${pick(P.notes, 'w2.rwb')} ELSE ${pick(P.fixes, 'w2.rwb')} END AS wl_body
+         CASE WHEN w2.wl_kind = 'NOTE' THEN ${fill(pick(P.notes, 'w2.rwb'), P)} ELSE ${fill(pick(P.fixes, 'w2.rwb'), P)} END AS wl_body
   FROM w2
 ),
 ins_t AS (
@@ -375,10 +401,18 @@ const oddBelow = (bits: number) => BigInt(randomInt(2 ** (bits - 1), 2 ** bits) 
 
 const ARTICLE_CATEGORIES = ['Network', 'Email', 'Printing', 'Accounts', 'Hardware', 'Software', 'Security', 'Telephony'];
 
+/** The vocabularies as jsonb parameters (see zipf): products, components, versions, errors, hosts. */
+const VOCABULARIES = [W.VOCAB_PRODUCTS, W.VOCAB_COMPONENTS, W.VOCAB_VERSIONS, W.VOCAB_ERRORS, W.VOCAB_HOSTS].map((v) => JSON.stringify(v));
+
+/** The article statement's vocabulary parameters (for fill). */
+const AV = { problems: '$5', products: '$13', components: '$14', versions: '$15', errors: '$16', hosts: '$17' };
+
 /**
  * N knowledge-base articles (85% published, 10% drafts, 5% archived; 30% public), each with its
- * first revision and CREATED history row, written in SQL batches from the same word pools.
+ * first revision and CREATED history row, written in SQL batches from the same vocabulary and
+ * templates as the tickets.
  */
+
 async function seedArticles(pool: pg.Pool, n: number, authorIds: number[], now: Date): Promise<void> {
   const bar = new cliProgress.SingleBar(
     { format: 'Articles |{bar}| {percentage}% | {value}/{total}', hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 10_000 },
@@ -394,12 +428,11 @@ async function seedArticles(pool: pg.Pool, n: number, authorIds: number[], now: 
        ), made AS (
          INSERT INTO "Article" (title, body, category, tags, status, visibility, "authorId", "createdAt", "updatedAt", "publishedAt")
          SELECT
-           ($4::text[])[1 + abs(h) % array_length($4::text[], 1)] || ' ' || ($5::text[])[1 + abs(h / 7) % array_length($5::text[], 1)]
-             || ' (' || ($2 + g) || ')',
-           '## Symptom' || E'\n\n' || ($6::text[])[1 + abs(h / 11) % array_length($6::text[], 1)] || E'\n\n## Cause\n\n'
-             || ($7::text[])[1 + abs(h / 13) % array_length($7::text[], 1)] || E'\n\n## Resolution\n\n'
-             || ($8::text[])[1 + abs(h / 17) % array_length($8::text[], 1)] || E'\n\n## Workaround\n\n'
-             || ($9::text[])[1 + abs(h / 19) % array_length($9::text[], 1)],
+           ${fill(pick('$4', 'random()'), AV)},
+           '## Symptom' || E'\n\n' || ${fill(pick('$6', 'random()'), AV)} || ' ' || ${fill(pick('$7', 'random()'), AV)} || E'\n\n## Cause\n\n'
+             || ${fill(pick('$7', 'random()'), AV)} || E'\n\n## Resolution\n\n'
+             || ${fill(pick('$8', 'random()'), AV)} || ' ' || ($9::text[])[1 + abs(h / 17) % array_length($9::text[], 1)] || E'\n\n## Workaround\n\n'
+             || ${fill(pick('$12', 'random()'), AV)},
            ($10::text[])[1 + abs(h / 23) % array_length($10::text[], 1)],
            ARRAY[lower(($10::text[])[1 + abs(h / 29) % array_length($10::text[], 1)]), 'kb'],
            (CASE WHEN abs(h) % 100 < 85 THEN 'PUBLISHED' WHEN abs(h) % 100 < 95 THEN 'DRAFT' ELSE 'ARCHIVED' END)::"ArticleStatus",
@@ -417,8 +450,8 @@ async function seedArticles(pool: pg.Pool, n: number, authorIds: number[], now: 
        INSERT INTO "ArticleHistory" ("articleId", "actorId", action, "newValue", "createdAt")
        SELECT id, "authorId", 'CREATED', json_build_object('title', title, 'status', status, 'visibility', visibility)::text, "createdAt" FROM made`,
       [
-        batch, done, now, W.SUBJECTS, W.PROBLEMS, W.DETAILS, W.IMPACTS, W.RESOLUTION_NOTES, W.WORKAROUNDS,
-        ARTICLE_CATEGORIES, authorIds,
+        batch, done, now, W.TITLE_TEMPLATES, W.TITLE_PROBLEMS, W.DESCRIPTION_CONTEXT, W.DESCRIPTION_DETAIL, W.FIX_TEMPLATES,
+        W.RESOLUTION_NOTES, ARTICLE_CATEGORIES, authorIds, W.DESCRIPTION_IMPACT, ...VOCABULARIES,
       ],
     );
     bar.update(done + batch);
@@ -455,8 +488,9 @@ async function main() {
     const m2 = oddBelow(27);
     const off = BigInt(randomInt(2 ** 47)) & MASK35;
     const pools = [
-      W.SUBJECTS, W.PROBLEMS, W.OPENERS, W.DETAILS, W.IMPACTS, W.TRIED, W.ASKS, W.ENVIRONMENTS, W.OCCURRENCES,
-      W.WORKAROUNDS, W.RESOLUTION_NOTES, W.NOTES, W.FIXES,
+      W.TITLE_TEMPLATES, W.TITLE_PROBLEMS, W.DESCRIPTION_CONTEXT, W.DESCRIPTION_DETAIL, W.DESCRIPTION_IMPACT, VOCABULARIES[0],
+      W.DESCRIPTION_ASK, W.ENVIRONMENTS, W.OCCURRENCES, W.WORKAROUNDS, W.RESOLUTION_NOTES, W.NOTE_TEMPLATES, W.FIX_TEMPLATES,
+      ...VOCABULARIES.slice(1),
     ];
     let nextRef = 0;
     const runBatch = async (client: pg.PoolClient, pos0: number, size: number): Promise<number> => {

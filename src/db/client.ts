@@ -63,11 +63,13 @@ const names = new Map<string, string>();
  * Given a transaction's client (or any other), it runs through Prisma in that client instead.
  * Rows come as `pg` makes them: timestamptz as Date, json parsed, int8 as string (cast to int).
  */
-export async function sql<R>(db: Tx, text: string, values: readonly unknown[]): Promise<R[]> {
+export async function sql<R>(db: Tx, text: string, values: readonly unknown[], opts: { prepared?: boolean } = {}): Promise<R[]> {
   const target = direct.get(db);
   if (!target) return db.$queryRawUnsafe<R[]>(text, ...values);
   let name: string | undefined;
-  if (target.namedStatements) {
+  // prepared: false — planned for its values every time (an unnamed statement): for statements
+  // whose best plan depends on the values, such as text searches (a rare word or a common one).
+  if (target.namedStatements && opts.prepared !== false) {
     name = names.get(text);
     if (!name) {
       name = statementName({ sql: text });

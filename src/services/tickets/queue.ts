@@ -38,6 +38,8 @@ export interface QueueFilter {
   text?: string | undefined;
   sort?: QueueSort | undefined;
   after?: QueueCursor | undefined;
+  /** The text as a tsquery (text form), parsed once by listQueue; not for callers to set. */
+  parsed?: string | undefined;
 }
 
 export interface QueueRow {
@@ -72,6 +74,11 @@ export interface QueuePage {
   counts: Record<Urgency, number>;
   total: number;
   /**
+   * A text search with more than SEARCH_COUNT_LIMIT matches: its counting stopped there, so
+   * `counts` and `total` are lower bounds (the page shows the total as "1,000+").
+   */
+  countsCapped: boolean;
+  /**
    * A text search that leaves resolved and closed tickets out (the default filter): how many of
    * them match it too, up to HIDDEN_MATCHES_LIMIT + 1 (more than the limit: "1,000+"). Null when
    * not counted: no text search, a reference found its ticket, or the filter includes them.
@@ -94,6 +101,7 @@ function literal<T extends string>(value: T, allowed: readonly T[], type: 'Ticke
   return Prisma.raw(`'${value}'::"${type}"`);
 }
 
+/** The filters other than the text (owner, teams, urgency) as conditions on the ticket `t`. */
 function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean): Prisma.Sql[] {
   const where: Prisma.Sql[] = [];
   if (filter.assignee === 'me') where.push(Prisma.sql`t."assigneeId" = ${actorId}`);
@@ -103,51 +111,142 @@ function conditions(actorId: number, filter: QueueFilter, withUrgency: boolean):
     where.push(filter.teams.length ? Prisma.sql`t."teamId" IN (${Prisma.join(filter.teams.map((id) => Prisma.sql`${id}::int`))})` : Prisma.sql`FALSE`);
   }
   if (withUrgency && filter.urgency) where.push(Prisma.sql`t.urgency = ${literal(filter.urgency, URGENCIES, 'Urgency')}`);
-  const text = boundedSearchText(filter.text);
-  if (text) where.push(Prisma.sql`t.id IN (${matchingTickets(text, filter.statuses)})`);
   return where;
 }
 
 /**
- * The tickets a text search finds: words in the title or description (the ticket's generated
- * tsvector) or in its work log (each entry's), with websearch syntax ("a phrase", OR, -word),
- * stemmed and accents ignored; or the text inside the customer's name or email. Each part is
- * read through its own index (GIN on the tsvectors, trigram GIN on name and email). The words go
- * through caseboard_search_text, as the indexed text does (a long token is split alike).
+ * At most this many of a text search's matches on the ticket's own words (title, description) are
+ * ranked for its page: a word in a tenth of a million tickets would otherwise have every one of
+ * them read and ranked (~1 s) to show 50. Past it, the page shows the best of the first
+ * RANK_CANDIDATES matches the index hands over (in table order: roughly the oldest first), and
+ * the counts say there are more; a narrower search ranks every match.
  */
-function matchingTickets(text: string, statuses: readonly TicketStatus[]): Prisma.Sql {
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-  // The status filter here too: the word matches are read from the table once, not looked up again.
-  const inStatuses = statuses.length ? Prisma.join(statuses.map((st) => literal(st, STATUSES, 'TicketStatus'))) : Prisma.sql`NULL`;
-  return Prisma.sql`
-    SELECT mt.id FROM "Ticket" mt
-      WHERE mt.search @@ websearch_to_tsquery('caseboard', caseboard_search_text(${text})) AND mt.status IN (${inStatuses})
-    UNION SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ websearch_to_tsquery('caseboard', caseboard_search_text(${text}))
-    UNION SELECT ct.id FROM "Customer" c JOIN "Ticket" ct ON ct."customerId" = c.id
-      WHERE c.name ILIKE ${pattern} OR c.email ILIKE ${pattern}`;
+export const RANK_CANDIDATES = 1000;
+
+/**
+ * A text search's counts per urgency are exact up to this many matches; past it the page says
+ * "1,000+ in all" (QueuePage.countsCapped), as the "N more resolved" hint does, instead of reading
+ * every match: each costs a read of its row (~20 µs), 10,000 of them ~0.3 s and a word in a
+ * tenth of a million tickets seconds, at each page view (README, "Search at scale").
+ */
+export const SEARCH_COUNT_LIMIT = 1000;
+
+/** Text-search statements are planned for their values each time (unnamed: see sql()). */
+const SEARCHED = { prepared: false } as const;
+
+/**
+ * The search's words as a tsquery: the one parseQuery made (a constant the planner can estimate
+ * and that is parsed once per page, not in every part of three statements), else parsed in place.
+ */
+const tsquery = (filter: QueueFilter) =>
+  filter.parsed !== undefined
+    ? Prisma.sql`${filter.parsed}::tsquery`
+    : Prisma.sql`websearch_to_tsquery('caseboard', caseboard_search_text(${boundedSearchText(filter.text)}))`;
+
+/** The filter with its text parsed into a tsquery once (websearch syntax, stemming, accents). */
+async function parseQuery(ctx: ServiceContext, filter: QueueFilter): Promise<QueueFilter> {
+  const text = boundedSearchText(filter.text);
+  if (!text || filter.parsed !== undefined) return filter;
+  const [row] = await sql<{ q: string }>(ctx.db, `SELECT websearch_to_tsquery('caseboard', caseboard_search_text($1))::text AS q`, [text]);
+  return { ...filter, parsed: row?.q ?? '' };
 }
 
 /**
- * A text search's page: the best matches first (rank of the words in the title and description;
- * matches only in the work log or the customer come after), then urgency and age — or, with
+ * The status filter as `status = A OR status = B …` (nothing when every status is asked for): so
+ * that each status is its own scan of the (status, urgency, search) GIN index (btree_gin), whose
+ * scans cannot take an IN list; a BitmapOr merges them. Only the ticket's own words use it.
+ */
+function statusOr(statuses: readonly TicketStatus[]): Prisma.Sql {
+  if (STATUSES.every((s) => statuses.includes(s))) return Prisma.sql`TRUE`;
+  // Resolved and closed tickets are nine in ten: intersecting their huge entries in the index with
+  // the words' costs more than checking the status on the rows the words find, which a LIMIT stops
+  // early ("jira mailbox", first 1,001 resolved or closed: 93–113 ms through the index, 50–65 ms
+  // on the rows; the open ones: 38–40 ms through the index, 280–400 ms on the rows). Compared
+  // as text, so that the planner cannot make it an index condition.
+  if (statuses.some((s) => DONE_STATUSES.includes(s))) {
+    for (const st of statuses) literal(st, STATUSES, 'TicketStatus');
+    return Prisma.sql`t.status::text IN (${Prisma.raw(statuses.map((st) => `'${st}'`).join(', '))})`;
+  }
+  return Prisma.sql`(${Prisma.join(statuses.map((s) => Prisma.sql`t.status = ${literal(s, STATUSES, 'TicketStatus')}`), ' OR ')})`;
+}
+const statusIn = (statuses: readonly TicketStatus[]) => Prisma.sql`t.status IN (${Prisma.join(statuses.map((s) => literal(s, STATUSES, 'TicketStatus')))})`;
+
+/**
+ * The tickets a text search finds (id, urgency), each once, in three parts that never overlap:
+ * 1. words in the title or description (the ticket's generated tsvector), websearch syntax
+ *    ("a phrase", OR, -word), stemmed, accents ignored — through the GIN index on
+ *    (status, urgency, search), which hands over only the statuses asked for;
+ * 2. else words in its work log (each entry's tsvector, GIN);
+ * 3. else the text inside the customer's name or email (trigram GIN), the customer's tickets by
+ *    (customerId, status).
+ * The parts are a UNION ALL read in that order, so a LIMIT above stops reading at once (a UNION
+ * would read every match of every part first). The words go through caseboard_search_text, as the
+ * indexed text does (a long token is split alike).
+ */
+function matchesSql(actorId: number, filter: QueueFilter, statuses: readonly TicketStatus[], withUrgency: boolean): Prisma.Sql {
+  const text = boundedSearchText(filter.text);
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  const q = tsquery(filter);
+  const where = and(conditions(actorId, filter, withUrgency));
+  const notOwn = Prisma.sql`NOT coalesce(t.search @@ ${q}, false)`;
+  return Prisma.sql`
+    (SELECT t.id, t.urgency FROM "Ticket" t WHERE t.search @@ ${q} AND ${statusOr(statuses)} AND ${where})
+    UNION ALL
+    (SELECT t.id, t.urgency FROM "Ticket" t
+      WHERE t.id IN (SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ ${q})
+        AND ${statusIn(statuses)} AND ${where} AND ${notOwn})
+    UNION ALL
+    (SELECT t.id, t.urgency FROM "Customer" c JOIN "Ticket" t ON t."customerId" = c.id
+      WHERE (c.name ILIKE ${pattern} OR c.email ILIKE ${pattern}) AND ${statusIn(statuses)} AND ${where} AND ${notOwn}
+        AND NOT EXISTS (SELECT 1 FROM "WorkLogEntry" w WHERE w."ticketId" = t.id AND w.search @@ ${q}))`;
+}
+
+/**
+ * A text search's page: the best matches first (rank of the words in the title and description,
+ * among the first RANK_CANDIDATES of them; matches only in the work log or the customer come
+ * after, and are read only when the words do not fill the page), then urgency and age — or, with
  * another sort chosen, in that order; the first QUEUE_PAGE_SIZE, with no further pages (refine
  * the search instead).
  */
 function rankedRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
   if (filter.statuses.length === 0) return null;
-  const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
   const text = boundedSearchText(filter.text);
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  const q = tsquery(filter);
+  const where = and(conditions(actorId, filter, true));
+  const byRank = !filter.sort || filter.sort === 'urgency';
   // Another order chosen: the matches in that order instead of by rank.
-  const order =
-    filter.sort && filter.sort !== 'urgency'
-      ? Prisma.raw(ORDER[filter.sort].branch)
-      : Prisma.sql`ts_rank_cd(t.search, websearch_to_tsquery('caseboard', caseboard_search_text(${text})), 32) DESC, t.urgency, t."createdAt", t.id`;
+  const order = byRank ? Prisma.sql`m.rank DESC, t.urgency, t."createdAt", t.id` : Prisma.raw(ORDER[filter.sort!].branch);
+  // The candidates carry the order's columns: the page's 50 are chosen before any join.
+  const pageOrder = byRank ? Prisma.sql`m.rank DESC, m.urgency, m."createdAt", m.id` : Prisma.raw(ORDER[filter.sort!].page.replace(/page\./g, 'm.'));
+  const carried = Prisma.raw('t.urgency, t."createdAt", t."updatedAt", t."awaitingSince", t."slaDueAt"');
+  const k = Prisma.raw(String(RANK_CANDIDATES));
+  const notOwn = Prisma.sql`NOT coalesce(t.search @@ ${q}, false)`;
   return Prisma.sql`
+    WITH own AS MATERIALIZED (
+      SELECT t.id, ts_rank_cd(t.search, ${q}, 32) AS rank, ${carried} FROM "Ticket" t
+      WHERE t.search @@ ${q} AND ${statusOr(filter.statuses)} AND ${where}
+      LIMIT ${k}
+    ), more AS MATERIALIZED (
+      SELECT m.*, 0::real AS rank FROM (
+        (SELECT t.id, ${carried} FROM "Ticket" t
+          WHERE t.id IN (SELECT w."ticketId" FROM "WorkLogEntry" w WHERE w.search @@ ${q} LIMIT ${k})
+            AND ${statusIn(filter.statuses)} AND ${where} AND ${notOwn})
+        UNION
+        (SELECT t.id, ${carried} FROM "Customer" c JOIN "Ticket" t ON t."customerId" = c.id
+          WHERE (c.name ILIKE ${pattern} OR c.email ILIKE ${pattern}) AND ${statusIn(filter.statuses)} AND ${where} AND ${notOwn}
+          LIMIT ${k})
+      ) m
+      ${byRank ? Prisma.sql`WHERE (SELECT count(*) FROM own) < ${Prisma.raw(String(QUEUE_PAGE_SIZE))}` : Prisma.empty}
+    )
     ${selectRow(actorId)}
-    FROM "Ticket" t ${joins(actorId)}
-    WHERE t.status IN (${statuses}) AND ${and(conditions(actorId, filter, true))}
-    ORDER BY ${order}
-    LIMIT ${Prisma.raw(String(QUEUE_PAGE_SIZE))}`;
+    FROM (
+      SELECT m.id, m.rank, m.urgency, m."createdAt", m."updatedAt", m."awaitingSince", m."slaDueAt" FROM (
+        SELECT id, rank, urgency, "createdAt", "updatedAt", "awaitingSince", "slaDueAt" FROM own
+        UNION ALL SELECT id, rank, urgency, "createdAt", "updatedAt", "awaitingSince", "slaDueAt" FROM more) m
+      ORDER BY ${pageOrder} LIMIT ${Prisma.raw(String(QUEUE_PAGE_SIZE))}) m
+    JOIN "Ticket" t ON t.id = m.id ${joins(actorId)}
+    ORDER BY ${order}`;
 }
 
 const and = (parts: Prisma.Sql[]) => (parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`TRUE`);
@@ -177,8 +276,8 @@ type RawRow = Omit<QueueRow, 'createdAt' | 'updatedAt' | 'awaitingSince' | 'slaD
   slaDueAt: number | null;
 };
 
-async function readRows(ctx: ServiceContext, query: Prisma.Sql): Promise<QueueRow[]> {
-  const rows = await sql<RawRow>(ctx.db, query.text, query.values);
+async function readRows(ctx: ServiceContext, query: Prisma.Sql, opts: { prepared?: boolean } = {}): Promise<QueueRow[]> {
+  const rows = await sql<RawRow>(ctx.db, query.text, query.values, opts);
   return rows.map((r) => ({
     ...r,
     createdAt: new Date(r.createdAt),
@@ -196,8 +295,11 @@ const joins = (actorId: number) => Prisma.sql`JOIN "Customer" c ON c.id = t."cus
  * ranges are merged: PostgreSQL reads at most a page per status, whatever the table's size.
  */
 async function queueRows(ctx: ServiceContext, filter: QueueFilter): Promise<QueueRow[]> {
-  const query = filter.text?.trim() ? rankedRowsSql(ctx.actor.id, filter) : queueRowsSql(ctx.actor.id, filter);
-  return query ? readRows(ctx, query) : [];
+  const text = !!filter.text?.trim();
+  const query = text ? rankedRowsSql(ctx.actor.id, filter) : queueRowsSql(ctx.actor.id, filter);
+  // A text search is planned for its words (SEARCHED): a generic plan knows neither how common
+  // they are nor the customer pattern, and read all 50,000 customers for a name fragment.
+  return query ? readRows(ctx, query, text ? SEARCHED : {}) : [];
 }
 
 /**
@@ -233,16 +335,24 @@ async function hiddenDoneMatches(ctx: ServiceContext, filter: QueueFilter): Prom
 }
 
 const HIDDEN_TTL_MS = 30_000;
-const hiddenCaches = new WeakMap<Db, Map<string, { at: number; n: number }>>();
+let hiddenCaches = new WeakMap<Db, Map<string, { at: number; n: number }>>();
+
+/**
+ * Forgets this process's kept search counts (per urgency, and the resolved or closed matches):
+ * the next page of any search counts again, as a search nobody made in the last seconds does.
+ * For the search benchmark (scripts/bench-search.ts), which measures every search as a new one.
+ */
+export function forgetSearchCounts(): void {
+  hiddenCaches = new WeakMap();
+  invalidateQueueCounts();
+}
 
 async function countHiddenDone(ctx: ServiceContext, filter: QueueFilter): Promise<number> {
-  const done: QueueFilter = { ...filter, statuses: DONE_STATUSES, after: undefined };
-  const statuses = Prisma.join(DONE_STATUSES.map((s) => literal(s, STATUSES, 'TicketStatus')));
   const query = Prisma.sql`
     SELECT count(*)::int AS n FROM (
-      SELECT 1 FROM "Ticket" t WHERE t.status IN (${statuses}) AND ${and(conditions(ctx.actor.id, done, true))}
+      ${matchesSql(ctx.actor.id, filter, DONE_STATUSES, true)}
       LIMIT ${Prisma.raw(String(HIDDEN_MATCHES_LIMIT + 1))}) hidden`;
-  const [row] = await sql<{ n: number }>(ctx.db, query.text, query.values);
+  const [row] = await sql<{ n: number }>(ctx.db, query.text, query.values, SEARCHED);
   return row?.n ?? 0;
 }
 
@@ -319,9 +429,9 @@ function queueRowsSql(actorId: number, filter: QueueFilter): Prisma.Sql | null {
     LIMIT ${limit}`;
 }
 
-/** A queue page's SQL with its values, as listQueue runs it: for EXPLAIN in scripts/bench.ts. */
+/** A queue page's SQL with its values, as listQueue runs it (a text search's too): for EXPLAIN in scripts/bench*.ts. */
 export function queueExplainSql(actor: { id: number }, filter: QueueFilter): { text: string; values: unknown[] } {
-  const query = queueRowsSql(actor.id, filter);
+  const query = filter.text?.trim() ? rankedRowsSql(actor.id, filter) : queueRowsSql(actor.id, filter);
   if (!query) throw new Error('That filter matches nothing.');
   return { text: query.text, values: query.values };
 }
@@ -340,6 +450,11 @@ export function queueExplainSql(actor: { id: number }, filter: QueueFilter): { t
  */
 const COUNTS_TTL_MS = 5_000;
 type Counts = Record<Urgency, number>;
+/** Counts per urgency; capped: a text search's, stopped at SEARCH_COUNT_LIMIT matches (lower bounds). */
+interface Counted {
+  value: Counts;
+  capped: boolean;
+}
 interface CreatedTicket {
   status: TicketStatus;
   urgency: Urgency;
@@ -349,6 +464,7 @@ interface CreatedTicket {
 interface CountsEntry {
   at: number;
   value: Counts;
+  capped: boolean;
   /** invalidateQueueCounts() calls when the count started; fewer than now: out of date. */
   changes: number;
   /** A ticket was created while counting, or one whose effect is unknown here (text filters). */
@@ -358,7 +474,7 @@ interface CountsEntry {
 }
 interface CountsCache {
   entries: Map<string, CountsEntry>;
-  counting: Map<string, Promise<Counts>>;
+  counting: Map<string, Promise<Counted>>;
   created: number;
 }
 const countsCaches = new WeakMap<Db, CountsCache>();
@@ -384,30 +500,40 @@ export function countCreatedTicket(db: Db, ticket: CreatedTicket): void {
   }
 }
 
-async function countNow(ctx: ServiceContext, filter: QueueFilter): Promise<Counts> {
+async function countNow(ctx: ServiceContext, filter: QueueFilter): Promise<Counted> {
   const value = Object.fromEntries(URGENCIES.map((u) => [u, 0])) as Counts;
-  if (filter.statuses.length === 0) return value;
-  const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
-  const query = Prisma.sql`
+  if (filter.statuses.length === 0) return { value, capped: false };
+  // A text search: its matches (matchesSql), at most SEARCH_COUNT_LIMIT + 1 of them read.
+  const query = boundedSearchText(filter.text)
+    ? Prisma.sql`
+    SELECT m.urgency::text AS urgency, count(*)::int AS n FROM (
+      ${matchesSql(ctx.actor.id, filter, filter.statuses, false)}
+      LIMIT ${Prisma.raw(String(SEARCH_COUNT_LIMIT + 1))}) m GROUP BY m.urgency`
+    : Prisma.sql`
     SELECT t.urgency::text AS urgency, count(*)::int AS n FROM "Ticket" t
-    WHERE t.status IN (${statuses}) AND ${and(conditions(ctx.actor.id, filter, false))} GROUP BY t.urgency`;
-  for (const r of await sql<{ urgency: Urgency; n: number }>(ctx.db, query.text, query.values)) value[r.urgency] = r.n;
-  return value;
+    WHERE ${statusIn(filter.statuses)} AND ${and(conditions(ctx.actor.id, filter, false))} GROUP BY t.urgency`;
+  let total = 0;
+  for (const r of await sql<{ urgency: Urgency; n: number }>(ctx.db, query.text, query.values, boundedSearchText(filter.text) ? SEARCHED : {})) {
+    value[r.urgency] = r.n;
+    total += r.n;
+  }
+  return { value, capped: total > SEARCH_COUNT_LIMIT };
 }
 
 /** Counts now, unless a count of this filter is running already: then its result. */
-function recount(ctx: ServiceContext, cache: CountsCache, key: string, filter: QueueFilter): Promise<Counts> {
+function recount(ctx: ServiceContext, cache: CountsCache, key: string, filter: QueueFilter): Promise<Counted> {
   const running = cache.counting.get(key);
   if (running) return running;
   const changesBefore = changes;
   const createdBefore = cache.created;
   const actorId = ctx.actor.id;
   const counting = countNow(ctx, filter)
-    .then((value) => {
+    .then((counted) => {
       if (cache.entries.size >= 500) cache.entries.clear();
       cache.entries.set(key, {
         at: Date.now(),
-        value,
+        value: counted.value,
+        capped: counted.capped,
         changes: changesBefore,
         dirty: cache.created !== createdBefore,
         includes: (t) => {
@@ -419,14 +545,14 @@ function recount(ctx: ServiceContext, cache: CountsCache, key: string, filter: Q
           return t.assigneeId === (filter.assignee === 'me' ? actorId : filter.assignee);
         },
       });
-      return value;
+      return counted;
     })
     .finally(() => cache.counting.delete(key));
   cache.counting.set(key, counting);
   return counting;
 }
 
-async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Counts> {
+async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Counted> {
   let cache = countsCaches.get(ctx.db);
   if (!cache) countsCaches.set(ctx.db, (cache = { entries: new Map(), counting: new Map(), created: 0 }));
   const key = JSON.stringify([
@@ -440,7 +566,7 @@ async function queueCounts(ctx: ServiceContext, filter: QueueFilter): Promise<Co
   if (Date.now() - entry.at >= COUNTS_TTL_MS) {
     recount(ctx, cache, key, filter).catch((err: unknown) => logError('[queue] counting failed:', err));
   }
-  return entry.value;
+  return { value: entry.value, capped: entry.capped };
 }
 
 /** The cursor after `row` in the sort's order. */
@@ -466,17 +592,19 @@ export async function listQueue(ctx: ServiceContext, filter: QueueFilter): Promi
   const exact = await ticketByReference(ctx, filter);
   if (exact) {
     const counts = Object.fromEntries(URGENCIES.map((u) => [u, u === exact.urgency ? 1 : 0])) as Counts;
-    return { rows: [exact], next: null, counts, total: 1, hiddenDone: null };
+    return { rows: [exact], next: null, counts, total: 1, countsCapped: false, hiddenDone: null };
   }
-  const [rows, counts, hiddenDone] = await Promise.all([queueRows(ctx, filter), queueCounts(ctx, filter), hiddenDoneMatches(ctx, filter)]);
+  filter = await parseQuery(ctx, filter);
+  const [rows, counted, hiddenDone] = await Promise.all([queueRows(ctx, filter), queueCounts(ctx, filter), hiddenDoneMatches(ctx, filter)]);
   const hasMore = rows.length > QUEUE_PAGE_SIZE;
   const page = hasMore ? rows.slice(0, QUEUE_PAGE_SIZE) : rows;
   const last = page[page.length - 1];
   return {
     rows: page,
     next: hasMore && last ? cursorOf(filter.sort ?? 'urgency', last) : null,
-    counts,
-    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    counts: counted.value,
+    total: Object.values(counted.value).reduce((a, b) => a + b, 0),
+    countsCapped: counted.capped,
     hiddenDone,
   };
 }
@@ -488,11 +616,14 @@ export async function listQueue(ctx: ServiceContext, filter: QueueFilter): Promi
 export async function countQueueBounded(ctx: ServiceContext, filter: QueueFilter, limit: number): Promise<number> {
   assertCan(ctx.actor, 'ticket.read');
   if (filter.statuses.length === 0) return 0;
-  const statuses = Prisma.join(filter.statuses.map((s) => literal(s, STATUSES, 'TicketStatus')));
-  const query = Prisma.sql`
+  filter = await parseQuery(ctx, filter);
+  const limitSql = Prisma.raw(String(Math.max(1, Math.floor(limit))));
+  const query = boundedSearchText(filter.text)
+    ? Prisma.sql`SELECT count(*)::int AS n FROM (${matchesSql(ctx.actor.id, filter, filter.statuses, true)} LIMIT ${limitSql}) counted`
+    : Prisma.sql`
     SELECT count(*)::int AS n FROM (
-      SELECT 1 FROM "Ticket" t WHERE t.status IN (${statuses}) AND ${and(conditions(ctx.actor.id, { ...filter, after: undefined }, true))}
-      LIMIT ${Prisma.raw(String(Math.max(1, Math.floor(limit))))}) counted`;
-  const [row] = await sql<{ n: number }>(ctx.db, query.text, query.values);
+      SELECT 1 FROM "Ticket" t WHERE ${statusIn(filter.statuses)} AND ${and(conditions(ctx.actor.id, filter, true))}
+      LIMIT ${limitSql}) counted`;
+  const [row] = await sql<{ n: number }>(ctx.db, query.text, query.values, boundedSearchText(filter.text) ? SEARCHED : {});
   return row?.n ?? 0;
 }

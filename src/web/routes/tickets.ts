@@ -10,7 +10,7 @@ import type { ServiceContext } from '../../services/context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors.js';
 import { createTicket, type NewTicket } from '../../services/tickets/create-ticket.js';
 import { logDuplicateTicket } from '../../services/tickets/log-duplicate.js';
-import { HIDDEN_MATCHES_LIMIT, QUEUE_SORTS, listQueue, type QueueRow } from '../../services/tickets/queue.js';
+import { HIDDEN_MATCHES_LIMIT, QUEUE_SORTS, SEARCH_COUNT_LIMIT, listQueue, type QueueRow } from '../../services/tickets/queue.js';
 import { BULK_LIMIT, bulkChange } from '../../services/tickets/bulk.js';
 import { VIEW_COUNT_LIMIT, deleteView, listSavedViews, saveView } from '../../services/tickets/saved-views.js';
 import { getChangesSince, getTicketView } from '../../services/tickets/ticket-view.js';
@@ -295,8 +295,9 @@ export function ticketRoutes(db: Database, live: LiveHub, renderer: Renderer): R
         };
       }),
       slaOn,
-      counts: page.counts,
-      total: page.total,
+      // A search with more matches than SEARCH_COUNT_LIMIT stopped counting there: lower bounds.
+      counts: page.countsCapped ? Object.fromEntries(Object.entries(page.counts).map(([u, n]) => [u, `${n.toLocaleString('en')}+`])) : page.counts,
+      total: page.countsCapped ? `${SEARCH_COUNT_LIMIT.toLocaleString('en')}+` : page.total,
       hiddenDone,
       filters: {
         status: shown.status ?? 'active',

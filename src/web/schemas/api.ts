@@ -104,7 +104,12 @@ export const TicketSummary = z
   .meta({ id: 'TicketSummary' });
 
 export const TicketList = z
-  .object({ items: z.array(TicketSummary), nextCursor: z.string().nullable(), total: z.number().int() })
+  .object({
+    items: z.array(TicketSummary),
+    nextCursor: z.string().nullable(),
+    total: z.number().int(),
+    totalCapped: z.boolean().meta({ description: 'A text search with more than 1,000 matches stops counting there (as the page says "1,000+ in all"): total is then a lower bound.' }),
+  })
   .meta({ id: 'TicketList' });
 
 export const NewTicketBody = z

@@ -108,6 +108,7 @@ export const ticketOperations: Operation[] = [
           })),
           nextCursor: page.next ? encodeCursor(page.next) : null,
           total: page.total,
+          totalCapped: page.countsCapped,
         },
       };
     },
