@@ -717,48 +717,63 @@ async function startHello(): Promise<{ pid: number; base: string; stop(): Promis
   };
 }
 
+/**
+ * Runs `worker` on `clients` concurrent loops, for the warm-up and then the bench's time (each
+ * loop runs until `end`, pushing each operation's milliseconds to `times` when given), and makes
+ * the figures: this process's CPU counted as the app's (`appCpu`) or as the load generator's;
+ * transactions per operation counted on `pool` when given (else 1).
+ */
+async function inProcess(
+  name: string,
+  clients: number,
+  worker: (end: number, times: number[] | null) => Promise<void>,
+  opts: { appCpu: boolean; pool?: pg.Pool },
+): Promise<Figures> {
+  const runFor = async (seconds: number, times: number[] | null) => {
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(Array.from({ length: clients }, () => worker(end, times)));
+  };
+  if (WARMUP > 0) await runFor(WARMUP, null);
+  const times: number[] = [];
+  const tx0 = opts.pool ? await dbTransactions(opts.pool) : 0;
+  const cpu0 = { me: process.cpuUsage(), db: postgresCpuSeconds(), all: machineBusySeconds() };
+  const t0 = performance.now();
+  await runFor(DURATION, times);
+  const seconds = (performance.now() - t0) / 1000;
+  const me = process.cpuUsage(cpu0.me);
+  const db = postgresCpuSeconds() - cpu0.db;
+  const all = machineBusySeconds() - cpu0.all;
+  const tx = opts.pool ? ((await dbTransactions(opts.pool)) - tx0) / (times.length || 1) : 1;
+  times.sort((x, y) => x - y);
+  const per = (s: number) => (s * 1000) / (times.length || 1);
+  const mine = (me.user + me.system) / 1e6;
+  return {
+    name, rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)] ?? 0, p99: times[Math.floor(times.length * 0.99)] ?? 0,
+    requests: times.length, unexpected: 0, detail: '', txPerRequest: tx, bytes: 0,
+    cpu: opts.appCpu ? { app: per(mine), db: per(db), bench: 0 } : { app: 0, db: per(db), bench: per(mine) },
+    otherCpu: Math.max(0, (all - db - mine) / (seconds * availableParallelism())),
+  };
+}
+
 /** A statement alone, as fast as min(connections, 8) pg clients run it for the bench's time. */
 async function sqlAlone(name: string, query: { text: string; values: unknown[] }, valuesFor?: (n: number) => unknown[]): Promise<Figures> {
   const clients = Math.min(CONNECTIONS, 8);
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: clients });
+  let sent = 0;
   try {
-    let sent = 0;
-    const runFor = async (seconds: number, times: number[] | null) => {
-      const end = performance.now() + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          const client = await pool.connect();
-          try {
-            while (performance.now() < end) {
-              const t0 = performance.now();
-              const values = valuesFor ? valuesFor(sent++) : query.values;
-              await client.query({ name: 'bench_sql_alone', text: query.text, values });
-              times?.push(performance.now() - t0);
-            }
-          } finally {
-            client.release();
-          }
-        }),
-      );
-    };
-    if (WARMUP > 0) await runFor(WARMUP, null);
-    const times: number[] = [];
-    const cpu0 = { me: process.cpuUsage(), db: postgresCpuSeconds(), all: machineBusySeconds() };
-    const t0 = performance.now();
-    await runFor(DURATION, times);
-    const seconds = (performance.now() - t0) / 1000;
-    const me = process.cpuUsage(cpu0.me);
-    const db = postgresCpuSeconds() - cpu0.db;
-    const all = machineBusySeconds() - cpu0.all;
-    times.sort((a, b) => a - b);
-    const per = (s: number) => (s * 1000) / (times.length || 1);
-    const bench = (me.user + me.system) / 1e6;
-    return {
-      name, rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)] ?? 0, p99: times[Math.floor(times.length * 0.99)] ?? 0,
-      requests: times.length, unexpected: 0, detail: '', txPerRequest: 1, bytes: 0,
-      cpu: { app: 0, db: per(db), bench: per(bench) },
-      otherCpu: Math.max(0, (all - db - bench) / (seconds * availableParallelism())),
-    };
+    return await inProcess(name, clients, async (end, times) => {
+      const client = await pool.connect();
+      try {
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          const values = valuesFor ? valuesFor(sent++) : query.values;
+          await client.query({ name: 'bench_sql_alone', text: query.text, values });
+          times?.push(performance.now() - t0);
+        }
+      } finally {
+        client.release();
+      }
+    }, { appCpu: false });
   } finally {
     await pool.end();
   }
@@ -777,47 +792,22 @@ async function serviceCreate(pool: pg.Pool, userId: number): Promise<Figures> {
   const run = randomBytes(3).toString('hex');
   let n = 0;
   try {
-    const runFor = async (seconds: number, times: number[] | null) => {
-      const end = performance.now() + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          while (performance.now() < end) {
-            const i = n++;
-            const t0 = performance.now();
-            await createTicket(ctx, {
-              title: `Printer on floor 3 drops jobs (bench ${run}-${i})`,
-              description: DESCRIPTION,
-              urgency: URGENCY_MIX[i % URGENCY_MIX.length] as 'NORMAL',
-              channel: 'PHONE',
-              customer: { name: `Bench Customer ${i % 5000}`, email: `bench-customer-${i % 2 ? i % 5000 : `${run}-${i}`}@customer.example` },
-              notifyCustomer: true,
-              files: [],
-            });
-            times?.push(performance.now() - t0);
-          }
-        }),
-      );
-    };
-    if (WARMUP > 0) await runFor(WARMUP, null);
-    const times: number[] = [];
-    const tx0 = await dbTransactions(pool);
-    const cpu0 = { me: process.cpuUsage(), db: postgresCpuSeconds(), all: machineBusySeconds() };
-    const t0 = performance.now();
-    await runFor(DURATION, times);
-    const seconds = (performance.now() - t0) / 1000;
-    const me = process.cpuUsage(cpu0.me);
-    const dbCpu = postgresCpuSeconds() - cpu0.db;
-    const all = machineBusySeconds() - cpu0.all;
-    const tx = (await dbTransactions(pool)) - tx0;
-    times.sort((a, b) => a - b);
-    const per = (s: number) => (s * 1000) / (times.length || 1);
-    const appCpu = (me.user + me.system) / 1e6;
-    return {
-      name: SERVICE_CREATE, rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)] ?? 0, p99: times[Math.floor(times.length * 0.99)] ?? 0,
-      requests: times.length, unexpected: 0, detail: '', txPerRequest: tx / (times.length || 1), bytes: 0,
-      cpu: { app: per(appCpu), db: per(dbCpu), bench: 0 },
-      otherCpu: Math.max(0, (all - dbCpu - appCpu) / (seconds * availableParallelism())),
-    };
+    return await inProcess(SERVICE_CREATE, clients, async (end, times) => {
+      while (performance.now() < end) {
+        const i = n++;
+        const t0 = performance.now();
+        await createTicket(ctx, {
+          title: `Printer on floor 3 drops jobs (bench ${run}-${i})`,
+          description: DESCRIPTION,
+          urgency: URGENCY_MIX[i % URGENCY_MIX.length] as 'NORMAL',
+          channel: 'PHONE',
+          customer: { name: `Bench Customer ${i % 5000}`, email: `bench-customer-${i % 2 ? i % 5000 : `${run}-${i}`}@customer.example` },
+          notifyCustomer: true,
+          files: [],
+        });
+        times?.push(performance.now() - t0);
+      }
+    }, { appCpu: true, pool });
   } finally {
     await db.prisma.$disconnect();
     await db.pool.end().catch(() => undefined);
